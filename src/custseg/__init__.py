@@ -1,0 +1,56 @@
+"""custseg: customer segmentation end to end.
+
+Load and validate a customer table, scale features, cluster with k-means or
+hierarchical clustering, choose the number of segments with evidence, name each
+segment in business words and recommend an action for it.
+
+>>> from custseg import Segmenter, make_customers
+>>> seg = Segmenter(random_state=0).fit(make_customers(300))
+>>> [s.name for s in seg.result_.segments][:2]  # doctest: +SKIP
+['Average Annual Income · Average Spending Score', 'High Annual Income · High Spending Score']
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .config import SegmentationConfig
+from .data.demo import make_customers
+from .data.loading import load_table
+from .errors import (
+    ConfigError,
+    CustsegError,
+    DataError,
+    ModelError,
+    NotFittedError,
+    OutputError,
+    SegmentationWarning,
+)
+from .model import SegmentModel, load_model
+from .outputs import write_results
+from .pipeline import segment
+from .results import KCandidate, KSelection, Segment, SegmentationResult
+from .segmenter import Segmenter
+
+__all__ = [
+    "ConfigError",
+    "CustsegError",
+    "DataError",
+    "KCandidate",
+    "KSelection",
+    "ModelError",
+    "NotFittedError",
+    "OutputError",
+    "Segment",
+    "SegmentModel",
+    "SegmentationConfig",
+    "SegmentationResult",
+    "SegmentationWarning",
+    "Segmenter",
+    "__version__",
+    "load_model",
+    "load_table",
+    "make_customers",
+    "segment",
+    "write_results",
+]

@@ -1,0 +1,121 @@
+"""Write outputs so that a failure or a kill never leaves anything half-written.
+
+Files are written to a temporary name beside the target and renamed into place.
+A results folder is built in a hidden temporary folder beside the target and
+swapped in when complete; the previous results stay intact until then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import OutputError
+
+_TMP_TAG = ".custseg-tmp-"
+_OLD_TAG = ".custseg-old-"
+# Files that mark a folder as custseg's own results, safe to replace.
+RESULT_MARKERS = ("segments.json", "model.json")
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"folder '{parent}' does not exist; create it first")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}{_TMP_TAG}", dir=parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; outputs are not
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean_stale(target: Path) -> None:
+    """Remove temporary folders left by runs that were killed (their process is gone)."""
+    parent = target.parent
+    for tag in (_TMP_TAG, _OLD_TAG):
+        for leftover in parent.glob(f".{target.name}{tag}*"):
+            try:
+                pid = int(leftover.name.rsplit("-", 2)[-2])
+            except (ValueError, IndexError):
+                continue
+            if not _pid_alive(pid):
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+def check_replaceable(target: Path) -> None:
+    """Refuse to replace a folder that holds something other than custseg results."""
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"'{target}' exists and is a file; choose a folder name for --out")
+    if (
+        target.is_dir()
+        and any(target.iterdir())
+        and not any((target / m).exists() for m in RESULT_MARKERS)
+    ):
+        raise OutputError(
+            f"folder '{target}' is not empty and holds no custseg results; "
+            "choose a new folder for --out so nothing of yours is overwritten"
+        )
+
+
+@contextlib.contextmanager
+def atomic_directory(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder; on success it replaces ``target`` in one step.
+
+    On any exception (including Ctrl-C) the temporary folder is removed and
+    ``target`` is left as it was.
+    """
+    target = Path(target).absolute()
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create folder '{parent}': {exc.strerror}") from None
+    check_replaceable(target)
+    _clean_stale(target)
+    suffix = f"{os.getpid()}-{os.urandom(3).hex()}"
+    tmp = parent / f".{target.name}{_TMP_TAG}{suffix}"
+    try:
+        tmp.mkdir()
+    except OSError as exc:
+        raise OutputError(f"cannot write in '{parent}': {exc.strerror}") from None
+    try:
+        yield tmp
+        old = None
+        if target.exists():
+            old = parent / f".{target.name}{_OLD_TAG}{suffix}"
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

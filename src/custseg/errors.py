@@ -1,0 +1,37 @@
+"""Exceptions raised by custseg.
+
+Every error a user can cause derives from :class:`CustsegError`; its message is
+one line that names the thing at fault (file, column, row, value) and how to fix
+it. The CLI prints that line and exits with status 1. Anything else escaping is
+a bug in custseg (exit status 2).
+"""
+
+from __future__ import annotations
+
+
+class CustsegError(Exception):
+    """Base class of every error a user can cause and fix."""
+
+
+class DataError(CustsegError):
+    """The input table cannot be read or does not fit the analysis."""
+
+
+class ConfigError(CustsegError):
+    """An option or combination of options is invalid."""
+
+
+class ModelError(CustsegError):
+    """A saved model cannot be loaded or does not fit the data given to it."""
+
+
+class NotFittedError(CustsegError, AttributeError):
+    """A fitted-only method was called before ``fit``."""
+
+
+class OutputError(CustsegError):
+    """Results cannot be written where asked."""
+
+
+class SegmentationWarning(UserWarning):
+    """A result is usable but degenerate (e.g. a segment of one customer)."""

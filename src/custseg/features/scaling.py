@@ -1,0 +1,73 @@
+"""Scale features so that no column dominates distances by its units alone.
+
+``standard``: (x - mean) / std; ``minmax``: (x - min) / (max - min);
+``robust``: (x - median) / IQR; ``none``: the values as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..config import SCALES
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """A fitted affine scaling ``(X - center) / scale``, one value per feature."""
+
+    kind: str
+    center: np.ndarray
+    scale: np.ndarray
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return (np.asarray(X, dtype=np.float64) - self.center) / self.scale
+
+    def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
+        return np.asarray(Z, dtype=np.float64) * self.scale + self.center
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "center": self.center.tolist(), "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Scaler:
+        return cls(
+            kind=str(d["kind"]),
+            center=np.asarray(d["center"], dtype=np.float64),
+            scale=np.asarray(d["scale"], dtype=np.float64),
+        )
+
+
+def fit_scaler(X: np.ndarray, kind: str) -> Scaler:
+    """Learn scaling statistics from X of shape (n_customers, n_features).
+
+    A feature with no spread keeps scale 1 (it is rejected earlier, at validation).
+
+    Examples
+    --------
+    >>> s = fit_scaler(np.array([[0.0], [2.0]]), "standard")
+    >>> s.transform(np.array([[0.0], [2.0]])).ravel().tolist()
+    [-1.0, 1.0]
+    """
+    if kind not in SCALES:
+        raise ConfigError(f"scale={kind!r} is not one of {', '.join(SCALES)}")
+    X = np.asarray(X, dtype=np.float64)
+    d = X.shape[1]
+    if kind == "none":
+        center, scale = np.zeros(d), np.ones(d)
+    elif kind == "standard":
+        center, scale = X.mean(axis=0), X.std(axis=0)
+    elif kind == "minmax":
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        center, scale = lo, hi - lo
+    else:
+        q1, med, q3 = np.percentile(X, [25, 50, 75], axis=0)
+        center, scale = med, q3 - q1
+        # A feature whose middle half is constant falls back to its full range.
+        flat = scale == 0
+        scale = np.where(flat, X.max(axis=0) - X.min(axis=0), scale)
+    scale = np.where(scale > 0, scale, 1.0)
+    return Scaler(kind=kind, center=np.asarray(center, float), scale=np.asarray(scale, float))

@@ -1,0 +1,435 @@
+"""The segmentation, step by step: validate, scale, choose k, cluster, profile, name, recommend.
+
+Data flows one way; each step hands the next a typed result. Heavy steps go
+through the engine seam (:mod:`custseg.engines`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .cluster.hierarchical import cut_tree, merge_gaps
+from .config import SegmentationConfig
+from .data.loading import LoadedTable, load_table
+from .data.prepare import PreparedData, prepare
+from .engines import Engine, get_engine
+from .errors import DataError, SegmentationWarning
+from .features.scaling import fit_scaler
+from .model import ATYPICAL_QUANTILE, SegmentInfo, SegmentModel, created_timestamp, fingerprint
+from .playbook import load_playbook
+from .profiling import LEVEL_RULE, name_segments, profile_segments
+from .results import (
+    Dendrogram,
+    KCandidate,
+    Projection,
+    Recommendation,
+    Segment,
+    SegmentationResult,
+)
+from .selection import choose_k, find_elbow, quality_indices
+
+# Above this many customers, hierarchical clustering runs in two stages
+# (micro-clusters, then an exact tree over them): exact trees need O(n^2) memory.
+EXACT_TREE_LIMIT = 20_000
+MICRO_CLUSTERS = 2_000
+PROJECTION_POINTS = 5_000
+DENDROGRAM_LEAVES = 30
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def segment(
+    data: pd.DataFrame | LoadedTable | str | Path,
+    config: SegmentationConfig | None = None,
+    *,
+    sheet: str | None = None,
+    progress: Progress | None = None,
+) -> SegmentationResult:
+    """Segment customers end to end.
+
+    Parameters
+    ----------
+    data : DataFrame, LoadedTable, or path to a CSV / Parquet / .xlsx file
+    config : SegmentationConfig, optional
+        Options (default: k-means, standard scaling, k chosen by the elbow).
+    sheet : str, optional
+        Excel sheet to read when ``data`` is a path.
+    progress : callable, optional
+        Called with a short message as each step starts.
+
+    Returns
+    -------
+    SegmentationResult
+
+    Examples
+    --------
+    >>> from custseg import make_customers, segment
+    >>> result = segment(make_customers(300, seed=0))
+    >>> result.k_selection.chosen
+    5
+    """
+    config = config or SegmentationConfig()
+    say = progress or _quiet
+    if isinstance(data, (str, Path)):
+        say("reading data")
+        data = load_table(data, sheet=sheet)
+    if isinstance(data, LoadedTable):
+        prepared = prepare(
+            data.frame,
+            config,
+            source=data.source,
+            file_format=data.file_format,
+            repairs=data.repairs,
+        )
+    elif isinstance(data, pd.DataFrame):
+        prepared = prepare(data, config)
+    else:
+        raise DataError(f"cannot segment a {type(data).__name__}; pass a DataFrame or a file path")
+    return segment_prepared(prepared, config, progress=say)
+
+
+def _candidate_ks(config: SegmentationConfig, X: np.ndarray) -> tuple[list[int], list[str]]:
+    n = len(X)
+    n_distinct = len(np.unique(X, axis=0)) if n <= 200_000 else n
+    notes = []
+    if n_distinct < 2:
+        raise DataError(
+            "every customer has the same values on the features, so there is nothing to segment"
+        )
+    if isinstance(config.k, int) and config.k > n_distinct:
+        raise DataError(
+            f"k={config.k} is more than the {n_distinct} distinct customers in the data; "
+            "ask for fewer segments"
+        )
+    hi = min(config.k_max, n - 1, n_distinct)
+    if hi < config.k_max:
+        notes.append(
+            f"k_max lowered from {config.k_max} to {hi}: only {n} customers ({n_distinct} distinct)"
+        )
+    if hi < config.k_min:
+        if config.k == "auto":
+            raise DataError(
+                f"n_customers={n} ({n_distinct} distinct) is too few to compare k from "
+                f"{config.k_min} to {config.k_max}; add customers or set --k"
+            )
+        return ([config.k] if isinstance(config.k, int) else []), notes
+    ks = list(range(config.k_min, hi + 1))
+    if isinstance(config.k, int) and config.k not in ks and 2 <= config.k <= n - 1:
+        ks = sorted([*ks, config.k])
+    return ks, notes
+
+
+def _sse(engine: Engine, X: np.ndarray, labels: np.ndarray, k: int) -> float:
+    counts, sums, sumsq = engine.segment_sums(X, labels, k)
+    nz = counts > 0
+    return float(sumsq.sum() - ((sums[nz] ** 2) / counts[nz, None]).sum())
+
+
+def segment_prepared(
+    prepared: PreparedData, config: SegmentationConfig, *, progress: Progress | None = None
+) -> SegmentationResult:
+    """Run the steps after validation (see :func:`segment`)."""
+    say = progress or _quiet
+    engine = get_engine(config.engine)
+    playbook = load_playbook(config.playbook)
+    X = prepared.X
+    features = prepared.features
+    n = len(X)
+
+    say("scaling features")
+    scaler = fit_scaler(X, config.scale)
+    Xs = scaler.transform(X)
+
+    ks, notes = _candidate_ks(config, Xs)
+    fixed_k = config.k if isinstance(config.k, int) else None
+
+    # --- candidate labellings ---------------------------------------------------
+    labels_by_k: dict[int, np.ndarray] = {}
+    inertia: dict[int, float] = {}
+    gaps: dict[int, float] = {}
+    tree = None
+    micro = None
+    if config.method == "kmeans":
+        say(f"fitting k-means for k = {ks[0]}..{ks[-1]}" if ks else "fitting k-means")
+        fits = engine.kmeans_sweep(Xs, ks, n_init=config.n_init, seed=config.seed)
+        for k, fit in fits.items():
+            labels_by_k[k] = fit.labels
+            inertia[k] = fit.inertia
+    else:
+        if n > EXACT_TREE_LIMIT:
+            say(f"summarising {n:,} customers into {MICRO_CLUSTERS:,} micro-clusters")
+            micro = engine.summarise(Xs, MICRO_CLUSTERS, seed=config.seed)
+            say("building the tree over micro-clusters")
+            tree = engine.tree(
+                micro.centroids,
+                config.linkage,
+                weights=micro.counts if config.linkage == "ward" else None,
+            )
+        else:
+            say("building the hierarchical tree")
+            tree = engine.tree(Xs, config.linkage)
+        for k in ks:
+            leaf = cut_tree(tree, k)
+            labels_by_k[k] = leaf[micro.labels] if micro is not None else leaf
+            inertia[k] = _sse(engine, Xs, labels_by_k[k], k)
+        gaps = merge_gaps(tree, ks)
+
+    # --- choosing k ----------------------------------------------------------------
+    say("scoring candidate k")
+    candidates = []
+    for k in ks:
+        sil, ch, db = quality_indices(Xs, labels_by_k[k], seed=config.seed)
+        candidates.append(
+            KCandidate(
+                k=k,
+                inertia=inertia[k],
+                silhouette=sil,
+                calinski_harabasz=ch,
+                davies_bouldin=db,
+                merge_gap=gaps.get(k),
+            )
+        )
+    auto_ks = [k for k in ks if config.k_min <= k <= config.k_max]
+    elbow, elbow_reason = find_elbow(auto_ks, [inertia[k] for k in auto_ks])
+    in_range = tuple(c for c in candidates if c.k in auto_ks)
+    selection = choose_k(
+        in_range or tuple(candidates),
+        rule=config.resolved_k_rule,
+        method=config.method,
+        elbow=elbow,
+        elbow_reason=elbow_reason,
+        fixed_k=fixed_k,
+    )
+    if fixed_k is not None and fixed_k not in labels_by_k:
+        labels_by_k[fixed_k] = _labels_for(engine, config, Xs, fixed_k, tree, micro)
+    k = selection.chosen
+    from dataclasses import replace
+
+    selection = replace(
+        selection,
+        candidates=tuple(candidates),
+        silhouette_sample_size=min(n, 10_000) if n > 10_000 else None,
+        note=selection.note + ("" if not notes else " " + " ".join(notes) + "."),
+    )
+    raw_labels = labels_by_k[k]
+
+    # --- stable segment numbering: by size, then by centre -------------------------
+    say("profiling segments")
+    order = _canonical_order(X, raw_labels, k)
+    remap = np.empty(k, dtype=np.int64)
+    remap[order] = np.arange(k)
+    labels = remap[raw_labels]
+    counts, sums, _ = engine.segment_sums(Xs, labels, k)
+    centres = sums / np.maximum(counts, 1)[:, None]
+
+    population, profiles = profile_segments(X, labels, k, features, prepared.categories)
+    names = name_segments(
+        [p.levels for p in profiles],
+        [p.fine_levels for p in profiles],
+        [p.effect for p in profiles],
+        features,
+        playbook.vocabulary(features),
+    )
+    recs = [playbook.recommend(p.levels, features) for p in profiles]
+
+    # --- distances and the model ---------------------------------------------------
+    own = np.sqrt(((Xs - centres[labels]) ** 2).sum(axis=1))
+    nearest, _ = engine.assign(Xs, centres)
+    agreement = float((nearest == labels).mean())
+    warns = []
+    for s, p in enumerate(profiles):
+        if p.size < max(2, 0.01 * n) and n >= 50:
+            warns.append(f"segment {s + 1} has only {p.size} customer(s); consider a smaller k")
+    for w in warns:
+        warnings.warn(w, SegmentationWarning, stacklevel=3)
+
+    segments = tuple(
+        Segment(
+            id=s + 1,
+            name=names[s],
+            size=p.size,
+            share=p.share,
+            centre=p.centre,
+            levels=p.levels,
+            stats=p.stats,
+            categories=p.categories,
+            distinctive=p.distinctive,
+            recommendation=recs[s],
+        )
+        for s, p in enumerate(profiles)
+    )
+    model = SegmentModel(
+        features=features,
+        scaler=scaler,
+        missing=config.missing,
+        impute_values=prepared.impute_values,
+        method=config.method,
+        linkage=config.linkage if config.method == "hierarchical" else None,
+        centres=centres,
+        segments=tuple(
+            SegmentInfo(
+                id=seg.id,
+                name=seg.name,
+                levels=seg.levels,
+                centre=seg.centre,
+                recommendation=_rec_dict(seg.recommendation),
+                size=seg.size,
+                distance=_distance_summary(own[labels == s]),
+            )
+            for s, seg in enumerate(segments)
+        ),
+        id_column=prepared.summary.id_column,
+        training={
+            "fingerprint": fingerprint(X, features),
+            "n_customers": n,
+            "source": Path(prepared.summary.source).name,
+        },
+        config=config.to_dict(),
+        assignment_agreement=agreement,
+        custseg_version=__version__,
+        created_at=created_timestamp(),
+    )
+
+    full = np.zeros(len(prepared.used), dtype=np.int64)
+    full[prepared.used] = labels + 1
+    say("drawing the segment map")
+    projection = _projection(X, Xs, labels, features, prepared, config.seed)
+    dendrogram = None
+    if tree is not None:
+        dendrogram = _dendrogram(tree, k)
+    return SegmentationResult(
+        config=config,
+        data=prepared.summary,
+        k_selection=selection,
+        segments=segments,
+        population=population,
+        level_rule=LEVEL_RULE,
+        labels=full,
+        ids=prepared.ids,
+        left_out=prepared.left_out,
+        model=model,
+        projection=projection,
+        dendrogram=dendrogram,
+        warnings=tuple(warns),
+    )
+
+
+def _labels_for(engine, config, Xs, k, tree, micro) -> np.ndarray:
+    if config.method == "kmeans":
+        return engine.kmeans(Xs, k, n_init=config.n_init, seed=config.seed).labels
+    leaf = cut_tree(tree, k)
+    return leaf[micro.labels] if micro is not None else leaf
+
+
+def _rec_dict(rec: Recommendation) -> dict:
+    return rec.to_dict()
+
+
+def _distance_summary(d: np.ndarray) -> dict[str, float]:
+    if len(d) == 0:
+        return {"p50": 0.0, "p90": 0.0, "p99": 0.0, "max": 0.0}
+    p50, p90, p99 = np.quantile(d, [0.5, 0.9, ATYPICAL_QUANTILE])
+    return {"p50": float(p50), "p90": float(p90), "p99": float(p99), "max": float(d.max())}
+
+
+def _canonical_order(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Algorithm labels sorted by size (largest first), then by centre: ids that don't depend
+    on the algorithm's arbitrary numbering."""
+    sizes = np.bincount(labels, minlength=k)
+    means = np.array(
+        [X[labels == s].mean(axis=0) if sizes[s] else np.zeros(X.shape[1]) for s in range(k)]
+    )
+    keys = [(-int(sizes[s]), *np.round(means[s], 9).tolist()) for s in range(k)]
+    return np.array(sorted(range(k), key=lambda s: keys[s]))
+
+
+def _projection(
+    X: np.ndarray,
+    Xs: np.ndarray,
+    labels: np.ndarray,
+    features: tuple[str, ...],
+    prepared: PreparedData,
+    seed: int,
+) -> Projection:
+    n = len(X)
+    if X.shape[1] == 1:
+        coords = np.column_stack([X[:, 0], np.zeros(n)])
+        axes = (features[0], "")
+        explained = None
+    elif X.shape[1] == 2:
+        coords, axes, explained = X, (features[0], features[1]), None
+    else:
+        from sklearn.decomposition import PCA
+
+        pca = PCA(n_components=2, random_state=seed)
+        rng = np.random.default_rng(seed)
+        fit_rows = (
+            rng.choice(n, size=min(n, 100_000), replace=False) if n > 100_000 else slice(None)
+        )
+        pca.fit(Xs[fit_rows])
+        coords = pca.transform(Xs)
+        ev = pca.explained_variance_ratio_
+        axes = ("PC1", "PC2")
+        explained = (float(ev[0]), float(ev[1]))
+    idx = np.arange(n)
+    if n > PROJECTION_POINTS:
+        rng = np.random.default_rng(seed)
+        idx = np.sort(rng.choice(n, size=PROJECTION_POINTS, replace=False))
+    used_ids = prepared.ids[prepared.used].to_numpy()
+    return Projection(
+        axes=axes,
+        explained_variance=explained,
+        x=coords[idx, 0],
+        y=coords[idx, 1],
+        segment=labels[idx] + 1,
+        ids=tuple(str(v) for v in used_ids[idx]),
+        n_total=n,
+    )
+
+
+def _dendrogram(Z: np.ndarray, k: int) -> Dendrogram:
+    """The top DENDROGRAM_LEAVES clusters of the tree, as a small linkage matrix."""
+    n = len(Z) + 1
+    p = min(DENDROGRAM_LEAVES, n)
+    h = Z[:, 2]
+    cut = float((h[n - k - 1] + h[n - k]) / 2) if 1 < k < n else float(h[-1])
+    if p == n:
+        return Dendrogram(
+            linkage=Z.copy(),
+            cut_height=cut,
+            n_leaves=n,
+            leaf_counts=np.ones(n, dtype=np.int64),
+            truncated=False,
+        )
+    top = Z[n - p :]
+    # Clusters that exist before the top p-1 merges become the leaves.
+    created = set(range(n, 2 * n - p))  # ids formed by lower merges
+    leaf_ids = sorted({int(c) for c in top[:, :2].ravel() if int(c) < n or int(c) in created})
+    new_id = {c: i for i, c in enumerate(leaf_ids)}
+    sizes = {}
+    for c in leaf_ids:
+        sizes[c] = 1 if c < n else int(Z[c - n, 3])
+    small = np.empty((p - 1, 4))
+    for row, (a, b, dist, _) in enumerate(top):
+        for col, c in enumerate((int(a), int(b))):
+            small[row, col] = new_id[c] if c in new_id else p + (c - (2 * n - p))
+        small[row, 2] = dist
+        # SciPy checks that counts add up over the small tree's own leaves.
+        small[row, 3] = sum(1 if x < p else small[int(x) - p, 3] for x in small[row, :2])
+    return Dendrogram(
+        linkage=small,
+        cut_height=cut,
+        n_leaves=n,
+        leaf_counts=np.array([sizes[c] for c in leaf_ids], dtype=np.int64),
+        truncated=True,
+    )

@@ -1,0 +1,361 @@
+"""Typed, immutable results handed from one stage to the next.
+
+The report, the web app and the CLI read these objects (or their saved
+``to_dict()`` form); none of them recomputes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .config import SegmentationConfig
+    from .model import SegmentModel
+
+LEVELS = ("low", "average", "high")
+
+
+def _clean(value: Any) -> Any:
+    """Make numpy scalars and non-finite floats JSON-safe."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        if not np.isfinite(value):
+            return None
+        return float(round(value, 10))
+    return value
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """What was read and what was used."""
+
+    source: str
+    file_format: str
+    n_rows: int
+    n_used: int
+    dropped: dict[str, int]
+    id_column: str | None
+    features: tuple[str, ...]
+    features_chosen_by: str
+    categorical: tuple[str, ...]
+    ignored: dict[str, str]
+    missing_policy: str
+    imputed: dict[str, int]
+    repairs: tuple[str, ...] = ()
+
+    @property
+    def n_dropped(self) -> int:
+        return self.n_rows - self.n_used
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(
+            {
+                "source": self.source,
+                "format": self.file_format,
+                "n_rows": self.n_rows,
+                "n_used": self.n_used,
+                "n_dropped": self.n_dropped,
+                "dropped": dict(self.dropped),
+                "id_column": self.id_column,
+                "features": list(self.features),
+                "features_chosen_by": self.features_chosen_by,
+                "categorical": list(self.categorical),
+                "ignored": dict(self.ignored),
+                "missing_policy": self.missing_policy,
+                "imputed": dict(self.imputed),
+                "repairs": list(self.repairs),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class KCandidate:
+    """Quality indices of one candidate number of segments."""
+
+    k: int
+    inertia: float
+    silhouette: float | None
+    calinski_harabasz: float | None
+    davies_bouldin: float | None
+    merge_gap: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {
+            "k": self.k,
+            "inertia": self.inertia,
+            "silhouette": self.silhouette,
+            "calinski_harabasz": self.calinski_harabasz,
+            "davies_bouldin": self.davies_bouldin,
+        }
+        if self.merge_gap is not None:
+            d["merge_gap"] = self.merge_gap
+        return _clean(d)
+
+
+@dataclass(frozen=True)
+class KSelection:
+    """The chosen number of segments and the evidence for it.
+
+    ``preferred`` maps each index (``elbow``, ``dendrogram``, ``silhouette``,
+    ``calinski``, ``davies``) to the k it prefers, or ``None`` with the reason in
+    ``note`` (e.g. no clear elbow).
+    """
+
+    rule: str
+    chosen: int
+    candidates: tuple[KCandidate, ...]
+    preferred: dict[str, int | None]
+    agree: bool
+    runner_up: int | None
+    note: str
+    elbow: int | None
+    elbow_reason: str | None
+    sample_size: int | None = None
+    silhouette_sample_size: int | None = None
+
+    def candidate(self, k: int) -> KCandidate:
+        for c in self.candidates:
+            if c.k == k:
+                return c
+        raise KeyError(k)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(
+            {
+                "rule": self.rule,
+                "chosen": self.chosen,
+                "candidates": [c.to_dict() for c in self.candidates],
+                "preferred": dict(self.preferred),
+                "agree": self.agree,
+                "runner_up": self.runner_up,
+                "note": self.note,
+                "elbow": self.elbow,
+                "elbow_reason": self.elbow_reason,
+                "sample_size": self.sample_size,
+                "silhouette_sample_size": self.silhouette_sample_size,
+            }
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([c.to_dict() for c in self.candidates]).set_index("k")
+
+
+@dataclass(frozen=True)
+class FeatureStats:
+    mean: float
+    median: float
+    min: float
+    max: float
+    std: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(
+            {
+                "mean": self.mean,
+                "median": self.median,
+                "min": self.min,
+                "max": self.max,
+                "std": self.std,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A marketing action from the playbook, or a fallback that says why none matched."""
+
+    rule: str | None
+    title: str
+    action: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "title": self.title,
+            "action": self.action,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One segment: who is in it, what it is like, what to do."""
+
+    id: int
+    name: str
+    size: int
+    share: float
+    centre: dict[str, float]
+    levels: dict[str, str]
+    stats: dict[str, FeatureStats]
+    categories: dict[str, dict[str, float]]
+    distinctive: tuple[str, ...]
+    recommendation: Recommendation
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(
+            {
+                "id": self.id,
+                "name": self.name,
+                "size": self.size,
+                "share": self.share,
+                "centre": dict(self.centre),
+                "levels": dict(self.levels),
+                "profile": {
+                    "features": {f: s.to_dict() for f, s in self.stats.items()},
+                    "categories": {c: dict(v) for c, v in self.categories.items()},
+                    "distinctive": list(self.distinctive),
+                },
+                "recommendation": self.recommendation.to_dict(),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Projection:
+    """2-D coordinates of (a sample of) customers for the segment map."""
+
+    axes: tuple[str, str]
+    explained_variance: tuple[float, float] | None
+    x: np.ndarray
+    y: np.ndarray
+    segment: np.ndarray
+    ids: tuple[str, ...]
+    n_total: int
+
+    @property
+    def sampled(self) -> bool:
+        return len(self.x) < self.n_total
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(
+            {
+                "axes": list(self.axes),
+                "explained_variance": (
+                    list(self.explained_variance) if self.explained_variance else None
+                ),
+                "n_total": self.n_total,
+                "n_shown": len(self.x),
+                "x": [round(float(v), 6) for v in self.x],
+                "y": [round(float(v), 6) for v in self.y],
+                "segment": [int(s) for s in self.segment],
+                "ids": list(self.ids),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Dendrogram:
+    """The top of a hierarchical tree, in SciPy's linkage format, and the cut."""
+
+    linkage: np.ndarray
+    cut_height: float
+    n_leaves: int
+    leaf_counts: np.ndarray
+    truncated: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(
+            {
+                "linkage": self.linkage.tolist(),
+                "cut_height": self.cut_height,
+                "n_leaves": self.n_leaves,
+                "leaf_counts": self.leaf_counts.tolist(),
+                "truncated": self.truncated,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class SegmentationResult:
+    """Everything a run found. ``labels`` has one entry per input row (0 = left out)."""
+
+    config: SegmentationConfig
+    data: DataSummary
+    k_selection: KSelection
+    segments: tuple[Segment, ...]
+    population: dict[str, FeatureStats]
+    level_rule: str
+    labels: np.ndarray
+    ids: pd.Series
+    left_out: pd.Series
+    model: SegmentModel
+    projection: Projection | None = None
+    dendrogram: Dendrogram | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def k(self) -> int:
+        return len(self.segments)
+
+    def segment(self, segment_id: int) -> Segment:
+        for s in self.segments:
+            if s.id == segment_id:
+                return s
+        raise KeyError(segment_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The content of ``segments.json``."""
+        from . import __version__
+
+        cfg = self.config
+        return _clean(
+            {
+                "custseg_version": __version__,
+                "method": cfg.method,
+                "linkage": cfg.linkage if cfg.method == "hierarchical" else None,
+                "features": list(self.data.features),
+                "scale": cfg.scale,
+                "missing": cfg.missing,
+                "seed": cfg.seed,
+                "k": self.k,
+                "k_selection": self.k_selection.to_dict(),
+                "level_rule": self.level_rule,
+                "data": self.data.to_dict(),
+                "population": {f: s.to_dict() for f, s in self.population.items()},
+                "segments": [s.to_dict() for s in self.segments],
+                "projection": self.projection.to_dict() if self.projection else None,
+                "dendrogram": self.dendrogram.to_dict() if self.dendrogram else None,
+                "warnings": list(self.warnings),
+                "config": cfg.to_dict(),
+            }
+        )
+
+    def segments_frame(self) -> pd.DataFrame:
+        """One row per segment: id, name, size, share, centre per feature, action."""
+        rows = []
+        for s in self.segments:
+            row: dict[str, Any] = {
+                "segment": s.id,
+                "name": s.name,
+                "size": s.size,
+                "share": s.share,
+            }
+            row.update({f"centre: {f}": v for f, v in s.centre.items()})
+            row["action"] = s.recommendation.title
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("segment")
+
+    def assignments(self) -> pd.DataFrame:
+        """One row per input row: id, ``segment``, ``segment_name``, ``left_out_reason``."""
+        names = {s.id: s.name for s in self.segments}
+        seg = pd.array([int(v) if v > 0 else pd.NA for v in self.labels], dtype="Int64")
+        id_name = self.data.id_column or "row"
+        return pd.DataFrame(
+            {
+                id_name: self.ids.to_numpy(),
+                "segment": seg,
+                "segment_name": [names.get(int(v), "") for v in self.labels],
+                "left_out_reason": self.left_out.to_numpy(),
+            }
+        )
