@@ -55,12 +55,15 @@ def _norm(name: str) -> str:
 
 
 def suggest(name: str, options: list[str]) -> str:
-    """' (did you mean 'X'?)' or ''."""
-    lowered = {str(o).lower(): str(o) for o in options}
-    close = difflib.get_close_matches(str(name).lower(), list(lowered), n=2, cutoff=0.5)
+    """' (did you mean 'X'?)' or '': close spellings, or columns that contain the name."""
+    key = _norm(name)
+    by_key = {_norm(o): str(o) for o in options}
+    close = difflib.get_close_matches(key, list(by_key), n=2, cutoff=0.6)
+    if not close and len(key) >= 3:
+        close = [k for k in by_key if key in k][:2]
     if not close:
         return ""
-    return " (did you mean " + " or ".join(f"'{lowered[c]}'" for c in close) + "?)"
+    return " (did you mean " + " or ".join(f"'{by_key[c]}'" for c in close) + "?)"
 
 
 def rows_list(positions: np.ndarray, limit: int = 5) -> str:
@@ -143,7 +146,7 @@ def prepare(
         if dup.any():
             pos = np.flatnonzero(dup)
             raise DataError(
-                f"id column {id_column!r} has duplicate value {ids_col.iloc[pos[0]]!r} "
+                f"id column {id_column!r} has duplicate value {str(ids_col.iloc[pos[0]])!r} "
                 f"({rows_list(pos)}); every customer needs a unique id"
             )
     else:
