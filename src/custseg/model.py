@@ -76,7 +76,7 @@ class SegmentModel:
         ``segment_name``, ``distance`` (to the segment centre, in scaled units),
         ``atypical`` and ``left_out_reason`` (for rows that cannot be assigned).
         """
-        from .data.numbers import coerce_numeric
+        from .data.numbers import strict_numeric
         from .data.prepare import rows_list, suggest
         from .engines import get_engine
 
@@ -90,9 +90,9 @@ class SegmentModel:
                 f"{suggest(f, columns)}; the model needs: {', '.join(self.features)}"
             )
         n = len(frame)
-        X = np.column_stack(
-            [coerce_numeric(frame[f], f, strict=True)[0] for f in self.features]
-        ).reshape(n, len(self.features))
+        X = np.column_stack([strict_numeric(frame[f], f)[0] for f in self.features]).reshape(
+            n, len(self.features)
+        )
         inf = np.isinf(X)
         if inf.any():
             i, j = np.argwhere(inf)[0]

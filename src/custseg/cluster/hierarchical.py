@@ -127,7 +127,7 @@ def cut_tree(Z: np.ndarray, k: int) -> np.ndarray:
         parent = parent[parent]
     _, labels = np.unique(root, return_inverse=True)
     # Number by order of first appearance so labels do not depend on internal ids.
-    first = {}
+    first: dict[int, int] = {}
     out = np.empty(n, dtype=np.int64)
     for i, lab in enumerate(labels):
         out[i] = first.setdefault(int(lab), len(first))

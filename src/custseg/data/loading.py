@@ -161,7 +161,7 @@ def _load_excel(p: Path, sheet: str | None) -> LoadedTable:
         raise DataError(
             f"file '{p}' has no sheet named {sheet!r}; its sheets are: {', '.join(names)}"
         )
-    frame = book.parse(chosen, na_values=NA_VALUES, keep_default_na=True)
+    frame = pd.read_excel(book, sheet_name=chosen, na_values=NA_VALUES, keep_default_na=True)
     return LoadedTable(
         frame=frame, source=str(p), file_format="excel", sheet=chosen, repairs=tuple(repairs)
     )

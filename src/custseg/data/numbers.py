@@ -92,3 +92,11 @@ def coerce_numeric(
         return None, None
     note = f"column {name!r}: removed {', '.join(sorted(repairs))}" if repairs else None
     return out, note
+
+
+def strict_numeric(col: pd.Series, name: str) -> tuple[np.ndarray, str | None]:
+    """:func:`coerce_numeric` for a column that must be numeric (an error otherwise)."""
+    values, note = coerce_numeric(col, name, strict=True)
+    if values is None:  # strict mode raises instead; kept for the type checker
+        raise DataError(f"feature {name!r} is not numeric")
+    return values, note

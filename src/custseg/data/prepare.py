@@ -22,7 +22,7 @@ import pandas as pd
 from ..config import SegmentationConfig
 from ..errors import ConfigError, DataError
 from ..results import DataSummary
-from .numbers import coerce_numeric
+from .numbers import coerce_numeric, strict_numeric
 
 MAX_CATEGORY_LEVELS = 30
 _ID_NAMES = re.compile(
@@ -175,7 +175,7 @@ def prepare(
         features = list(config.features)
         chosen_by = "given"
         for f in features:
-            values, note = coerce_numeric(frame[f], f, strict=True)
+            values, note = strict_numeric(frame[f], f)
             numeric[f] = values
             if note:
                 repairs_l.append(note)
