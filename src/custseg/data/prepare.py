@@ -186,9 +186,10 @@ def prepare(
             col = frame[c]
             if pd.api.types.is_bool_dtype(col):
                 continue
-            values, note = coerce_numeric(col, c, strict=False)
-            if values is None:
+            maybe, note = coerce_numeric(col, c, strict=False)
+            if maybe is None:
                 continue
+            values = maybe
             if np.isnan(values).all():
                 ignored[c] = "empty in every row"
                 continue
