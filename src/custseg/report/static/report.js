@@ -22,8 +22,7 @@
     var svg = holder.querySelector("svg");
     if (!svg) return;
     var data = JSON.parse(dataNode.textContent);
-    var NS = "http://www.w3.org/2000/svg";
-    var ring = document.createElementNS(NS, "circle");
+    var ring = document.createElementNS(svg.namespaceURI, "circle");
     ring.setAttribute("r", "6");
     ring.setAttribute("fill", "none");
     ring.setAttribute("stroke", "#000");
