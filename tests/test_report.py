@@ -363,3 +363,23 @@ def test_computation_never_imports_presentation():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_report_size_stays_bounded_for_a_million_customers():
+    """The map is the only part that grows with n, and the pipeline caps it at 5,000 points."""
+    import numpy as np
+
+    from custseg.pipeline import PROJECTION_POINTS
+
+    doc, model_doc = copy.deepcopy(kmeans_result()[0]), kmeans_result()[1]
+    proj = doc["projection"]
+    rng = np.random.default_rng(0)
+    pick = rng.integers(0, proj["n_shown"], size=PROJECTION_POINTS)
+    for key in ("x", "y", "segment", "ids"):
+        proj[key] = [proj[key][i] for i in pick]
+    proj["values"] = {f: [v[i] for i in pick] for f, v in proj["values"].items()}
+    proj["ids"] = [f"{i:07d}" for i in range(PROJECTION_POINTS)]
+    proj.update(n_total=1_000_000, n_shown=PROJECTION_POINTS)
+    html = render_report(doc, model_doc)
+    assert "random sample of 5,000 of the 1,000,000 customers" in Page(html).all_text
+    assert len(html.encode("utf-8")) < 2_000_000  # docs/report.md states ~1 MB, budget 5 MB
