@@ -20,7 +20,7 @@ PLOT_FILES = ("elbow.png", "silhouette.png", "scatter.png", "profiles.png", "den
 # SVG user units are points (72 per inch); the map's hover positions use them too.
 SVG_DPI = 72
 # Fixed salt so the ids matplotlib writes into SVGs are the same on every run.
-_SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "custseg"}
+_SVG_RC: dict[str, Any] = {"svg.fonttype": "none", "svg.hashsalt": "custseg"}
 
 
 def _plt():
