@@ -19,8 +19,6 @@ from .palette import segment_colour
 PLOT_FILES = ("elbow.png", "silhouette.png", "scatter.png", "profiles.png", "dendrogram.png")
 # SVG user units are points (72 per inch); the map's hover positions use them too.
 SVG_DPI = 72
-# Fixed salt so the ids matplotlib writes into SVGs are the same on every run.
-_SVG_RC: dict[str, Any] = {"svg.fonttype": "none", "svg.hashsalt": "custseg"}
 
 
 def _plt():
@@ -59,7 +57,8 @@ def _svg(fig, *, tight: bool = True, close: bool = True) -> str:
     import matplotlib
 
     buf = io.StringIO()
-    with matplotlib.rc_context(_SVG_RC):
+    # A fixed salt so the ids matplotlib writes into SVGs are the same on every run.
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "custseg"}):
         fig.savefig(
             buf,
             format="svg",
