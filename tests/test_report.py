@@ -383,3 +383,29 @@ def test_report_size_stays_bounded_for_a_million_customers():
     html = render_report(doc, model_doc)
     assert "random sample of 5,000 of the 1,000,000 customers" in Page(html).all_text
     assert len(html.encode("utf-8")) < 2_000_000  # docs/report.md states ~1 MB, budget 5 MB
+
+
+def test_demo_writes_report_next_to_the_png_plots(tmp_path):
+    out = tmp_path / "demo"
+    code, _, err = run_cli("demo", "--rows", "80", "--out", str(out), "-q")
+    assert code == 0, err
+    names = {p.name for p in out.iterdir()}
+    assert {"report.html", "elbow.png", "silhouette.png", "scatter.png", "profiles.png"} <= names
+    html = (out / "report.html").read_text(encoding="utf-8")
+    doc = json.loads((out / "segments.json").read_text(encoding="utf-8"))
+    assert len(Page(html).with_class("article", "segment-card")) == doc["k"]
+
+
+def test_chart_labels_from_the_data_are_shown_literally():
+    """matplotlib reads '$...$' as maths; a column name must appear as written."""
+    from custseg.report.plots import segment_profile_svg
+
+    name = "Spend $x^2$ (<b>)"
+    doc = {
+        "features": [name],
+        "population": {name: {"mean": 10.0, "std": 2.0}},
+        "segments": [{"id": 1, "centre": {name: 12.0}}, {"id": 2, "centre": {name: 8.0}}],
+    }
+    svg = segment_profile_svg(doc, 1)
+    assert "Spend $x^2$ (&lt;b&gt;)" in svg
+    assert "<b>" not in svg

@@ -70,6 +70,8 @@ def _svg(fig, *, tight: bool = True, close: bool = True) -> str:
     text = buf.getvalue()
     text = text[text.index("<svg") :]
     text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
+    # matplotlib repeats each text in a comment; the <text> element is enough.
+    text = re.sub(r"\s*<!--.*?-->", "", text, flags=re.S)
     # Hundredths of a point are finer than any screen or printer; this shrinks the map a lot.
     text = re.sub(r"(\d\.\d\d)\d+", r"\1", text)
     head, rest = text.split(">", 1)
