@@ -141,15 +141,21 @@ def test_hierarchical_report_draws_the_truncated_dendrogram(hierarchical_html):
 def test_disagreeing_indices_get_a_visible_note(kmeans_html):
     doc, model_doc, html = kmeans_html
     assert doc["k_selection"]["agree"]
-    assert "disagree" not in Page(html).with_class("p", "warn").__repr__()
+    assert not Page(html).with_class("p", "disagree")
     doc = copy.deepcopy(doc)
     sel = doc["k_selection"]
     sel["agree"] = False
     sel["preferred"]["silhouette"] = 3
     sel["runner_up"] = 3
+    sel["note"] = (
+        "k=5 chosen by the elbow of the inertia curve. "
+        "The indices disagree: silhouette prefers 3. Runner-up: k=3."
+    )
     page = Page(render_report(doc, model_doc))
     assert page.with_class("p", "disagree")
-    assert "The indices disagree. silhouette prefers k=3. The runner-up is k=3." in page.all_text
+    assert f"⚠ Check k. {sel['note']} Compare the segments with k=3 ( --k 3 ) before" in (
+        page.all_text
+    )
 
 
 def test_map_on_principal_components_states_variance_and_carries_values(hostile_html):
@@ -409,3 +415,30 @@ def test_chart_labels_from_the_data_are_shown_literally():
     svg = segment_profile_svg(doc, 1)
     assert "Spend $x^2$ (&lt;b&gt;)" in svg
     assert "<b>" not in svg
+
+
+def test_dendrogram_branches_take_their_segment_colours(hierarchical_html):
+    import numpy as np
+    from scipy.cluster.hierarchy import fcluster
+
+    from custseg.report.palette import segment_colour
+    from custseg.report.plots import _dendrogram_link_colours
+
+    doc = hierarchical_html[0]
+    dd = doc["dendrogram"]
+    Z = np.asarray(dd["linkage"], dtype=float)
+    colour_of = _dendrogram_link_colours(doc, Z)
+    n = len(Z) + 1
+    # Customers under the branches of each colour add up to that segment's size.
+    flat = fcluster(Z, t=dd["cut_height"], criterion="distance")
+    counts = np.asarray(dd["leaf_counts"])
+    customers = {}
+    for i, (a, _b, height, _) in enumerate(Z):
+        if height <= dd["cut_height"]:
+            leaf = int(a)
+            while leaf >= n:
+                leaf = int(Z[leaf - n, 0])
+            customers[colour_of(n + i)] = int(counts[flat == flat[leaf]].sum())
+        else:
+            assert colour_of(n + i) == "#888888"
+    assert customers == {segment_colour(s["id"]): s["size"] for s in doc["segments"]}

@@ -237,8 +237,39 @@ def segment_profile_figure(doc: dict[str, Any], segment_id: int):
     return fig
 
 
+def _dendrogram_link_colours(doc: dict[str, Any], Z) -> Any:
+    """A ``link_color_func`` giving each branch below the cut its segment's colour.
+
+    The drawn tree's clusters at the cut are the segments; they are matched to
+    segment ids by size (ids are numbered largest first), so the dendrogram uses
+    the same colours as the cards and the map. Branches above the cut are grey.
+    """
+    import numpy as np
+    from scipy.cluster.hierarchy import fcluster
+
+    dd = doc["dendrogram"]
+    n = len(Z) + 1
+    cut = dd["cut_height"]
+    flat = fcluster(Z, t=cut, criterion="distance")
+    counts = np.asarray(dd["leaf_counts"])
+    sizes = {int(c): int(counts[flat == c].sum()) for c in np.unique(flat)}
+    clusters = sorted(sizes, key=lambda c: (-sizes[c], c))
+    segments = sorted(doc["segments"], key=lambda s: (-s["size"], s["id"]))
+    colour = {c: segment_colour(s["id"]) for c, s in zip(clusters, segments)}
+    first_leaf = list(range(n))
+    for a, _b, _h, _c in Z:
+        first_leaf.append(first_leaf[int(a)])
+
+    def link_colour(node: int) -> str:
+        if Z[node - n, 2] > cut:
+            return "#888888"
+        return colour.get(int(flat[first_leaf[node]]), "#888888")
+
+    return link_colour
+
+
 def dendrogram_figure(doc: dict[str, Any]):
-    """The top of the hierarchical tree with the cut line."""
+    """The top of the hierarchical tree with the cut line, branches in segment colours."""
     plt = _plt()
     import numpy as np
     from scipy.cluster.hierarchy import dendrogram
@@ -252,12 +283,11 @@ def dendrogram_figure(doc: dict[str, Any]):
         Z,
         ax=ax,
         labels=labels,
-        color_threshold=dd["cut_height"],
-        above_threshold_color="#888",
+        link_color_func=_dendrogram_link_colours(doc, Z),
         no_labels=not dd["truncated"] and dd["n_leaves"] > 60,
         leaf_rotation=90,
     )
-    ax.axhline(dd["cut_height"], color="#D55E00", ls="--", label=f"cut: k={doc['k']}")
+    ax.axhline(dd["cut_height"], color="#000000", ls="--", lw=1, label=f"cut: k={doc['k']}")
     title = "Dendrogram"
     if dd["truncated"]:
         title += (
