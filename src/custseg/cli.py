@@ -216,7 +216,8 @@ def _run_segment(
 def segment(path: Path, out: Path, **options) -> None:
     """Segment the customers in PATH (CSV, Parquet or .xlsx) and write results to --out.
 
-    Writes segments.json, segments.csv, assignments.csv, model.json and PNG plots.
+    Writes segments.json, segments.csv, assignments.csv, model.json, PNG plots
+    and report.html (one self-contained page to share).
 
     \b
     Examples:
@@ -245,7 +246,8 @@ def segment(path: Path, out: Path, **options) -> None:
 def demo(out: Path, rows: int, seed: int, method: str, quiet: bool) -> None:
     """Generate a realistic demo customer table and segment it.
 
-    Writes customers.csv (the generated table) and the results into --out.
+    Writes customers.csv (the generated table) and the results, report.html
+    included, into --out.
 
     \b
     Example:
@@ -310,6 +312,30 @@ def assign(model_path: Path, path: Path, out: Path, sheet: str | None) -> None:
         f"{n_ok:,} of {len(assigned):,} customers assigned to {model.k} segments; "
         f"{n_atyp:,} atypical; written to {out}"
     )
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output file (default: FOLDER/report.html).",
+)
+def report(folder: Path, out: Path | None) -> None:
+    """Rebuild the HTML report from a results FOLDER (segments.json + model.json).
+
+    Nothing is clustered again: the report is drawn from the saved results.
+
+    \b
+    Example:
+        custseg report result/
+    """
+    from .report.html import write_saved_report
+
+    path = write_saved_report(folder, out)
+    click.echo(f"Report written to {path}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -35,3 +35,7 @@ class OutputError(CustsegError):
 
 class SegmentationWarning(UserWarning):
     """A result is usable but degenerate (e.g. a segment of one customer)."""
+
+
+class ReportError(CustsegError):
+    """Saved results cannot be turned into a report (missing, invalid or mismatched)."""

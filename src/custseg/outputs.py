@@ -54,7 +54,7 @@ def write_results(
     out: str | Path,
     *,
     plots: bool = True,
-    report: bool = False,
+    report: bool = True,
     extra_files: dict[str, bytes] | None = None,
 ) -> Path:
     """Write every output of ``result`` into the folder ``out`` (replaced atomically).

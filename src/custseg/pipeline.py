@@ -394,6 +394,7 @@ def _projection(
         segment=labels[idx] + 1,
         ids=tuple(str(v) for v in used_ids[idx]),
         n_total=n,
+        values={f: X[idx, j] for j, f in enumerate(features)},
     )
 
 

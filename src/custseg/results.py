@@ -232,26 +232,29 @@ class Projection:
     segment: np.ndarray
     ids: tuple[str, ...]
     n_total: int
+    # Feature values of the shown customers (the map's hover shows them, also on PCA axes).
+    values: dict[str, np.ndarray] | None = None
 
     @property
     def sampled(self) -> bool:
         return len(self.x) < self.n_total
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
-            {
-                "axes": list(self.axes),
-                "explained_variance": (
-                    list(self.explained_variance) if self.explained_variance else None
-                ),
-                "n_total": self.n_total,
-                "n_shown": len(self.x),
-                "x": [round(float(v), 6) for v in self.x],
-                "y": [round(float(v), 6) for v in self.y],
-                "segment": [int(s) for s in self.segment],
-                "ids": list(self.ids),
-            }
-        )
+        d: dict[str, Any] = {
+            "axes": list(self.axes),
+            "explained_variance": (
+                list(self.explained_variance) if self.explained_variance else None
+            ),
+            "n_total": self.n_total,
+            "n_shown": len(self.x),
+            "x": [round(float(v), 6) for v in self.x],
+            "y": [round(float(v), 6) for v in self.y],
+            "segment": [int(s) for s in self.segment],
+            "ids": list(self.ids),
+        }
+        if self.values is not None:
+            d["values"] = {f: [round(float(v), 6) for v in col] for f, col in self.values.items()}
+        return _clean(d)
 
 
 @dataclass(frozen=True)

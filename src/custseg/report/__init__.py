@@ -1,5 +1,29 @@
 """Presentation only: plots, text summaries and the HTML report.
 
 Everything here reads a result's saved form (``segments.json`` / ``model.json``
-dictionaries); nothing here computes segments.
+dictionaries); nothing here computes segments. Plotting and templating
+libraries are imported lazily, when a plot or a report is drawn.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["render_report", "write_report"]
+
+
+def render_report(doc: dict[str, Any], model_doc: dict[str, Any]) -> str:
+    """The HTML report of a saved result (see :func:`custseg.report.html.render_report`)."""
+    from .html import render_report as _render
+
+    return _render(doc, model_doc)
+
+
+def write_report(doc: dict[str, Any], model_doc: dict[str, Any], path: str | Path) -> Path:
+    """Write the HTML report atomically (see :func:`custseg.report.html.write_report`)."""
+    from .html import write_report as _write
+
+    return _write(doc, model_doc, path)

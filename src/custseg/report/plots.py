@@ -1,4 +1,8 @@
-"""PNG plots drawn from a result's saved form (the dict of ``segments.json``).
+"""Plots drawn from a result's saved form (the dict of ``segments.json``).
+
+Each plot is built once as a matplotlib figure (``*_figure``) and serialised
+as PNG (the files in the result folder) or as SVG text (inlined in the HTML
+report), so both outputs come from the same drawing code.
 
 matplotlib is imported here, lazily, never by the computing packages.
 """
@@ -6,12 +10,15 @@ matplotlib is imported here, lazily, never by the computing packages.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
 from .palette import segment_colour
 
 PLOT_FILES = ("elbow.png", "silhouette.png", "scatter.png", "profiles.png", "dendrogram.png")
+# SVG user units are points (72 per inch); the map's hover positions use them too.
+SVG_DPI = 72
 
 
 def _plt():
@@ -27,6 +34,11 @@ def _plt():
     return plt
 
 
+def _label(text: str) -> str:
+    """Text from the user's data, shown literally: matplotlib would read ``$...$`` as maths."""
+    return str(text).replace("$", r"\$")
+
+
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
@@ -34,7 +46,40 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def elbow_png(doc: dict[str, Any]) -> bytes:
+def _svg(fig, *, tight: bool = True, close: bool = True) -> str:
+    """The figure as an ``<svg>`` element to inline in HTML.
+
+    Text stays text (``svg.fonttype: none``): smaller, selectable and read by
+    screen readers; matplotlib escapes it for XML. The XML prolog, the metadata
+    and the namespace declarations (URLs an HTML page does not need) are dropped,
+    and so is the fixed size, so CSS scales the chart (the ``viewBox`` stays).
+    """
+    import matplotlib
+
+    buf = io.StringIO()
+    # A fixed salt so the ids matplotlib writes into SVGs are the same on every run.
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "custseg"}):
+        fig.savefig(
+            buf,
+            format="svg",
+            bbox_inches="tight" if tight else None,
+            metadata={"Date": None, "Creator": None},
+        )
+    if close:
+        _plt().close(fig)
+    text = buf.getvalue()
+    text = text[text.index("<svg") :]
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
+    # matplotlib repeats each text in a comment; the <text> element is enough.
+    text = re.sub(r"\s*<!--.*?-->", "", text, flags=re.S)
+    # Hundredths of a point are finer than any screen or printer; this shrinks the map a lot.
+    text = re.sub(r"(\d\.\d\d)\d+", r"\1", text)
+    head, rest = text.split(">", 1)
+    head = re.sub(r'\s(?:xmlns(?::xlink)?|width|height|version)="[^"]*"', "", head)
+    return head + ">" + rest
+
+
+def elbow_figure(doc: dict[str, Any]):
     """Inertia by k with the chosen k (and the knee, when found) marked."""
     plt = _plt()
     sel = doc["k_selection"]
@@ -61,10 +106,10 @@ def elbow_png(doc: dict[str, Any]) -> bytes:
     ax.set_title("Elbow method")
     ax.set_xticks(ks)
     ax.legend(frameon=False, fontsize=8)
-    return _png(fig)
+    return fig
 
 
-def silhouette_png(doc: dict[str, Any]) -> bytes:
+def silhouette_figure(doc: dict[str, Any]):
     """Silhouette by k."""
     plt = _plt()
     sel = doc["k_selection"]
@@ -78,30 +123,46 @@ def silhouette_png(doc: dict[str, Any]) -> bytes:
     ax.set_ylabel("mean silhouette")
     sample = sel.get("silhouette_sample_size")
     ax.set_title("Silhouette by k" + (f" (sample of {sample:,} customers)" if sample else ""))
-    return _png(fig)
+    return fig
 
 
-def scatter_png(doc: dict[str, Any]) -> bytes:
-    """Customers coloured by segment on the two features or the first two principal components."""
+def scatter_figure(doc: dict[str, Any], *, legend_outside: bool = False):
+    """Customers coloured by segment on the two features or the first two principal components.
+
+    With ``legend_outside`` the legend sits right of the axes (the HTML map, where
+    points under a legend could not be hovered) and the layout is fixed so that
+    :func:`map_svg` can tell where each point lands.
+    """
     plt = _plt()
     proj = doc["projection"]
     names = {s["id"]: s["name"] for s in doc["segments"]}
-    fig, ax = plt.subplots(figsize=(7, 5))
+    if legend_outside:
+        fig, ax = plt.subplots(figsize=(9, 5), dpi=SVG_DPI, layout="constrained")
+    else:
+        fig, ax = plt.subplots(figsize=(7, 5))
     for sid in sorted(names):
         xs = [x for x, s in zip(proj["x"], proj["segment"]) if s == sid]
         ys = [y for y, s in zip(proj["y"], proj["segment"]) if s == sid]
         ax.scatter(
-            xs, ys, s=14, alpha=0.75, color=segment_colour(sid), label=f"{sid}: {names[sid]}"
+            xs,
+            ys,
+            s=14,
+            alpha=0.75,
+            color=segment_colour(sid),
+            label=_label(f"{sid}: {names[sid]}"),
         )
-    ax.set_xlabel(_axis_label(proj, 0))
-    ax.set_ylabel(_axis_label(proj, 1))
+    ax.set_xlabel(_label(_axis_label(proj, 0)))
+    ax.set_ylabel(_label(_axis_label(proj, 1)))
     shown = proj["n_shown"]
     title = "Customers by segment"
     if shown < proj["n_total"]:
         title += f" (random sample of {shown:,} of {proj['n_total']:,})"
     ax.set_title(title)
-    ax.legend(frameon=False, fontsize=7, loc="best")
-    return _png(fig)
+    if legend_outside:
+        fig.legend(frameon=False, fontsize=8, loc="outside right upper")
+    else:
+        ax.legend(frameon=False, fontsize=7, loc="best")
+    return fig
 
 
 def _axis_label(proj: dict[str, Any], i: int) -> str:
@@ -112,7 +173,11 @@ def _axis_label(proj: dict[str, Any], i: int) -> str:
     return name
 
 
-def profiles_png(doc: dict[str, Any]) -> bytes:
+def _z(value: float, stats: dict[str, Any]) -> float:
+    return (value - stats["mean"]) / stats["std"] if stats["std"] else 0.0
+
+
+def profiles_figure(doc: dict[str, Any]):
     """Each segment's mean per feature, relative to the whole base (in standard deviations)."""
     plt = _plt()
     import numpy as np
@@ -124,32 +189,87 @@ def profiles_png(doc: dict[str, Any]) -> bytes:
     width = 0.8 / max(1, len(segs))
     x = np.arange(len(features))
     for i, s in enumerate(segs):
-        z = [
-            (s["centre"][f] - pop[f]["mean"]) / pop[f]["std"] if pop[f]["std"] else 0.0
-            for f in features
-        ]
+        z = [_z(s["centre"][f], pop[f]) for f in features]
         ax.bar(
             x + i * width - 0.4 + width / 2,
             z,
             width,
             color=segment_colour(s["id"]),
-            label=f"{s['id']}: {s['name']}",
+            label=_label(f"{s['id']}: {s['name']}"),
         )
     ax.axhline(0, color="#444", lw=0.8)
     ax.set_xticks(
         x,
-        features,
+        [_label(f) for f in features],
         rotation=20 if len(features) > 3 else 0,
         ha="right" if len(features) > 3 else "center",
     )
     ax.set_ylabel("segment mean vs all customers\n(standard deviations)")
     ax.set_title("Segment profiles")
     ax.legend(frameon=False, fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
-    return _png(fig)
+    return fig
 
 
-def dendrogram_png(doc: dict[str, Any]) -> bytes:
-    """The top of the hierarchical tree with the cut line."""
+def segment_profile_figure(doc: dict[str, Any], segment_id: int):
+    """One segment's mean per feature against all customers, in standard deviations.
+
+    The horizontal scale is the same for every segment of ``doc`` so that the
+    cards of a report can be compared at a glance.
+    """
+    plt = _plt()
+    features = doc["features"]
+    pop = doc["population"]
+    seg = next(s for s in doc["segments"] if s["id"] == segment_id)
+    reach = max(
+        [1.0] + [abs(_z(s["centre"][f], pop[f])) for s in doc["segments"] for f in features]
+    )
+    z = [_z(seg["centre"][f], pop[f]) for f in features]
+    fig, ax = plt.subplots(figsize=(4.6, 0.42 * len(features) + 1.0))
+    rows = list(range(len(features)))[::-1]  # first feature on top
+    ax.barh(rows, z, height=0.6, color=segment_colour(segment_id))
+    ax.axvline(0, color="#444", lw=1)
+    ax.set_yticks(rows, [_label(f) for f in features], fontsize=8)
+    ax.set_xlim(-reach * 1.1, reach * 1.1)
+    ax.set_xlabel("segment mean vs all customers (standard deviations)", fontsize=8)
+    ax.tick_params(axis="x", labelsize=8)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return fig
+
+
+def _dendrogram_link_colours(doc: dict[str, Any], Z) -> Any:
+    """A ``link_color_func`` giving each branch below the cut its segment's colour.
+
+    The drawn tree's clusters at the cut are the segments; they are matched to
+    segment ids by size (ids are numbered largest first), so the dendrogram uses
+    the same colours as the cards and the map. Branches above the cut are grey.
+    """
+    import numpy as np
+    from scipy.cluster.hierarchy import fcluster
+
+    dd = doc["dendrogram"]
+    n = len(Z) + 1
+    cut = dd["cut_height"]
+    flat = fcluster(Z, t=cut, criterion="distance")
+    counts = np.asarray(dd["leaf_counts"])
+    sizes = {int(c): int(counts[flat == c].sum()) for c in np.unique(flat)}
+    clusters = sorted(sizes, key=lambda c: (-sizes[c], c))
+    segments = sorted(doc["segments"], key=lambda s: (-s["size"], s["id"]))
+    colour = {c: segment_colour(s["id"]) for c, s in zip(clusters, segments)}
+    first_leaf = list(range(n))
+    for a, _b, _h, _c in Z:
+        first_leaf.append(first_leaf[int(a)])
+
+    def link_colour(node: int) -> str:
+        if Z[node - n, 2] > cut:
+            return "#888888"
+        return colour.get(int(flat[first_leaf[node]]), "#888888")
+
+    return link_colour
+
+
+def dendrogram_figure(doc: dict[str, Any]):
+    """The top of the hierarchical tree with the cut line, branches in segment colours."""
     plt = _plt()
     import numpy as np
     from scipy.cluster.hierarchy import dendrogram
@@ -163,12 +283,11 @@ def dendrogram_png(doc: dict[str, Any]) -> bytes:
         Z,
         ax=ax,
         labels=labels,
-        color_threshold=dd["cut_height"],
-        above_threshold_color="#888",
+        link_color_func=_dendrogram_link_colours(doc, Z),
         no_labels=not dd["truncated"] and dd["n_leaves"] > 60,
         leaf_rotation=90,
     )
-    ax.axhline(dd["cut_height"], color="#D55E00", ls="--", label=f"cut: k={doc['k']}")
+    ax.axhline(dd["cut_height"], color="#000000", ls="--", lw=1, label=f"cut: k={doc['k']}")
     title = "Dendrogram"
     if dd["truncated"]:
         title += (
@@ -178,7 +297,78 @@ def dendrogram_png(doc: dict[str, Any]) -> bytes:
     ax.set_title(title, fontsize=10)
     ax.set_ylabel("merge height")
     ax.legend(frameon=False, fontsize=8)
-    return _png(fig)
+    return fig
+
+
+def elbow_png(doc: dict[str, Any]) -> bytes:
+    """Inertia by k with the chosen k (and the knee, when found) marked."""
+    return _png(elbow_figure(doc))
+
+
+def silhouette_png(doc: dict[str, Any]) -> bytes:
+    """Silhouette by k."""
+    return _png(silhouette_figure(doc))
+
+
+def scatter_png(doc: dict[str, Any]) -> bytes:
+    """Customers coloured by segment on the two features or the first two principal components."""
+    return _png(scatter_figure(doc))
+
+
+def profiles_png(doc: dict[str, Any]) -> bytes:
+    """Each segment's mean per feature, relative to the whole base (in standard deviations)."""
+    return _png(profiles_figure(doc))
+
+
+def dendrogram_png(doc: dict[str, Any]) -> bytes:
+    """The top of the hierarchical tree with the cut line."""
+    return _png(dendrogram_figure(doc))
+
+
+def elbow_svg(doc: dict[str, Any]) -> str:
+    """:func:`elbow_figure` as inline SVG text."""
+    return _svg(elbow_figure(doc))
+
+
+def silhouette_svg(doc: dict[str, Any]) -> str:
+    """:func:`silhouette_figure` as inline SVG text."""
+    return _svg(silhouette_figure(doc))
+
+
+def dendrogram_svg(doc: dict[str, Any]) -> str:
+    """:func:`dendrogram_figure` as inline SVG text."""
+    return _svg(dendrogram_figure(doc))
+
+
+def segment_profile_svg(doc: dict[str, Any], segment_id: int) -> str:
+    """:func:`segment_profile_figure` as inline SVG text."""
+    return _svg(segment_profile_figure(doc, segment_id))
+
+
+def map_svg(doc: dict[str, Any]) -> tuple[str, list[tuple[float, float]]]:
+    """The segment map as inline SVG, and where each projected customer lands in it.
+
+    Returns
+    -------
+    svg : str
+        The ``<svg>`` element (its ``viewBox`` is in points).
+    positions : list of (x, y)
+        One pair per point of ``doc["projection"]``, in the SVG's user units, so a
+        script can find the customer under the mouse.
+    """
+    import numpy as np
+
+    fig = scatter_figure(doc, legend_outside=True)
+    svg = _svg(fig, tight=False, close=False)
+    # Read the transform after saving: the layout of that last draw is what the SVG shows.
+    ax = fig.axes[0]
+    proj = doc["projection"]
+    xy = np.column_stack([proj["x"], proj["y"]]).astype(float)
+    pix = ax.transData.transform(xy) if len(xy) else np.empty((0, 2))
+    height = fig.get_figheight() * SVG_DPI
+    _plt().close(fig)
+    positions = [(round(float(x), 2), round(float(height - y), 2)) for x, y in pix]
+    return svg, positions
 
 
 def render_plots(doc: dict[str, Any]) -> dict[str, bytes]:

@@ -1,0 +1,290 @@
+"""Render the report structure as one self-contained, offline HTML file.
+
+Jinja2 (autoescape on) fills ``templates/report.html.j2``; the stylesheet and
+the script in ``static/`` are inlined, the charts are inline SVG drawn by
+:mod:`custseg.report.plots`, and a Content-Security-Policy forbids every
+network request and every script but the report's own (so even an injected
+``onerror=`` attribute could not run).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .structure import Report, build_report
+
+_CURRENCY_PREFIX = {"$", "€", "£", "¥"}
+
+
+def fmt_count(n: int | float | None) -> str:
+    """A count with thousands separators: ``12,345``."""
+    if n is None:
+        return "–"
+    return f"{int(n):,}"
+
+
+def fmt_pct(share: float | None) -> str:
+    """A share (0..1) as a percentage: ``35.8%``; tiny shares keep one significant digit."""
+    if share is None:
+        return "–"
+    p = share * 100
+    if 0 < p < 0.1:
+        return "<0.1%"
+    return f"{p:.1f}%" if p < 99.95 or p == 100 else f"{p:.2f}%"
+
+
+def fmt_num(value: float | None, unit: str | None = None) -> str:
+    """A measurement for people: separators, sensible decimals, the column's unit.
+
+    >>> fmt_num(54.8212, "k$"), fmt_num(1234567.8), fmt_num(0.01234), fmt_num(12.0, "$")
+    ('54.8 k$', '1,234,568', '0.0123', '$12.0')
+    """
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    a = abs(value)
+    if a >= 1000:
+        text = f"{value:,.0f}"
+    elif a >= 1 or a == 0:
+        text = f"{value:,.1f}"
+    else:
+        text = f"{value:.3g}"
+    if not unit:
+        return text
+    if unit in _CURRENCY_PREFIX:
+        return f"-{unit}{text[1:]}" if text.startswith("-") else f"{unit}{text}"
+    return f"{text}\u00a0{unit}"
+
+
+def fmt_index(value: float | None, digits: int = 3) -> str:
+    """A quality index: fixed decimals below 1,000, separators above."""
+    if value is None:
+        return "–"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+def fmt_z(value: float) -> str:
+    """A difference in standard deviations, signed: ``+1.2 sd``."""
+    return f"{value:+.1f}\u00a0sd"
+
+
+def json_for_script(obj: Any) -> str:
+    """JSON safe inside ``<script type="application/json">``.
+
+    ``<``, ``>`` and ``&`` become ``\\u003c`` etc., so a value such as
+    ``</script>`` or ``<!--`` cannot end or alter the script element.
+    """
+    text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _scope_svg_ids(svg: str, prefix: str) -> str:
+    """Prefix the ids inside one SVG so several inline SVGs never share an id."""
+    svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', svg)
+    svg = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg)
+    return re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", svg)
+
+
+def _static(name: str) -> str:
+    return resources.files("custseg.report").joinpath("static", name).read_text("utf-8")
+
+
+def _environment():
+    try:
+        import jinja2
+    except ImportError:  # pragma: no cover - Jinja2 is a core dependency
+        from ..errors import ConfigError
+
+        raise ConfigError("the HTML report needs Jinja2: pip install Jinja2") from None
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("custseg.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(count=fmt_count, pct=fmt_pct, num=fmt_num, index=fmt_index, z=fmt_z)
+    return env
+
+
+def _charts(doc: dict[str, Any], report: Report) -> dict[str, Any]:
+    """Inline SVG of every chart (trusted markup: matplotlib escapes the text it writes)."""
+    from markupsafe import Markup
+
+    from . import plots
+
+    charts: dict[str, Any] = {
+        "elbow": plots.elbow_svg(doc),
+        "silhouette": plots.silhouette_svg(doc),
+        "profiles": {c.id: plots.segment_profile_svg(doc, c.id) for c in report.segments},
+    }
+    if report.choosing_k.dendrogram is not None:
+        charts["dendrogram"] = plots.dendrogram_svg(doc)
+    map_points = None
+    if report.map is not None:
+        charts["map"], positions = plots.map_svg(doc)
+        map_points = _map_points(doc, positions)
+
+    def safe(name: str, svg: str) -> Markup:
+        return Markup(_scope_svg_ids(svg, name))  # trusted: matplotlib escapes its SVG text
+
+    out: dict[str, Any] = {
+        name: safe(name, svg) for name, svg in charts.items() if isinstance(svg, str)
+    }
+    out["profiles"] = {sid: safe(f"profile{sid}", svg) for sid, svg in charts["profiles"].items()}
+    out["map_points"] = map_points
+    return out
+
+
+def _map_points(doc: dict[str, Any], positions: list[tuple[float, float]]) -> dict[str, Any]:
+    """What the map's hover script needs: positions, ids, segments and feature values."""
+    from .structure import unit_of
+
+    proj = doc["projection"]
+    values = proj.get("values")
+    if values is None and not proj.get("explained_variance"):
+        # Results saved before the projection carried values: the axes are the features.
+        values = {a: proj[c] for a, c in zip(proj["axes"], ("x", "y")) if a}
+    return {
+        "pos": [[x, y] for x, y in positions],
+        "ids": proj["ids"],
+        "segment": proj["segment"],
+        "names": {str(s["id"]): s["name"] for s in doc["segments"]},
+        "features": [
+            {"name": f, "unit": unit_of(f), "values": v} for f, v in (values or {}).items()
+        ],
+        "idColumn": (doc.get("data") or {}).get("id_column") or "row",
+    }
+
+
+def _csp(script: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    return (
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    )
+
+
+def render_report(doc: dict[str, Any], model_doc: dict[str, Any]) -> str:
+    """The HTML report of a saved result, as one self-contained page.
+
+    Parameters
+    ----------
+    doc : dict
+        The content of ``segments.json`` (``SegmentationResult.to_dict()``).
+    model_doc : dict
+        The content of ``model.json`` (``SegmentModel.to_dict()``).
+
+    Returns
+    -------
+    str
+        HTML text. It makes no network request: styles, script and charts are
+        inline, and its Content-Security-Policy forbids anything else.
+
+    Raises
+    ------
+    ReportError
+        When the dicts are not a complete custseg result.
+
+    Examples
+    --------
+    >>> import json
+    >>> from custseg.report import render_report
+    >>> doc = json.load(open("result/segments.json"))  # doctest: +SKIP
+    >>> html = render_report(doc, json.load(open("result/model.json")))  # doctest: +SKIP
+    """
+    report = build_report(doc, model_doc)
+    env = _environment()
+    script = _static("report.js")
+    charts = _charts(doc, report)
+    template = env.get_template("report.html.j2")
+    return template.render(
+        r=report,
+        charts=charts,
+        map_json=json_for_script(charts["map_points"]) if charts["map_points"] else None,
+        css=_static("report.css"),
+        script=script,
+        csp=_csp(script),
+    )
+
+
+def write_report(doc: dict[str, Any], model_doc: dict[str, Any], path: str | Path) -> Path:
+    """Render the report and write it to ``path`` atomically; return the path.
+
+    See :func:`render_report` for the parameters.
+    """
+    from .._atomic import atomic_write_text
+
+    html = render_report(doc, model_doc)
+    atomic_write_text(path, html)
+    return Path(path)
+
+
+def _read_saved(path: Path) -> dict[str, Any]:
+    from ..errors import ReportError
+
+    if not path.is_file():
+        raise ReportError(
+            f"'{path}' is missing; point custseg report at a folder written by custseg segment"
+        )
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ReportError(f"'{path}' is not UTF-8 text; it is not a custseg result") from None
+    except json.JSONDecodeError as exc:
+        raise ReportError(
+            f"'{path}' is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+            "rerun custseg segment to rebuild it"
+        ) from None
+    except OSError as exc:
+        raise ReportError(f"cannot read '{path}': {exc.strerror}") from None
+    return doc
+
+
+def write_saved_report(folder: str | Path, out: str | Path | None = None) -> Path:
+    """Rebuild ``report.html`` from a results folder, without clustering again.
+
+    Parameters
+    ----------
+    folder : path
+        A folder written by ``custseg segment`` (holding ``segments.json`` and
+        ``model.json``).
+    out : path, optional
+        Where to write the report; default ``folder/report.html``.
+
+    Returns
+    -------
+    Path
+        The report's path.
+
+    Raises
+    ------
+    ReportError
+        When the folder or either file is missing or invalid.
+    """
+    from ..errors import ReportError
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ReportError(f"folder '{folder}' does not exist; give a folder of custseg results")
+    doc = _read_saved(folder / "segments.json")
+    model_doc = _read_saved(folder / "model.json")
+    try:
+        return write_report(doc, model_doc, Path(out) if out else folder / "report.html")
+    except ReportError as exc:
+        raise ReportError(f"{folder}: {exc}") from None
