@@ -95,7 +95,8 @@ def profile_segments(
             sd = population[f].std
             effect[f] = float((m - population[f].mean) / sd) if sd > 0 else 0.0
         ranked = sorted(features, key=lambda f: (-abs(effect[f]), features.index(f)))
-        distinctive = tuple(f for f in ranked if levels[f] != "average") or tuple(ranked[:1])
+        # Only features on which the segment is not average set it apart.
+        distinctive = tuple(f for f in ranked if levels[f] != "average")
         cats: dict[str, dict[str, float]] = {}
         if categories is not None and len(categories.columns):
             for c in categories.columns:
