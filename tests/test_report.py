@@ -442,3 +442,36 @@ def test_dendrogram_branches_take_their_segment_colours(hierarchical_html):
         else:
             assert colour_of(n + i) == "#888888"
     assert customers == {segment_colour(s["id"]): s["size"] for s in doc["segments"]}
+
+
+def test_map_positions_are_where_the_points_are_drawn():
+    """The hover script finds customers by these positions; they must match the SVG."""
+    from custseg.report.plots import map_svg
+
+    doc = kmeans_result()[0]
+    svg, positions = map_svg(doc)
+    drawn = [
+        (float(x), float(y))
+        for x, y in re.findall(r'<use xlink:href="[^"]+" x="([-\d.]+)" y="([-\d.]+)"', svg)
+    ]
+    proj = doc["projection"]
+    # matplotlib draws segment by segment, before the ticks and the legend markers.
+    order = [
+        i for sid in sorted(set(proj["segment"])) for i, s in enumerate(proj["segment"]) if s == sid
+    ]
+    assert len(positions) == len(order) == proj["n_shown"]
+    for i, (x, y) in zip(order, drawn):
+        assert positions[i] == pytest.approx((x, y), abs=0.02)
+
+
+def test_drawing_the_report_leaves_no_open_figures(kmeans_html):
+    """Figures are plain matplotlib Figures, never registered with pyplot (a server may draw
+    reports for hours)."""
+    import matplotlib.pyplot as plt
+
+    from custseg.report.plots import map_svg, render_plots
+
+    before = plt.get_fignums()
+    render_plots(kmeans_html[0])
+    map_svg(kmeans_html[0])
+    assert plt.get_fignums() == before

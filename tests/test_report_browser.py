@@ -166,3 +166,27 @@ def test_print_stylesheet_hides_controls(browser, reports):
         assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
     finally:
         page.close()
+
+
+def test_copy_table_button_copies_tab_separated_rows(browser, reports):
+    visit = Visit(browser, reports["kmeans"])
+    page = visit.page
+    try:
+        # Record what the page hands to the clipboard (reading it back needs a permission
+        # headless Chromium does not grant to file:// pages).
+        page.evaluate(
+            """() => { window.__copied = null;
+                       navigator.clipboard.writeText = t => {
+                           window.__copied = t; return Promise.resolve(); }; }"""
+        )
+        page.click("button.copy")
+        page.wait_for_function("window.__copied !== null")
+        rows = page.evaluate("window.__copied").split("\n")
+        n_cards = page.locator("article.segment-card").count()
+        assert len(rows) == 1 + n_cards
+        assert rows[0].split("\t")[:4] == ["Segment", "Name", "Customers", "Share"]
+        assert rows[1].split("\t")[0] == "1"
+        assert page.inner_text(".copy-status").startswith("Copied")
+        assert visit.errors == []
+    finally:
+        page.close()

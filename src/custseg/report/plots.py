@@ -21,17 +21,21 @@ PLOT_FILES = ("elbow.png", "silhouette.png", "scatter.png", "profiles.png", "den
 SVG_DPI = 72
 
 
-def _plt():
+def _subplots(**figure_kwargs):
+    """A new figure and its axes, outside pyplot.
+
+    Plain :class:`~matplotlib.figure.Figure` objects touch no global state: no
+    backend switch, no figure registry to leak into, safe to draw from a web
+    server's threads or inside a user's notebook.
+    """
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError:  # pragma: no cover - matplotlib is a core dependency
         from ..errors import ConfigError
 
         raise ConfigError("plots need matplotlib: pip install matplotlib") from None
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(**figure_kwargs)
+    return fig, fig.subplots()
 
 
 def _label(text: str) -> str:
@@ -42,11 +46,10 @@ def _label(text: str) -> str:
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    _plt().close(fig)
     return buf.getvalue()
 
 
-def _svg(fig, *, tight: bool = True, close: bool = True) -> str:
+def _svg(fig, *, tight: bool = True) -> str:
     """The figure as an ``<svg>`` element to inline in HTML.
 
     Text stays text (``svg.fonttype: none``): smaller, selectable and read by
@@ -65,8 +68,6 @@ def _svg(fig, *, tight: bool = True, close: bool = True) -> str:
             bbox_inches="tight" if tight else None,
             metadata={"Date": None, "Creator": None},
         )
-    if close:
-        _plt().close(fig)
     text = buf.getvalue()
     text = text[text.index("<svg") :]
     text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
@@ -81,11 +82,10 @@ def _svg(fig, *, tight: bool = True, close: bool = True) -> str:
 
 def elbow_figure(doc: dict[str, Any]):
     """Inertia by k with the chosen k (and the knee, when found) marked."""
-    plt = _plt()
     sel = doc["k_selection"]
     ks = [c["k"] for c in sel["candidates"]]
     inertia = [c["inertia"] for c in sel["candidates"]]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = _subplots(figsize=(6, 3.6))
     ax.plot(ks, inertia, "o-", color="#0072B2", label="inertia (within-segment sum of squares)")
     if sel.get("elbow") is not None and sel["elbow"] in ks:
         i = ks.index(sel["elbow"])
@@ -111,10 +111,9 @@ def elbow_figure(doc: dict[str, Any]):
 
 def silhouette_figure(doc: dict[str, Any]):
     """Silhouette by k."""
-    plt = _plt()
     sel = doc["k_selection"]
     pts = [(c["k"], c["silhouette"]) for c in sel["candidates"] if c["silhouette"] is not None]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = _subplots(figsize=(6, 3.6))
     if pts:
         ks, sil = zip(*pts)
         ax.bar(ks, sil, color=["#009E73" if k == sel["chosen"] else "#56B4E9" for k in ks])
@@ -133,13 +132,12 @@ def scatter_figure(doc: dict[str, Any], *, legend_outside: bool = False):
     points under a legend could not be hovered) and the layout is fixed so that
     :func:`map_svg` can tell where each point lands.
     """
-    plt = _plt()
     proj = doc["projection"]
     names = {s["id"]: s["name"] for s in doc["segments"]}
     if legend_outside:
-        fig, ax = plt.subplots(figsize=(9, 5), dpi=SVG_DPI, layout="constrained")
+        fig, ax = _subplots(figsize=(9, 5), dpi=SVG_DPI, layout="constrained")
     else:
-        fig, ax = plt.subplots(figsize=(7, 5))
+        fig, ax = _subplots(figsize=(7, 5))
     for sid in sorted(names):
         xs = [x for x, s in zip(proj["x"], proj["segment"]) if s == sid]
         ys = [y for y, s in zip(proj["y"], proj["segment"]) if s == sid]
@@ -179,13 +177,12 @@ def _z(value: float, stats: dict[str, Any]) -> float:
 
 def profiles_figure(doc: dict[str, Any]):
     """Each segment's mean per feature, relative to the whole base (in standard deviations)."""
-    plt = _plt()
     import numpy as np
 
     features = doc["features"]
     pop = doc["population"]
     segs = doc["segments"]
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(features) * max(1, len(segs)) / 3), 4))
+    fig, ax = _subplots(figsize=(max(6, 1.2 * len(features) * max(1, len(segs)) / 3), 4))
     width = 0.8 / max(1, len(segs))
     x = np.arange(len(features))
     for i, s in enumerate(segs):
@@ -216,7 +213,6 @@ def segment_profile_figure(doc: dict[str, Any], segment_id: int):
     The horizontal scale is the same for every segment of ``doc`` so that the
     cards of a report can be compared at a glance.
     """
-    plt = _plt()
     features = doc["features"]
     pop = doc["population"]
     seg = next(s for s in doc["segments"] if s["id"] == segment_id)
@@ -224,7 +220,7 @@ def segment_profile_figure(doc: dict[str, Any], segment_id: int):
         [1.0] + [abs(_z(s["centre"][f], pop[f])) for s in doc["segments"] for f in features]
     )
     z = [_z(seg["centre"][f], pop[f]) for f in features]
-    fig, ax = plt.subplots(figsize=(4.6, 0.42 * len(features) + 1.0))
+    fig, ax = _subplots(figsize=(4.6, 0.42 * len(features) + 1.0))
     rows = list(range(len(features)))[::-1]  # first feature on top
     ax.barh(rows, z, height=0.6, color=segment_colour(segment_id))
     ax.axvline(0, color="#444", lw=1)
@@ -270,14 +266,13 @@ def _dendrogram_link_colours(doc: dict[str, Any], Z) -> Any:
 
 def dendrogram_figure(doc: dict[str, Any]):
     """The top of the hierarchical tree with the cut line, branches in segment colours."""
-    plt = _plt()
     import numpy as np
     from scipy.cluster.hierarchy import dendrogram
 
     dd = doc["dendrogram"]
     Z = np.asarray(dd["linkage"], dtype=float)
     counts = dd["leaf_counts"]
-    fig, ax = plt.subplots(figsize=(8, 4.2))
+    fig, ax = _subplots(figsize=(8, 4.2))
     labels = [f"({c:,})" if c > 1 else "1" for c in counts] if dd["truncated"] else None
     dendrogram(
         Z,
@@ -359,14 +354,13 @@ def map_svg(doc: dict[str, Any]) -> tuple[str, list[tuple[float, float]]]:
     import numpy as np
 
     fig = scatter_figure(doc, legend_outside=True)
-    svg = _svg(fig, tight=False, close=False)
+    svg = _svg(fig, tight=False)
     # Read the transform after saving: the layout of that last draw is what the SVG shows.
     ax = fig.axes[0]
     proj = doc["projection"]
     xy = np.column_stack([proj["x"], proj["y"]]).astype(float)
     pix = ax.transData.transform(xy) if len(xy) else np.empty((0, 2))
     height = fig.get_figheight() * SVG_DPI
-    _plt().close(fig)
     positions = [(round(float(x), 2), round(float(height - y), 2)) for x, y in pix]
     return svg, positions
 
