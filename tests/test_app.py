@@ -278,8 +278,10 @@ def test_feature_choice_and_k_override():
     got = pd.read_csv(io.BytesIO(downloads(at)["assignments.csv"]))
     assert sorted(got["segment"].unique()) == list(range(1, new_k + 1))
     assert json.loads(downloads(at)["model.json"])["k"] == new_k
+    # Only the chosen k is re-clustered, yet the result is the library's for --k new_k.
     expected = segment(frame, SegmentationConfig(features=tuple(features), k=new_k))
     assert got["segment"].tolist() == expected.assignments()["segment"].tolist()
+    assert card_titles(at) == sorted(f"{s.id} · {s.name}" for s in expected.segments)
 
 
 def test_rename_and_edit_action_go_into_the_downloads():
@@ -407,3 +409,61 @@ def test_assign_page_with_saved_model(small_result):
     )
     at.run()
     assert at.error[0].value.startswith("Error: 'model.pkl.json' is a Python pickle")
+
+
+def test_changing_k_reuses_the_file_and_cached_results(monkeypatch):
+    import custseg.data.loading
+    import custseg.pipeline
+
+    calls = {"read": 0, "segment": 0}
+
+    def counted(module, name, key):
+        original = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            calls[key] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    counted(custseg.data.loading, "read_bytes_as_table", "read")
+    counted(custseg.pipeline, "segment", "segment")
+    at = upload(new_app(), "shop.csv", csv_bytes(make_customers(120, seed=7)))
+    auto_k = at.select_slider[0].value
+    assert calls == {"read": 1, "segment": 1}
+    other = 2 if auto_k != 2 else 3
+    at.select_slider[0].set_value(other).run()
+    assert calls == {"read": 1, "segment": 2}
+    at.select_slider[0].set_value(auto_k).run()  # back to the automatic k: from the cache
+    at.select_slider[0].set_value(other).run()
+    assert calls == {"read": 1, "segment": 2}
+    assert_no_exception(at)
+    assert len(card_titles(at)) == other
+
+
+def test_report_download_gets_the_edited_result(monkeypatch):
+    import custseg.report
+
+    seen = {}
+
+    def render_report(doc, model_doc):
+        seen["doc"], seen["model"] = doc, model_doc
+        return "<html>report</html>"
+
+    monkeypatch.setattr(custseg.report, "render_report", render_report, raising=False)
+    at = upload(new_app(), "shop.csv", csv_bytes(make_customers(120, seed=8)))
+    auto_k = at.select_slider[0].value
+    other = 3 if auto_k != 3 else 4
+    at.select_slider[0].set_value(other).run()
+    edit_field(at.text_input, "name", 2).set_value("Students").run()
+    assert_no_exception(at)
+    assert downloads(at)["report.html"] == b"<html>report</html>"
+    doc, model_doc = seen["doc"], seen["model"]
+    assert doc["k"] == other and model_doc["k"] == other
+    assert doc["segments"][1]["name"] == "Students"
+    assert model_doc["segments"][1]["name"] == "Students"
+    # The k evidence is the automatic run's sweep, with the user's k as the choice.
+    assert [c["k"] for c in doc["k_selection"]["candidates"]] == list(range(2, 11))
+    assert doc["k_selection"]["chosen"] == other
+    assert doc["k_selection"]["rule"] == "fixed"
+    assert doc["k_selection"]["note"].startswith(f"k={other} was set by the user")

@@ -131,6 +131,13 @@ def test_end_to_end_in_headless_chromium(tmp_path):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
             page.set_default_timeout(STEP_TIMEOUT_MS)
+            elsewhere: list[str] = []  # nothing may be fetched from or sent to other hosts
+            page.on(
+                "request",
+                lambda r: (
+                    None if r.url.startswith((url, "data:", "blob:")) else elsewhere.append(r.url)
+                ),
+            )
             page.goto(url)
             page.get_by_text("Upload limit: 200 MB per file").wait_for()
             page.locator("input[type=file]").first.set_input_files(str(demo))
@@ -155,8 +162,13 @@ def test_end_to_end_in_headless_chromium(tmp_path):
             assert download.suggested_filename == "assignments.csv"
             got = pd.read_csv(io.BytesIO(Path(download.path()).read_bytes()))
 
+            # The picture for the README: the k evidence, then the cards.
             shot = tmp_path / "app.png"
-            page.get_by_text("Number of segments k").first.scroll_into_view_if_needed()
+            page.set_viewport_size({"width": 1400, "height": 1500})
+            page.get_by_role("heading", name="Number of segments").first.evaluate(
+                "e => e.scrollIntoView({block: 'start'})"
+            )
+            page.wait_for_timeout(500)  # let the scroll settle before the picture
             page.screenshot(path=str(shot))
             assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
             if os.environ.get("CUSTSEG_UPDATE_SCREENSHOT") == "1":
@@ -169,3 +181,4 @@ def test_end_to_end_in_headless_chromium(tmp_path):
     assert got["CustomerID"].tolist() == frame["CustomerID"].tolist()
     assert sorted(got["segment"].unique()) == [1, 2, 3, 4]
     assert got["segment_name"].str.len().gt(0).all()
+    assert elsewhere == []

@@ -16,6 +16,7 @@ import json
 import sys
 import traceback
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -24,7 +25,7 @@ import streamlit as st
 from custseg import __version__
 from custseg.app import files
 from custseg.app.edits import EditedResult, SegmentEdit, apply_edits
-from custseg.config import LINKAGES, SegmentationConfig
+from custseg.config import LINKAGES, METHODS, MISSING, SCALES, SegmentationConfig
 from custseg.data.columns import default_features, describe_columns, detected_id_column
 from custseg.data.loading import LoadedTable, read_bytes_as_table
 from custseg.errors import CustsegError, SegmentationWarning
@@ -125,6 +126,19 @@ def run_key(data_key: str, config: SegmentationConfig) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def with_auto_evidence(doc: dict[str, Any], auto_doc: dict[str, Any]) -> dict[str, Any]:
+    """A fixed-k result's saved form, with the candidate k and indices of the automatic run."""
+    auto_sel = auto_doc["k_selection"]
+    doc["k_selection"] = {
+        **auto_sel,
+        "rule": "fixed",
+        "chosen": doc["k"],
+        "note": f"k={doc['k']} was set by the user; the automatic choice was "
+        f"k={auto_sel['chosen']}: {auto_sel['note']}",
+    }
+    return doc
+
+
 def _use_demo() -> None:
     st.session_state["use_demo"] = True
     # A new key empties the file uploader, so the demo is what is shown.
@@ -169,19 +183,19 @@ def options_form(data_key: str, table: LoadedTable, columns: pd.DataFrame) -> Se
             help="Default: every numeric column but the id, as in the command line.",
         )
         c1, c2 = st.columns(2)
-        method = c1.selectbox("Method", list(METHOD_LABELS), format_func=METHOD_LABELS.get)
-        scale = c2.selectbox("Scaling", list(SCALE_LABELS), format_func=SCALE_LABELS.get)
+        method = c1.selectbox("Method", METHODS, format_func=METHOD_LABELS.__getitem__)
+        scale = c2.selectbox("Scaling", SCALES, format_func=SCALE_LABELS.__getitem__)
         id_choice = c1.selectbox("Id column", [auto_id, *names])
         missing = c2.selectbox(
-            "Customers with empty values", list(MISSING_LABELS), format_func=MISSING_LABELS.get
+            "Customers with empty values", MISSING, format_func=MISSING_LABELS.__getitem__
         )
-        linkage = c1.selectbox("Linkage (hierarchical only)", list(LINKAGES))
+        linkage = c1.selectbox("Linkage (hierarchical only)", LINKAGES)
         st.form_submit_button("Segment", type="primary")
     return SegmentationConfig(
-        method=method,
-        scale=scale,
-        missing=missing,
-        linkage=linkage,
+        method=str(method),
+        scale=str(scale),
+        missing=str(missing),
+        linkage=str(linkage),
         features=tuple(features) if features else None,
         id_column=None if id_choice == auto_id else id_choice,
     )
@@ -248,6 +262,7 @@ def scatter(doc: dict[str, Any]) -> None:
         f"{proj['axes'][i]} ({ev[i]:.0%} of variance)" if ev else proj["axes"][i] for i in (0, 1)
     ]
     spec = {
+        "height": 440,
         "mark": {"type": "circle", "opacity": 0.75, "size": 36},
         "params": [{"name": "zoom", "select": "interval", "bind": "scales"}],
         "encoding": {
@@ -368,26 +383,27 @@ def segment_page() -> None:
     c1.image(elbow, caption="Inertia by k; the knee and the automatic choice are marked")
     c2.image(silhouette, caption="Silhouette by k; the automatic choice is highlighted")
 
-    result, rkey = auto, auto_key
+    result, rkey, doc = auto, auto_key, auto_doc
     if k != auto_k:
-        from dataclasses import replace
-
-        fixed = replace(config, k=int(k))
+        # Only the chosen k is clustered: the evidence for every k is the automatic run's
+        # (k-means runs each k independently with the same seed, so the labels are the ones
+        # a full sweep with this k would give), which keeps k changes quick on large tables.
+        fixed = replace(config, k=int(k), k_min=int(k), k_max=int(k))
         try:
             result = segmented(data_key, fixed, table)
         except CustsegError as exc:
             st.error(f"Error: {exc}")
             return
         rkey = run_key(data_key, fixed)
+        doc = with_auto_evidence(result.to_dict(), auto_doc)
         st.info(f"Showing k = {k}, your choice; the automatic choice is k = {auto_k}.")
-    doc = result.to_dict() if result is not auto else auto_doc
 
     summary = result.data
-    left = f"; {summary.n_dropped:,} left out" if summary.n_dropped else ""
+    dropped = f"; {summary.n_dropped:,} left out" if summary.n_dropped else ""
     st.subheader(f"{result.k} segments")
     st.caption(
-        f"{summary.n_used:,} customers segmented{left} · features: {', '.join(summary.features)} · "
-        f"{METHOD_LABELS[config.method]} · scaling: {config.scale}"
+        f"{summary.n_used:,} customers segmented{dropped} · features: "
+        f"{', '.join(summary.features)} · {METHOD_LABELS[config.method]} · scaling: {config.scale}"
     )
     for message in result.warnings:
         st.warning(message)
