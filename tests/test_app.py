@@ -10,6 +10,7 @@ import io
 import json
 import pickle
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -467,3 +468,70 @@ def test_report_download_gets_the_edited_result(monkeypatch):
     assert doc["k_selection"]["chosen"] == other
     assert doc["k_selection"]["rule"] == "fixed"
     assert doc["k_selection"]["note"].startswith(f"k={other} was set by the user")
+
+
+def test_internal_error_is_one_short_message(monkeypatch):
+    import custseg.pipeline
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(custseg.pipeline, "segment", broken)
+    at = upload(new_app(), "shop.csv", csv_bytes(make_customers(30, seed=1)))
+    assert not at.exception  # no traceback on the page
+    (message,) = [e.value for e in at.error]
+    assert message.startswith("Internal error: RuntimeError: boom. This is a bug in custseg")
+    assert message.endswith("Please report it at https://github.com/custseg/custseg/issues")
+
+
+def test_assign_page_reads_parquet_and_names_missing_columns(small_result):
+    new = make_customers(25, seed=11)
+    buf = io.BytesIO()
+    new.to_parquet(buf, index=False)
+    at = new_app()
+    model_bytes = files.model_json(small_result.model)
+    at.file_uploader(key="assign-model").set_value(("model.json", model_bytes, "application/json"))
+    at.file_uploader(key="assign-data").set_value(("new.parquet", buf.getvalue(), "x/parquet"))
+    at.run()
+    assert_no_exception(at)
+    assert at.success[0].value.startswith("25 of 25 customers assigned to 3 segments")
+    at.file_uploader(key="assign-data").set_value(
+        ("old.csv", csv_bytes(new.drop(columns=["Age"])), "text/csv")
+    )
+    at.run()
+    assert [e.value for e in at.error] == [
+        "Error: the data has no column 'Age', which the model was trained on; the model "
+        "needs: Age, Annual Income (k$), Spending Score (1-100)"
+    ]
+
+
+def test_run_app_warns_off_localhost_and_removes_its_folder(monkeypatch, tmp_path):
+    """The launcher without a real server: a stand-in process that exits at once."""
+    import custseg.app.launch as launch
+
+    started = {}
+
+    class Exited:
+        def __init__(self, cmd, env, cwd):
+            started.update(cmd=cmd, env=env, cwd=cwd)
+            assert (Path(cwd)).is_dir()
+
+        def poll(self):
+            return 3
+
+        def wait(self, timeout=None):
+            return 3
+
+    monkeypatch.setattr(launch.subprocess, "Popen", Exited)
+    lines: list[str] = []
+    code = launch.run_app(host="0.0.0.0", port=8799, open_browser=False, say=lines.append)
+    assert code == 3
+    assert lines == [
+        "Warning: serving on 0.0.0.0: anyone who can reach this machine on port 8799 can use "
+        "the app and see the data uploaded to it."
+    ]
+    flags = dict(zip(started["cmd"][5::2], started["cmd"][6::2]))
+    assert flags["--server.address"] == "0.0.0.0"
+    assert started["env"]["TMPDIR"] == started["cwd"]
+    assert started["env"]["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] == "false"
+    assert not Path(started["cwd"]).exists()  # the private folder is gone

@@ -36,7 +36,8 @@ from custseg.report.palette import segment_colour
 from custseg.results import SegmentationResult
 
 ISSUES_URL = "https://github.com/custseg/custseg/issues"
-UPLOAD_TYPES = ["csv", "tsv", "txt", "gz", "parquet", "pq", "xlsx", "xlsm"]
+# .xls is accepted so that the loader can say how to convert it, as the CLI does.
+UPLOAD_TYPES = ["csv", "tsv", "txt", "gz", "parquet", "pq", "xlsx", "xlsm", "xls"]
 DEMO_NAME = "demo_customers.csv"
 METHOD_LABELS = {"kmeans": "k-means", "hierarchical": "hierarchical (agglomerative)"}
 SCALE_LABELS = {
