@@ -111,15 +111,16 @@ def upload_limit_mb() -> int:
 def segmented(data_key: str, config: SegmentationConfig, table: LoadedTable) -> SegmentationResult:
     """Run (or fetch) a segmentation, showing each pipeline step while it runs."""
     slot = st.empty()
-    with slot.status(f"Segmenting {len(table.frame):,} customers…", expanded=False) as status:
+    try:
+        with slot.status(f"Segmenting {len(table.frame):,} customers…", expanded=False) as status:
 
-        def progress(message: str) -> None:
-            status.update(label=f"{message[:1].upper()}{message[1:]}…")
+            def progress(message: str) -> None:
+                status.update(label=f"{message[:1].upper()}{message[1:]}…")
 
-        config_json = json.dumps(config.to_dict(), sort_keys=True)
-        result = run_segmentation(data_key, config_json, table, _progress=progress)
-    slot.empty()
-    return result
+            config_json = json.dumps(config.to_dict(), sort_keys=True)
+            return run_segmentation(data_key, config_json, table, _progress=progress)
+    finally:
+        slot.empty()  # the progress box goes; errors are shown by the caller
 
 
 def run_key(data_key: str, config: SegmentationConfig) -> str:
@@ -337,7 +338,8 @@ def segment_page() -> None:
     except CustsegError as exc:
         st.error(f"Error: {exc}")
         return
-    data_key = hashlib.sha256(data).hexdigest()[:16]
+    # The name is part of the key: it is recorded as the result's source.
+    data_key = hashlib.sha256(name.encode("utf-8") + b"\0" + data).hexdigest()[:16]
 
     st.subheader("Data")
     st.caption(
