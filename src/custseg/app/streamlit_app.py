@@ -437,8 +437,8 @@ def segment_page() -> None:
 
 def assign_page() -> None:
     st.write(
-        "Assign new customers to the segments of a saved model (the `model.json` downloaded "
-        "above or written by `custseg segment`)."
+        "Assign new customers to the segments of a saved model (a `model.json` downloaded "
+        "from the first tab, or written by `custseg segment`)."
     )
     limit = upload_limit_mb()
     c1, c2 = st.columns(2)
