@@ -218,6 +218,15 @@ def edit_field(widgets, field: str, segment_id: int):
     return widget
 
 
+def scatter(at) -> tuple[dict, int]:
+    """The interactive segment map: its Vega-Lite spec and how many customers it plots."""
+    import pyarrow as pa
+
+    (chart,) = at.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    return spec, pa.ipc.open_stream(chart.proto.data.data).read_all().num_rows
+
+
 def downloads(at) -> dict[str, bytes]:
     return at.session_state["custseg_downloads"]
 
@@ -252,6 +261,11 @@ def test_upload_shows_columns_cards_and_downloads():
     expected = segment(frame, SegmentationConfig(features=tuple(at.multiselect[0].value)))
     assert k == expected.k
     assert card_titles(at) == sorted(f"{s.id} · {s.name}" for s in expected.segments)
+    spec, n_points = scatter(at)
+    assert n_points == 150
+    assert spec["encoding"]["color"]["scale"]["domain"] == [
+        f"{s.id}: {s.name}" for s in expected.segments
+    ]
     got = pd.read_csv(io.BytesIO(downloads(at)["assignments.csv"]))
     assert len(got) == 150
     assert got["CustomerID"].tolist() == frame["CustomerID"].tolist()
@@ -295,6 +309,7 @@ def test_rename_and_edit_action_go_into_the_downloads():
     at.run()
     assert_no_exception(at)
     assert "1 · Weekend regulars" in card_titles(at)
+    assert "1: Weekend regulars" in scatter(at)[0]["encoding"]["color"]["scale"]["domain"]
     model = SegmentModel.from_dict(json.loads(downloads(at)["model.json"]))
     assert model.segments[0].name == "Weekend regulars"
     assert model.segments[0].recommendation["action"] == "Invite them to events."
@@ -355,6 +370,19 @@ def test_text_feature_shows_the_pipeline_message():
     assert at.error[0].value.startswith(
         "Error: feature 'Gender' has text where a number is expected: row 1 is "
     )
+
+
+def test_id_column_choice_is_validated_like_the_cli():
+    at = upload(new_app(), "shop.csv", csv_bytes(make_customers(60, seed=6)))
+    (id_box,) = [b for b in at.selectbox if b.label == "Id column"]
+    assert id_box.value == "(detected: CustomerID)"
+    id_box.set_value("Gender")
+    next(b for b in at.button if b.label == "Segment").click()
+    at.run()
+    assert_no_exception(at)
+    (message,) = [e.value for e in at.error]
+    assert message.startswith("Error: id column 'Gender' has duplicate value ")
+    assert message.endswith("every customer needs a unique id")
 
 
 def test_upload_limit_is_enforced_and_stated():
