@@ -66,8 +66,11 @@ def _private_dirs() -> set[str]:
 
 
 @contextlib.contextmanager
-def running_app(log_path: Path, *args: str):
+def running_app(log_path: Path, *args: str, home: Path | None = None):
     """Start ``custseg app --no-browser`` on a free port; yield (url, process); always stop it."""
+    env = dict(os.environ)
+    if home is not None:
+        env["HOME"] = str(home)
     port = _free_port()
     url = f"http://localhost:{port}"
     with open(log_path, "wb") as log:
@@ -75,6 +78,7 @@ def running_app(log_path: Path, *args: str):
             [sys.executable, "-m", "custseg", "app", "--no-browser", "--port", str(port), *args],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env=env,
             start_new_session=True,  # its own process group: nothing can outlive the test
         )
         try:
@@ -96,7 +100,9 @@ def running_app(log_path: Path, *args: str):
 
 def test_server_serves_locally_and_cleans_up_when_stopped(tmp_path):
     before = _private_dirs()
-    with running_app(tmp_path / "server.log", "--max-upload-mb", "7") as (url, proc):
+    home = tmp_path / "home"
+    home.mkdir()
+    with running_app(tmp_path / "server.log", "--max-upload-mb", "7", home=home) as (url, proc):
         with urllib.request.urlopen(url + "/", timeout=10) as r:
             assert r.status == 200
             assert b"<html" in r.read().lower()
@@ -110,6 +116,7 @@ def test_server_serves_locally_and_cleans_up_when_stopped(tmp_path):
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", port)) != 0, "the server still listens"
         assert not (_private_dirs() & created), "the private temporary folder was left behind"
+    assert list(home.iterdir()) == []  # nothing written to the user's home (~/.streamlit)
     log = (tmp_path / "server.log").read_text()
     assert f"custseg app running at {url}" in log
     assert "uploads up to 7 MB" in log
@@ -123,8 +130,10 @@ def test_end_to_end_in_headless_chromium(tmp_path):
     frame = make_customers(1000, seed=0)
     frame.to_csv(demo, index=False)
 
+    home = tmp_path / "home"
+    home.mkdir()
     with (
-        running_app(tmp_path / "server.log") as (url, _),
+        running_app(tmp_path / "server.log", home=home) as (url, _),
         sync_api.sync_playwright() as pw,
     ):
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -181,4 +190,5 @@ def test_end_to_end_in_headless_chromium(tmp_path):
     assert got["CustomerID"].tolist() == frame["CustomerID"].tolist()
     assert sorted(got["segment"].unique()) == [1, 2, 3, 4]
     assert got["segment_name"].str.len().gt(0).all()
-    assert elsewhere == []
+    assert elsewhere == []  # the page fetched nothing from other hosts
+    assert list(home.iterdir()) == []  # and the server wrote nothing to the home folder
