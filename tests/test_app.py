@@ -385,6 +385,20 @@ def test_id_column_choice_is_validated_like_the_cli():
     assert message.endswith("every customer needs a unique id")
 
 
+def test_sample_option_leaves_the_rest_out():
+    at = upload(new_app(), "shop.csv", csv_bytes(make_customers(120, seed=12)))
+    (sample,) = [n for n in at.number_input if n.label.startswith("Quick look")]
+    sample.set_value(50)
+    next(b for b in at.button if b.label == "Segment").click()
+    at.run()
+    assert_no_exception(at)
+    got = pd.read_csv(io.BytesIO(downloads(at)["assignments.csv"]))
+    assert len(got) == 120
+    assert got["segment"].notna().sum() == 50
+    assert set(got.loc[got["segment"].isna(), "left_out_reason"]) == {"not in the --sample of 50"}
+    assert any(c.value.startswith("50 customers segmented; 70 left out") for c in at.caption)
+
+
 def test_upload_limit_is_enforced_and_stated():
     from streamlit import config
 

@@ -192,6 +192,14 @@ def options_form(data_key: str, table: LoadedTable, columns: pd.DataFrame) -> Se
             "Customers with empty values", MISSING, format_func=MISSING_LABELS.__getitem__
         )
         linkage = c1.selectbox("Linkage (hierarchical only)", LINKAGES)
+        sample = c2.number_input(
+            "Quick look: segment a random sample of (0 = everyone)",
+            min_value=0,
+            value=0,
+            step=1000,
+            help="For large tables: the customers outside the sample are left out of the "
+            "result, as with --sample on the command line.",
+        )
         st.form_submit_button("Segment", type="primary")
     return SegmentationConfig(
         method=str(method),
@@ -200,6 +208,7 @@ def options_form(data_key: str, table: LoadedTable, columns: pd.DataFrame) -> Se
         linkage=str(linkage),
         features=tuple(features) if features else None,
         id_column=None if id_choice == auto_id else id_choice,
+        sample=int(sample) or None,
     )
 
 
