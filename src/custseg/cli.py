@@ -338,6 +338,51 @@ def report(folder: Path, out: Path | None) -> None:
     click.echo(f"Report written to {path}")
 
 
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to serve on. Anything but 127.0.0.1/localhost lets other machines in.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Port to serve on (default: the first free port from 8501).",
+)
+@click.option("--no-browser", is_flag=True, help="Do not open a browser (servers, tests).")
+@click.option(
+    "--max-upload-mb",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Largest file the app accepts, in megabytes.",
+)
+def app(host: str, port: int | None, no_browser: bool, max_upload_mb: int) -> None:
+    """Start the web app: upload a table, look at the segments, download the results.
+
+    Runs locally (needs the app extra: pip install "custseg[app]"). Data stays on
+    this computer; stop the app with Ctrl+C.
+
+    \b
+    Examples:
+        custseg app
+        custseg app --port 8502 --no-browser
+    """
+    from .app.launch import run_app
+
+    code = run_app(
+        host=host,
+        port=port,
+        open_browser=not no_browser,
+        max_upload_mb=max_upload_mb,
+        say=lambda line: click.echo(line, err=True),
+    )
+    if code:
+        raise click.ClickException(f"the app server stopped with exit status {code}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map errors to exit codes."""
     args = sys.argv[1:] if argv is None else argv

@@ -302,7 +302,11 @@ def read_bytes_as_table(data: bytes, name: str) -> LoadedTable:
     with tempfile.TemporaryDirectory(prefix="custseg-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
-        table = load_table(path)
+        try:
+            table = load_table(path)
+        except DataError as exc:
+            # Name the file the user uploaded, never the private temporary path.
+            raise DataError(str(exc).replace(str(path), name)) from None
     return LoadedTable(
         frame=table.frame,
         source=name,

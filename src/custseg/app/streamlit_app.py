@@ -1,0 +1,512 @@
+"""The custseg web page (Streamlit). Start it with ``custseg app``.
+
+The page computes nothing itself: uploads go through
+:func:`custseg.data.loading.read_bytes_as_table` (the CLI's loader and
+messages), segments come from :func:`custseg.pipeline.segment`, plots from
+:mod:`custseg.report.plots`, assignments from :meth:`SegmentModel.assign`.
+Results are cached per browser session (``st.cache_data(scope="session")``),
+so moving the k control re-runs only the clustering, never the file reading,
+and everything cached is dropped when the session ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import traceback
+import warnings
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from custseg import __version__
+from custseg.app import files
+from custseg.app.edits import EditedResult, SegmentEdit, apply_edits
+from custseg.config import LINKAGES, METHODS, MISSING, SCALES, SegmentationConfig
+from custseg.data.columns import default_features, describe_columns, detected_id_column
+from custseg.data.loading import LoadedTable, read_bytes_as_table
+from custseg.errors import CustsegError, SegmentationWarning
+from custseg.model import SegmentModel
+from custseg.pipeline import segment
+from custseg.report import plots
+from custseg.report.palette import segment_colour
+from custseg.results import SegmentationResult
+
+ISSUES_URL = "https://github.com/custseg/custseg/issues"
+# .xls is accepted so that the loader can say how to convert it, as the CLI does.
+UPLOAD_TYPES = ["csv", "tsv", "txt", "gz", "parquet", "pq", "xlsx", "xlsm", "xls"]
+DEMO_NAME = "demo_customers.csv"
+METHOD_LABELS = {"kmeans": "k-means", "hierarchical": "hierarchical (agglomerative)"}
+SCALE_LABELS = {
+    "standard": "standardise (mean 0, sd 1)",
+    "minmax": "min-max (0 to 1)",
+    "robust": "robust (median, IQR)",
+    "none": "none (original units)",
+}
+MISSING_LABELS = {
+    "drop": "leave those customers out",
+    "impute": "fill with the column median",
+    "error": "stop with an error",
+}
+# Session-state key of the bytes offered for download (read by the tests too).
+DOWNLOADS = "custseg_downloads"
+
+
+# --- cached steps (per browser session) ------------------------------------------------
+@st.cache_data(scope="session", max_entries=4, show_spinner="Reading the file…")
+def load_upload(data: bytes, name: str) -> tuple[LoadedTable, pd.DataFrame]:
+    """Read an upload once; the k control and the option form reuse it."""
+    table = read_bytes_as_table(data, name)
+    return table, describe_columns(table.frame)
+
+
+@st.cache_data(scope="session", max_entries=1, show_spinner=False)
+def demo_bytes() -> bytes:
+    return files.demo_csv()
+
+
+@st.cache_data(scope="session", max_entries=16, show_spinner=False)
+def run_segmentation(
+    data_key: str, config_json: str, _table: LoadedTable, _progress=None
+) -> SegmentationResult:
+    """The pipeline, cached by file digest and options (``_table`` is keyed by ``data_key``)."""
+    config = SegmentationConfig.from_dict(json.loads(config_json))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SegmentationWarning)  # shown from result.warnings
+        return segment(_table, config, progress=_progress)
+
+
+@st.cache_data(scope="session", max_entries=16, show_spinner=False)
+def k_plots(run_key: str, _doc: dict[str, Any]) -> tuple[bytes, bytes]:
+    return plots.elbow_png(_doc), plots.silhouette_png(_doc)
+
+
+@st.cache_data(scope="session", max_entries=16, show_spinner=False)
+def named_plots(run_key: str, names_json: str, _doc: dict[str, Any]) -> dict[str, bytes]:
+    out = {"profiles": plots.profiles_png(_doc)}
+    if _doc.get("dendrogram"):
+        out["dendrogram"] = plots.dendrogram_png(_doc)
+    return out
+
+
+@st.cache_data(scope="session", max_entries=16, show_spinner=False)
+def assignments_bytes(run_key: str, names_json: str, _result: SegmentationResult) -> bytes:
+    names = {int(k): v for k, v in json.loads(names_json).items()}
+    return files.assignments_csv(_result, names)
+
+
+@st.cache_data(scope="session", max_entries=4, show_spinner="Reading the model…")
+def load_model_upload(data: bytes, name: str) -> SegmentModel:
+    return files.read_model_bytes(data, name)
+
+
+# --- helpers ---------------------------------------------------------------------------
+def upload_limit_mb() -> int:
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def segmented(data_key: str, config: SegmentationConfig, table: LoadedTable) -> SegmentationResult:
+    """Run (or fetch) a segmentation, showing each pipeline step while it runs."""
+    slot = st.empty()
+    try:
+        with slot.status(f"Segmenting {len(table.frame):,} customers…", expanded=False) as status:
+
+            def progress(message: str) -> None:
+                status.update(label=f"{message[:1].upper()}{message[1:]}…")
+
+            config_json = json.dumps(config.to_dict(), sort_keys=True)
+            return run_segmentation(data_key, config_json, table, _progress=progress)
+    finally:
+        slot.empty()  # the progress box goes; errors are shown by the caller
+
+
+def run_key(data_key: str, config: SegmentationConfig) -> str:
+    text = data_key + json.dumps(config.to_dict(), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def with_auto_evidence(doc: dict[str, Any], auto_doc: dict[str, Any]) -> dict[str, Any]:
+    """A fixed-k result's saved form, with the candidate k and indices of the automatic run."""
+    auto_sel = auto_doc["k_selection"]
+    doc["k_selection"] = {
+        **auto_sel,
+        "rule": "fixed",
+        "chosen": doc["k"],
+        "note": f"k={doc['k']} was set by the user; the automatic choice was "
+        f"k={auto_sel['chosen']}: {auto_sel['note']}",
+    }
+    return doc
+
+
+def _use_demo() -> None:
+    st.session_state["use_demo"] = True
+    # A new key empties the file uploader, so the demo is what is shown.
+    st.session_state["upload_gen"] = st.session_state.get("upload_gen", 0) + 1
+
+
+def _upload_changed() -> None:
+    st.session_state["use_demo"] = False
+
+
+def choose_source() -> tuple[str, bytes] | None:
+    limit = upload_limit_mb()
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    uploaded = left.file_uploader(
+        f"Customer table: CSV, Excel (.xlsx) or Parquet, up to {limit} MB",
+        type=UPLOAD_TYPES,
+        key=f"upload-{st.session_state.get('upload_gen', 0)}",
+        on_change=_upload_changed,
+    )
+    right.button("Try the demo data", on_click=_use_demo, width="stretch")
+    st.caption(
+        f"Upload limit: {limit} MB per file. Your data stays on this computer: it is held in "
+        "memory for this browser session only, and nothing is sent anywhere."
+    )
+    if uploaded is not None:
+        return files.display_name(uploaded.name), uploaded.getvalue()
+    if st.session_state.get("use_demo"):
+        return DEMO_NAME, demo_bytes()
+    return None
+
+
+def options_form(data_key: str, table: LoadedTable, columns: pd.DataFrame) -> SegmentationConfig:
+    """The analysis options; they apply when the form is submitted (or on first view)."""
+    names = columns["column"].tolist()
+    detected = detected_id_column(table.frame)
+    auto_id = f"(detected: {detected})" if detected else "(none detected: row numbers)"
+    with st.form(f"options-{data_key}"):
+        features = st.multiselect(
+            "Features to cluster on",
+            options=[c for c in names if c != detected],
+            default=default_features(columns),
+            help="Default: every numeric column but the id, as in the command line.",
+        )
+        c1, c2 = st.columns(2)
+        method = c1.selectbox("Method", METHODS, format_func=METHOD_LABELS.__getitem__)
+        scale = c2.selectbox("Scaling", SCALES, format_func=SCALE_LABELS.__getitem__)
+        id_choice = c1.selectbox("Id column", [auto_id, *names])
+        missing = c2.selectbox(
+            "Customers with empty values", MISSING, format_func=MISSING_LABELS.__getitem__
+        )
+        linkage = c1.selectbox("Linkage (hierarchical only)", LINKAGES)
+        sample = c2.number_input(
+            "Quick look: segment a random sample of (0 = everyone)",
+            min_value=0,
+            value=0,
+            step=1000,
+            help="For large tables: the customers outside the sample are left out of the "
+            "result, as with --sample on the command line.",
+        )
+        st.form_submit_button("Segment", type="primary")
+    return SegmentationConfig(
+        method=str(method),
+        scale=str(scale),
+        missing=str(missing),
+        linkage=str(linkage),
+        features=tuple(features) if features else None,
+        id_column=None if id_choice == auto_id else id_choice,
+        sample=int(sample) or None,
+    )
+
+
+def _edit_keys(rkey: str, sid: int) -> tuple[str, str, str]:
+    return (f"name-{rkey}-{sid}", f"title-{rkey}-{sid}", f"action-{rkey}-{sid}")
+
+
+def current_edits(rkey: str, doc: dict[str, Any]) -> dict[int, SegmentEdit]:
+    """The edit fields' values (initialised to the generated names and actions)."""
+    edits = {}
+    for seg in doc["segments"]:
+        keys = _edit_keys(rkey, seg["id"])
+        defaults = (seg["name"], seg["recommendation"]["title"], seg["recommendation"]["action"])
+        for key, default in zip(keys, defaults):
+            st.session_state.setdefault(key, default)
+        edits[seg["id"]] = SegmentEdit(*(st.session_state[k] for k in keys))
+    return edits
+
+
+def segment_card(seg: dict[str, Any], doc: dict[str, Any], rkey: str) -> None:
+    pop = doc["population"]
+    with st.container(border=True):
+        st.markdown(f"#### {seg['id']} · {seg['name']}")
+        st.caption(f"{seg['size']:,} customers · {seg['share']:.0%} of those segmented")
+        lines = []
+        for feature, level in seg["levels"].items():
+            mean = seg["profile"]["features"][feature]["mean"]
+            lines.append(
+                f"- **{feature}**: {level} (mean {mean:,.1f}; all customers "
+                f"{pop[feature]['mean']:,.1f})"
+            )
+        for column, shares in seg["profile"]["categories"].items():
+            top = sorted(shares.items(), key=lambda kv: -kv[1])[:3]
+            lines.append(f"- **{column}**: " + ", ".join(f"{v} {p:.0%}" for v, p in top))
+        st.markdown("\n".join(lines))
+        rec = seg["recommendation"]
+        st.markdown(f"**Action: {rec['title']}**")
+        st.write(rec["action"])
+        name_key, title_key, action_key = _edit_keys(rkey, seg["id"])
+        with st.expander("Rename or edit the action"):
+            st.text_input("Segment name", key=name_key)
+            st.text_input("Action headline", key=title_key)
+            st.text_area("Action", key=action_key, height=110)
+
+
+def scatter(doc: dict[str, Any]) -> None:
+    proj = doc.get("projection")
+    if not proj:
+        return
+    names = {s["id"]: s["name"] for s in doc["segments"]}
+    labels = [f"{sid}: {names[sid]}" for sid in sorted(names)]
+    frame = pd.DataFrame(
+        {
+            "x": proj["x"],
+            "y": proj["y"],
+            "segment": [f"{s}: {names[s]}" for s in proj["segment"]],
+            "customer": proj["ids"],
+        }
+    )
+    ev = proj.get("explained_variance")
+    titles = [
+        f"{proj['axes'][i]} ({ev[i]:.0%} of variance)" if ev else proj["axes"][i] for i in (0, 1)
+    ]
+    spec = {
+        "height": 440,
+        "mark": {"type": "circle", "opacity": 0.75, "size": 36},
+        "params": [{"name": "zoom", "select": "interval", "bind": "scales"}],
+        "encoding": {
+            "x": {
+                "field": "x",
+                "type": "quantitative",
+                "title": titles[0],
+                "scale": {"zero": False},
+            },
+            "y": {
+                "field": "y",
+                "type": "quantitative",
+                "title": titles[1],
+                "scale": {"zero": False},
+            },
+            "color": {
+                "field": "segment",
+                "type": "nominal",
+                "scale": {"domain": labels, "range": [segment_colour(s) for s in sorted(names)]},
+                "legend": {"orient": "bottom", "columns": 2, "labelLimit": 400, "title": None},
+            },
+            "tooltip": [
+                {"field": "customer", "title": doc["data"].get("id_column") or "row"},
+                {"field": "segment"},
+                {"field": "x", "title": titles[0], "format": ",.2f"},
+                {"field": "y", "title": titles[1], "format": ",.2f"},
+            ],
+        },
+    }
+    st.vega_lite_chart(frame, spec, width="stretch")
+    if proj["n_shown"] < proj["n_total"]:
+        st.caption(f"A random sample of {proj['n_shown']:,} of {proj['n_total']:,} customers.")
+    st.caption("Drag to pan, scroll to zoom, hover for a customer's id.")
+
+
+def downloads(result: SegmentationResult, edited: EditedResult, rkey: str) -> None:
+    names_json = json.dumps(edited.names, sort_keys=True)
+    offered = {
+        "assignments.csv": assignments_bytes(rkey, names_json, result),
+        "model.json": files.model_json(edited.model),
+    }
+    report = files.report_html(edited.doc, edited.model.to_dict())
+    if report is not None:
+        offered["report.html"] = report
+    st.session_state[DOWNLOADS] = offered
+    mime = {"assignments.csv": "text/csv", "model.json": "application/json"}
+    cols = st.columns(3)
+    for col, (name, data) in zip(cols, offered.items()):
+        col.download_button(
+            f"Download {name}",
+            data=data,
+            file_name=name,
+            mime=mime.get(name, "text/html"),
+            on_click="ignore",
+            width="stretch",
+        )
+    if report is None:
+        cols[2].caption("report.html: this version of custseg has no HTML report yet.")
+
+
+# --- pages -----------------------------------------------------------------------------
+def segment_page() -> None:
+    source = choose_source()
+    if source is None:
+        st.info("Upload a customer table, or click **Try the demo data**.")
+        return
+    name, data = source
+    try:
+        files.check_size(data, name, upload_limit_mb())
+        table, columns = load_upload(data, name)
+    except CustsegError as exc:
+        st.error(f"Error: {exc}")
+        return
+    # The name is part of the key: it is recorded as the result's source.
+    data_key = hashlib.sha256(name.encode("utf-8") + b"\0" + data).hexdigest()[:16]
+
+    st.subheader("Data")
+    st.caption(
+        f"{name}: {len(table.frame):,} rows × {table.frame.shape[1]} columns ({table.file_format})"
+    )
+    for note in table.repairs:
+        st.info(note)
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown("**Columns and their detected types**")
+        st.dataframe(columns, hide_index=True, width="stretch")
+    with right:
+        try:
+            config = options_form(data_key, table, columns)
+        except CustsegError as exc:
+            st.error(f"Error: {exc}")
+            return
+    if config.features is None:
+        st.warning("Pick at least one feature to cluster on.")
+        return
+
+    try:
+        auto = segmented(data_key, config, table)
+    except CustsegError as exc:
+        st.error(f"Error: {exc}")
+        return
+    auto_key = run_key(data_key, config)
+    auto_k = auto.k_selection.chosen
+    auto_doc = auto.to_dict()
+
+    st.subheader("Number of segments")
+    ks = [c.k for c in auto.k_selection.candidates]
+    k = auto_k
+    if len(ks) > 1:
+        k = st.select_slider(
+            f"Number of segments k (automatic choice: {auto_k})",
+            options=ks,
+            value=auto_k,
+            key=f"k-{auto_key}",
+        )
+    st.write(auto.k_selection.note)
+    elbow, silhouette = k_plots(auto_key, auto_doc)
+    c1, c2 = st.columns(2)
+    c1.image(elbow, caption="Inertia by k; the knee and the automatic choice are marked")
+    c2.image(silhouette, caption="Silhouette by k; the automatic choice is highlighted")
+
+    result, rkey, doc = auto, auto_key, auto_doc
+    if k != auto_k:
+        # Only the chosen k is clustered: the evidence for every k is the automatic run's
+        # (k-means runs each k independently with the same seed, so the labels are the ones
+        # a full sweep with this k would give), which keeps k changes quick on large tables.
+        fixed = replace(config, k=int(k), k_min=int(k), k_max=int(k))
+        try:
+            result = segmented(data_key, fixed, table)
+        except CustsegError as exc:
+            st.error(f"Error: {exc}")
+            return
+        rkey = run_key(data_key, fixed)
+        doc = with_auto_evidence(result.to_dict(), auto_doc)
+        st.info(f"Showing k = {k}, your choice; the automatic choice is k = {auto_k}.")
+
+    summary = result.data
+    dropped = f"; {summary.n_dropped:,} left out" if summary.n_dropped else ""
+    st.subheader(f"{result.k} segments")
+    st.caption(
+        f"{summary.n_used:,} customers segmented{dropped} · features: "
+        f"{', '.join(summary.features)} · {METHOD_LABELS[config.method]} · scaling: {config.scale}"
+    )
+    for message in result.warnings:
+        st.warning(message)
+
+    edits = current_edits(rkey, doc)
+    try:
+        edited = apply_edits(doc, result.model, edits)
+    except CustsegError as exc:
+        st.error(f"Error: {exc}")
+        edited = apply_edits(doc, result.model, {})
+    cols = st.columns(min(3, len(edited.doc["segments"])))
+    for i, seg in enumerate(edited.doc["segments"]):
+        with cols[i % len(cols)]:
+            segment_card(seg, edited.doc, rkey)
+
+    pictures = named_plots(rkey, json.dumps(edited.names, sort_keys=True), edited.doc)
+    st.subheader("Segment map")
+    scatter(edited.doc)
+    if "dendrogram" in pictures:
+        st.subheader("Dendrogram")
+        st.image(pictures["dendrogram"])
+    with st.expander("Segment profiles compared with all customers"):
+        st.image(pictures["profiles"])
+
+    st.subheader("Download")
+    downloads(result, edited, rkey)
+
+
+def assign_page() -> None:
+    st.write(
+        "Assign new customers to the segments of a saved model (a `model.json` downloaded "
+        "from the first tab, or written by `custseg segment`)."
+    )
+    limit = upload_limit_mb()
+    c1, c2 = st.columns(2)
+    model_file = c1.file_uploader("Saved model (model.json)", type=["json"], key="assign-model")
+    data_file = c2.file_uploader(
+        f"New customers: CSV, Excel or Parquet, up to {limit} MB",
+        type=UPLOAD_TYPES,
+        key="assign-data",
+    )
+    if model_file is None or data_file is None:
+        return
+    try:
+        model_bytes = model_file.getvalue()
+        data = data_file.getvalue()
+        files.check_size(model_bytes, model_file.name, limit)
+        files.check_size(data, data_file.name, limit)
+        model = load_model_upload(model_bytes, files.display_name(model_file.name))
+        table, _ = load_upload(data, files.display_name(data_file.name))
+        assigned = model.assign(table.frame)
+    except CustsegError as exc:
+        st.error(f"Error: {exc}")
+        return
+    n_ok = int(assigned["segment"].notna().sum())
+    n_atypical = int(assigned["atypical"].fillna(False).sum())
+    st.success(
+        f"{n_ok:,} of {len(assigned):,} customers assigned to {model.k} segments; "
+        f"{n_atypical:,} atypical (farther from their segment's centre than 99% of its members)."
+    )
+    counts = assigned["segment_name"][assigned["segment"].notna()].value_counts()
+    st.dataframe(counts.rename("customers"), width="content")
+    st.dataframe(assigned.head(200), hide_index=True, width="stretch")
+    data_out = files.assigned_csv(assigned)
+    st.session_state.setdefault(DOWNLOADS, {})["assigned.csv"] = data_out
+    st.download_button(
+        "Download assigned.csv",
+        data=data_out,
+        file_name="assigned.csv",
+        mime="text/csv",
+        on_click="ignore",
+    )
+
+
+def main() -> None:
+    st.set_page_config(page_title="custseg", page_icon="📊", layout="wide")
+    st.title("custseg · customer segmentation")
+    segment_tab, assign_tab = st.tabs(["Segment customers", "Assign new customers"])
+    try:
+        with segment_tab:
+            segment_page()
+        with assign_tab:
+            assign_page()
+    except Exception as exc:  # a bug in custseg: a short message here, details in the console
+        traceback.print_exc(file=sys.stderr)
+        st.error(
+            f"Internal error: {type(exc).__name__}: {exc}. This is a bug in custseg "
+            f"{__version__}; details are in the terminal running `custseg app`. "
+            f"Please report it at {ISSUES_URL}"
+        )
+
+
+if __name__ == "__main__":
+    main()

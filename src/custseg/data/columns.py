@@ -1,0 +1,79 @@
+"""What each column of a loaded table looks like to the segmentation.
+
+The web app shows this before the user picks features; it applies the same
+rules as :func:`custseg.data.prepare.prepare` so that the columns offered as
+features by default are exactly the ones the pipeline would choose itself.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .numbers import coerce_numeric
+from .prepare import MAX_CATEGORY_LEVELS, _detect_id
+
+KINDS = ("id", "number", "category", "text", "true/false", "empty")
+
+
+def describe_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per column: its detected kind, empty cells, distinct values and an example.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table as read by :func:`custseg.data.loading.load_table`.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``column``, ``kind`` (one of :data:`KINDS`), ``empty``,
+        ``distinct`` and ``example``, in the table's column order.
+
+    Examples
+    --------
+    >>> from custseg import make_customers
+    >>> describe_columns(make_customers(50))["kind"].tolist()
+    ['id', 'category', 'number', 'number', 'number']
+    """
+    frame = frame.set_axis([str(c).strip() for c in frame.columns], axis=1)
+    id_column = _detect_id(frame)
+    rows = []
+    for name in frame.columns:
+        col = frame[name]
+        non_empty = col.dropna()
+        distinct = int(non_empty.nunique())
+        if name == id_column:
+            kind = "id"
+        elif non_empty.empty:
+            kind = "empty"
+        elif pd.api.types.is_bool_dtype(col):
+            kind = "true/false"
+        elif coerce_numeric(col, name, strict=False)[0] is not None:
+            kind = "number"
+        elif distinct <= MAX_CATEGORY_LEVELS:
+            kind = "category"
+        else:
+            kind = "text"
+        rows.append(
+            {
+                "column": name,
+                "kind": kind,
+                "empty": int(col.isna().sum()),
+                "distinct": distinct,
+                "example": "" if non_empty.empty else str(non_empty.iloc[0]),
+            }
+        )
+    return pd.DataFrame(rows, columns=["column", "kind", "empty", "distinct", "example"])
+
+
+def detected_id_column(frame: pd.DataFrame) -> str | None:
+    """The column the pipeline would use as the customer id, or ``None``."""
+    return _detect_id(frame.set_axis([str(c).strip() for c in frame.columns], axis=1))
+
+
+def default_features(columns: pd.DataFrame) -> list[str]:
+    """The features the pipeline uses when none are named: every numeric column but the id."""
+    return columns.loc[columns["kind"] == "number", "column"].tolist()
+
+
+__all__ = ["KINDS", "default_features", "describe_columns", "detected_id_column"]
