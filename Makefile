@@ -17,7 +17,8 @@ demo: $(BIN)/custseg
 	$(BIN)/custseg demo --out demo/
 
 test: $(BIN)/custseg
-	$(BIN)/python -m pytest -n 2 -q
+	# Two test workers on two cores: one BLAS/OpenMP thread each avoids oversubscription.
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -q
 
 lint: $(BIN)/custseg
 	$(BIN)/ruff check src tests benchmarks
