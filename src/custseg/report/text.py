@@ -34,3 +34,35 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
     for w in doc.get("warnings", []):
         lines.append(f"warning: {w}")
     return lines
+
+
+def assignment_lines(summary: Any) -> list[str]:
+    """Plain-text lines for ``custseg assign``: counts, what was ignored, agreement."""
+    lines = [
+        f"{summary.n_assigned:,} of {summary.n_rows:,} customers assigned to "
+        f"{len(summary.counts)} segments; {summary.n_atypical:,} atypical (farther from their "
+        "segment centre than 99% of its training customers)"
+    ]
+    if summary.n_left_out:
+        lines.append(f"{summary.n_left_out:,} left out (missing values; see left_out_reason)")
+    if summary.extra_columns:
+        shown = ", ".join(summary.extra_columns[:8])
+        more = (
+            f" and {len(summary.extra_columns) - 8} more" if len(summary.extra_columns) > 8 else ""
+        )
+        lines.append(f"ignored columns (not in the model): {shown}{more}")
+    if summary.id_column is None:
+        lines.append("no id column in the data: rows are numbered in column 'row'")
+    if summary.method == "hierarchical" and summary.agreement_with_fit is not None:
+        lines.append(
+            f"hierarchical model: new customers go to the nearest segment centre; on the "
+            f"training data this rule agrees with the fitted segments for "
+            f"{summary.agreement_with_fit:.1%} of customers"
+        )
+    width = max((len(n) for n in summary.segment_names.values()), default=0)
+    for sid, n in summary.counts.items():
+        name = summary.segment_names.get(sid, "")
+        atypical = summary.atypical_counts.get(sid, 0)
+        lines.append(f"  {sid:>2}  {name:<{width}}  {n:>9,}  ({atypical:,} atypical)")
+    lines.append(f"written to {summary.out}")
+    return lines
