@@ -114,6 +114,13 @@ segment_options = [
     click.option("--sheet", default=None, help="Excel sheet (default: the first)."),
     click.option("--engine", default="local", show_default=True, help="Compute engine."),
     click.option("--no-plots", is_flag=True, help="Skip the PNG plots."),
+    click.option(
+        "--previous",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="A previous model.json: segments that persist keep its ids and names; "
+        "new and vanished segments and customer moves are reported.",
+    ),
     click.option("--quiet", "-q", is_flag=True, help="Print only the summary."),
 ]
 
@@ -164,6 +171,7 @@ def _run_segment(
     engine,
     no_plots,
     quiet,
+    previous=None,
 ):
     from .config import SegmentationConfig
     from .outputs import write_results
@@ -185,6 +193,7 @@ def _run_segment(
         engine=engine,
         sample=sample,
         playbook=playbook,
+        previous=previous,
     )
     from ._atomic import check_replaceable
 
@@ -224,6 +233,7 @@ def segment(path: Path, out: Path, **options) -> None:
         custseg segment customers.csv -f "Annual Income (k$),Spending Score (1-100)" --out result/
         custseg segment customers.csv --method hierarchical \\
             --features "Age,Spending Score (1-100)" --scale none --out result/
+        custseg segment customers_q2.csv --previous q1/model.json --out q2/
     """
     _run_segment(path, out, **options)
 

@@ -31,8 +31,55 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
             f"  {s['id']:>2}  {s['name']:<{width}}  {s['size']:>7,} ({s['share']:.0%})  "
             f"-> {s['recommendation']['title']}"
         )
+    lines.extend(identity_lines(doc.get("identity")))
     for w in doc.get("warnings", []):
         lines.append(f"warning: {w}")
+    return lines
+
+
+def identity_lines(identity: dict[str, Any] | None) -> list[str]:
+    """How the segments follow a previous model (--previous): kept, new, vanished, moves."""
+    if not identity:
+        return []
+    lines = ["", f"segment identity from {identity['previous_model']}:"]
+    kept = identity["matched"]
+    lines.append(
+        f"  kept ids and names: {', '.join(str(m['id']) for m in kept) or 'none'}"
+        + "".join(
+            f"\n    {m['id']} would now be named '{m['computed_name']}'"
+            for m in kept
+            if m["computed_name"] != m["name"]
+        )
+    )
+    for s in identity["new"]:
+        lines.append(f"  new segment {s['id']}: {s['name']} ({s['size']:,} customers)")
+    for s in identity["vanished"]:
+        lines.append(f"  vanished: segment {s['id']} {s['name']} (had {s['size']:,} customers)")
+    migration = identity.get("migration")
+    if migration is None:
+        lines.append(f"  no migration table: {identity['migration_note']}")
+    else:
+        moved = [
+            r
+            for r in migration
+            if r["from_segment"] is not None
+            and r["to_segment"] is not None
+            and r["from_segment"] != r["to_segment"]
+        ]
+        stayed = sum(
+            r["customers"]
+            for r in migration
+            if r["from_segment"] is not None and r["from_segment"] == r["to_segment"]
+        )
+        total_moved = sum(r["customers"] for r in moved)
+        lines.append(
+            f"  customers in both runs: {stayed:,} stayed in their segment, {total_moved:,} moved"
+            " (migration.csv)"
+        )
+        for r in sorted(moved, key=lambda r: -r["customers"])[:5]:
+            lines.append(
+                f"    {r['from_segment']} -> {r['to_segment']}: {r['customers']:,} customer(s)"
+            )
     return lines
 
 
