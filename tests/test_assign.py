@@ -229,3 +229,12 @@ def test_help_has_example():
     code, out, _ = run_cli("assign", "--help")
     assert code == 0 and "--chunk-rows" in out and ".parquet" in out
     assert "custseg assign result/model.json new_customers.csv" in out
+
+
+def test_csv_output_defuses_formula_ids(trained, tmp_path):
+    path, frame, _ = trained
+    src = tmp_path / "c.parquet"
+    frame.assign(CustomerID=["=HYPERLINK(1)", *map(str, range(1, len(frame)))]).to_parquet(src)
+    assign_file(load_model(path), src, tmp_path / "o.csv")
+    lines = (tmp_path / "o.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[1].startswith("'=HYPERLINK(1),") and lines[2].startswith("1,")

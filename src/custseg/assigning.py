@@ -337,12 +337,17 @@ class _CsvWriter:
         self._header = True
 
     def write(self, frame: pd.DataFrame) -> None:
-        from .outputs import neutralise
+        from .outputs import FORMULA_PREFIXES, neutralise
 
         out = frame.copy()
         for col in (out.columns[0], "segment_name", "left_out_reason"):
-            if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-                out[col] = out[col].map(neutralise)
+            text = out[col].astype(str)
+            # Vectorised test first: a per-cell Python call costs more than assigning.
+            risky = text.str.startswith(FORMULA_PREFIXES).to_numpy(dtype=bool)
+            if risky.any():
+                text = text.copy()
+                text[risky] = text[risky].map(neutralise)
+                out[col] = text
         if self._header:
             out.columns = [neutralise(str(c)) for c in out.columns]
         out.to_csv(self._fh, index=False, header=self._header, lineterminator="\n")

@@ -360,7 +360,9 @@ def _numeric_column(col: pd.Series, name: str, row_offset: int) -> np.ndarray:
     from .data.numbers import coerce_numeric
 
     try:
-        return coerce_numeric(col, name, strict=True)[0]
+        values, _ = coerce_numeric(col, name, strict=True)
+        assert values is not None  # strict never returns None
+        return values
     except DataError:
         if pd.api.types.is_bool_dtype(col) or row_offset == 0:
             raise
