@@ -204,7 +204,8 @@ def _parquet_chunks(
     import pyarrow.parquet as pq
 
     try:
-        pf = pq.ParquetFile(src)
+        # pre_buffer caches read ranges for the whole file: memory grew with file size.
+        pf = pq.ParquetFile(src, pre_buffer=False)
     except Exception as exc:  # pyarrow raises many types for broken files
         raise DataError(
             f"file '{src}' is not a readable Parquet file ({_first_line(exc)})"
