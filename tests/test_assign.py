@@ -238,3 +238,23 @@ def test_csv_output_defuses_formula_ids(trained, tmp_path):
     assign_file(load_model(path), src, tmp_path / "o.csv")
     lines = (tmp_path / "o.csv").read_text(encoding="utf-8").splitlines()
     assert lines[1].startswith("'=HYPERLINK(1),") and lines[2].startswith("1,")
+
+
+def test_progress_reports_every_chunk_up_to_the_total(trained, tmp_path):
+    path, frame, _ = trained
+    csv = path.with_name("customers.csv")
+    pq = tmp_path / "c.parquet"
+    frame.to_parquet(pq)
+    for src, unit, total in ((csv, "bytes", csv.stat().st_size), (pq, "rows", 400)):
+        calls: list[tuple] = []
+        record = calls.append
+        assign_file(
+            load_model(path),
+            src,
+            tmp_path / "o.csv",
+            chunk_rows=150,
+            progress=lambda done, tot, u, record=record: record((done, tot, u)),
+        )
+        assert len(calls) == 3
+        assert calls[-1] == (total, total, unit)
+        assert [c[0] for c in calls] == sorted(c[0] for c in calls)
