@@ -183,3 +183,23 @@ def test_no_shared_ids_means_no_migration_table(q1):
     assert result.identity.migration is None
     assert "this run has no customer id column" in result.identity.migration_note
     assert [s.id for s in result.segments] == [1, 2, 3, 4]
+
+
+@pytest.mark.filterwarnings("ignore:segment 3 has only 3:custseg.SegmentationWarning")
+def test_a_tiny_tight_segment_keeps_its_id():
+    rng = np.random.default_rng(0)
+    big = blobs({"A": 200, "B": 150}, seed=0)
+    vip = pd.DataFrame({"Income": [140.0, 140.1, 139.9], "Score": [99.0, 99.1, 98.9], "blob": "V"})
+    q1 = pd.concat([big, vip], ignore_index=True).assign(CustomerID=lambda f: np.arange(len(f)))
+    r1 = segment(q1, config(3))
+    vip_id = int(r1.labels[-1])
+    # next quarter: everyone jitters, the three VIPs drift by 3k$ together
+    q2 = q1.assign(Income=q1["Income"] + rng.normal(0, 1, len(q1)))
+    q2.loc[q2["blob"] == "V", "Income"] += 3
+    fresh = segment(q2, config(3))
+    moved = fresh.model.scaler.inverse_transform(fresh.model.centres[int(fresh.labels[-1]) - 1])
+    drift = r1.model.scaler.transform(moved) - r1.model.centres[vip_id - 1]  # previous ruler
+    assert np.hypot(*drift) > r1.model.segments[vip_id - 1].distance["p99"]  # p99 alone: no match
+    r2 = apply_previous(fresh, r1.model)
+    assert int(r2.labels[-1]) == vip_id
+    assert r2.identity.new == () and r2.identity.vanished == ()

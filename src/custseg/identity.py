@@ -9,8 +9,11 @@ Hungarian algorithm, :func:`scipy.optimize.linear_sum_assignment`):
 * centres are compared in original units scaled by the **previous** model's
   scaler, so both runs are measured with the same ruler;
 * a pair is a match only when the new centre lies within the previous
-  segment's 99th-percentile member distance: a new centre that the previous
-  model would flag ``atypical`` for that segment is not the same segment;
+  segment's 99th-percentile member distance (a centre the previous model
+  would flag ``atypical`` is not the same segment) or within half the
+  distance to the previous segment's nearest neighbour (unambiguously its
+  region; this keeps tiny, tight segments, whose p99 is near 0, from losing
+  their id over noise) — see :func:`match_radius`;
 * matched segments keep the previous id and name; the other new segments get
   new ids above every id the lineage has used (an id is never reused for a
   different group); previous segments left unmatched are reported as vanished;
@@ -127,8 +130,26 @@ class IdentityReport:
 RULE = (
     "optimal one-to-one matching (Hungarian) of segment centres, compared in original units "
     "scaled by the previous model's scaler; a pair matches when the new centre is within the "
-    "previous segment's 99th-percentile member distance"
+    "previous segment's 99th-percentile member distance or half the distance to its nearest "
+    "neighbouring centre"
 )
+
+
+def match_radius(model: SegmentModel) -> np.ndarray:
+    """How far a new centre may lie from each segment's centre and still be that segment.
+
+    The segment's 99th-percentile member distance (a centre within it would be
+    a typical member), or half the distance to the nearest other centre when
+    that is larger: any point that close is unambiguously in the segment's own
+    region, which keeps small, tight segments from losing their id over noise.
+    """
+    radius = np.array([s.distance["p99"] for s in model.segments])
+    if model.k > 1:
+        c = model.centres
+        between = np.sqrt(((c[:, None, :] - c[None, :, :]) ** 2).sum(axis=2))
+        np.fill_diagonal(between, np.inf)
+        radius = np.maximum(radius, between.min(axis=1) / 2)
+    return radius
 
 
 def load_previous(previous: str | Path | SegmentModel) -> SegmentModel:
@@ -199,7 +220,7 @@ def apply_previous(
     new_orig = model.scaler.inverse_transform(model.centres)[:, order]
     new_z = prev.scaler.transform(new_orig)
     cost = np.sqrt(((new_z[:, None, :] - prev.centres[None, :, :]) ** 2).sum(axis=2))
-    gate = np.array([s.distance["p99"] for s in prev.segments])
+    gate = match_radius(prev)
     allowed = cost <= gate[None, :] + 1e-12
     # Disallowed pairs cost more than any set of allowed ones, so the solver
     # maximises the number of real matches first, then minimises distance.
