@@ -203,3 +203,15 @@ def test_a_tiny_tight_segment_keeps_its_id():
     r2 = apply_previous(fresh, r1.model)
     assert int(r2.labels[-1]) == vip_id
     assert r2.identity.new == () and r2.identity.vanished == ()
+
+
+def test_segmenter_previous_parameter(q1):
+    from custseg import Segmenter
+
+    folder, frame, _ = q1
+    q2 = frame.drop(frame.index[frame["blob"] == "A"][:130]).reset_index(drop=True)
+    seg = Segmenter(features=["Income", "Score"], k=4, k_max=4, n_init=3,
+                    previous=str(folder / "model.json")).fit(q2)  # fmt: skip
+    assert id_of_blob(seg.result_, q2) == {"A": 1, "B": 2, "C": 3, "D": 4}
+    assert (seg.predict(q2) == seg.labels_).all()
+    assert "previous=" in repr(seg)
