@@ -119,3 +119,30 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; it replaces ``path`` only on success.
+
+    For outputs written piece by piece (streaming): a failure or Ctrl-C halfway
+    leaves ``path`` as it was and no partial file behind.
+    """
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"folder '{parent}' does not exist; create it first")
+    if p.is_dir():
+        raise OutputError(f"'{p}' is a folder; name a file for the output")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}{_TMP_TAG}", dir=parent)
+    os.close(fd)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        yield Path(tmp)
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

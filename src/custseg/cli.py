@@ -114,6 +114,13 @@ segment_options = [
     click.option("--sheet", default=None, help="Excel sheet (default: the first)."),
     click.option("--engine", default="local", show_default=True, help="Compute engine."),
     click.option("--no-plots", is_flag=True, help="Skip the PNG plots."),
+    click.option(
+        "--previous",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="A previous model.json: segments that persist keep its ids and names; "
+        "new and vanished segments and customer moves are reported.",
+    ),
     click.option("--quiet", "-q", is_flag=True, help="Print only the summary."),
 ]
 
@@ -164,6 +171,7 @@ def _run_segment(
     engine,
     no_plots,
     quiet,
+    previous=None,
 ):
     from .config import SegmentationConfig
     from .outputs import write_results
@@ -185,6 +193,7 @@ def _run_segment(
         engine=engine,
         sample=sample,
         playbook=playbook,
+        previous=previous,
     )
     from ._atomic import check_replaceable
 
@@ -225,6 +234,7 @@ def segment(path: Path, out: Path, **options) -> None:
         custseg segment customers.csv -f "Annual Income (k$),Spending Score (1-100)" --out result/
         custseg segment customers.csv --method hierarchical \\
             --features "Age,Spending Score (1-100)" --scale none --out result/
+        custseg segment customers_q2.csv --previous q1/model.json --out q2/
     """
     _run_segment(path, out, **options)
 
@@ -287,31 +297,80 @@ def demo(out: Path, rows: int, seed: int, method: str, quiet: bool) -> None:
     "-o",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Output file (.csv).",
+    help="Output file, .csv or .parquet (written atomically).",
 )
 @click.option("--sheet", default=None, help="Excel sheet (default: the first).")
-def assign(model_path: Path, path: Path, out: Path, sheet: str | None) -> None:
+@click.option(
+    "--chunk-rows",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Rows read and assigned at a time (bounds memory).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def assign(
+    model_path: Path, path: Path, out: Path, sheet: str | None, chunk_rows: int, quiet: bool
+) -> None:
     """Assign the customers in PATH to the segments of a saved MODEL (model.json).
+
+    PATH is CSV, Parquet or .xlsx; CSV and Parquet are streamed in chunks, so
+    files larger than memory work. Writes the id, segment, segment_name,
+    distance, atypical and left_out_reason of every row to --out.
 
     \b
     Example:
         custseg assign result/model.json new_customers.csv --out new_assigned.csv
     """
-    from ._atomic import atomic_write_text
-    from .data.loading import load_table
+    from .assigning import assign_file
     from .model import load_model
-    from .outputs import safe_csv
+    from .report.text import assignment_lines
 
     model = load_model(model_path)
-    table = load_table(path, sheet=sheet)
-    assigned = model.assign(table.frame)
-    atomic_write_text(out, safe_csv(assigned))
-    n_ok = int(assigned["segment"].notna().sum())
-    n_atyp = int(assigned["atypical"].fillna(False).sum())
-    click.echo(
-        f"{n_ok:,} of {len(assigned):,} customers assigned to {model.k} segments; "
-        f"{n_atyp:,} atypical; written to {out}"
-    )
+    with _progress_bar(quiet) as progress:
+        summary = assign_file(
+            model, path, out, chunk_rows=chunk_rows, sheet=sheet, progress=progress
+        )
+    for line in assignment_lines(summary):
+        click.echo(line)
+
+
+def _progress_bar(quiet: bool):
+    """A rich progress bar on stderr for runs of more than one chunk, when it is a terminal."""
+    import contextlib
+
+    if quiet or not sys.stderr.isatty():
+        return contextlib.nullcontext(None)
+    return _RichProgress()
+
+
+class _RichProgress:
+    def __enter__(self):
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TimeRemainingColumn
+
+        self._bar = Progress(
+            "assigning",
+            BarColumn(),
+            "[progress.percentage]{task.percentage:>3.0f}%",
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._task = None
+        self._calls = 0
+        return self
+
+    def __call__(self, done: int, total: int | None, unit: str) -> None:
+        self._calls += 1
+        if self._task is None and self._calls >= 2:  # only long runs (more than one chunk)
+            self._bar.start()
+            self._task = self._bar.add_task("assign", total=total)
+        if self._task is not None:
+            self._bar.update(self._task, completed=done)
+
+    def __exit__(self, *exc) -> None:
+        if self._task is not None:
+            self._bar.stop()
 
 
 @cli.command()

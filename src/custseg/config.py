@@ -40,6 +40,9 @@ class SegmentationConfig:
         dendrogram's largest gap for hierarchical clustering.
     features : tuple of str or None
         Columns to cluster on; ``None`` means every numeric column but the id.
+    previous : str or None
+        A previous ``model.json``: segments that persist keep its ids and names
+        (see :mod:`custseg.identity`).
     """
 
     method: str = "kmeans"
@@ -57,6 +60,7 @@ class SegmentationConfig:
     engine: str = "local"
     sample: int | None = None
     playbook: str | None = field(default=None)
+    previous: str | None = None
 
     def __post_init__(self) -> None:
         _choice("method", self.method, METHODS)
@@ -106,6 +110,10 @@ class SegmentationConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["features"] = list(self.features) if self.features is not None else None
+        if d["previous"] is None:
+            del d["previous"]  # fresh runs record the same config as before --previous existed
+        else:
+            d["previous"] = str(d["previous"])
         return d
 
     @classmethod

@@ -39,6 +39,14 @@ class SegmentInfo:
 
 
 @dataclass(frozen=True)
+class ColumnCheck:
+    """How the columns of new data meet the model: what is ignored, which id is used."""
+
+    extra: tuple[str, ...]
+    id_column: str | None
+
+
+@dataclass(frozen=True)
 class SegmentModel:
     """A fitted segmentation that assigns customers to segments.
 
@@ -63,40 +71,81 @@ class SegmentModel:
     custseg_version: str = ""
     created_at: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    lineage: dict[str, Any] | None = None
 
     @property
     def k(self) -> int:
         return len(self.segments)
 
+    @property
+    def segment_ids(self) -> np.ndarray:
+        """Segment id of each row of ``centres`` (1..k fresh; kept ids with --previous)."""
+        return np.array([s.id for s in self.segments], dtype=np.int64)
+
     # -- assigning ------------------------------------------------------------------
-    def assign(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Assign customers in ``frame`` to segments.
+    def check_columns(self, columns: list[str]) -> ColumnCheck:
+        """Compare the columns of new data with the model's features.
 
-        Returns one row per input row with the id (or row number), ``segment``,
-        ``segment_name``, ``distance`` (to the segment centre, in scaled units),
-        ``atypical`` and ``left_out_reason`` (for rows that cannot be assigned).
+        Raises :class:`ModelError` for a missing feature (suggesting close names);
+        returns the columns that will be ignored.
         """
-        from .data.numbers import strict_numeric
-        from .data.prepare import rows_list, suggest
-        from .engines import get_engine
+        from .data.prepare import suggest
 
-        columns = [str(c).strip() for c in frame.columns]
-        frame = frame.set_axis(columns, axis=1)
-        absent = [f for f in self.features if f not in frame.columns]
+        names = [str(c).strip() for c in columns]
+        absent = [f for f in self.features if f not in names]
         if absent:
             f = absent[0]
+            more = f" (and {len(absent) - 1} more)" if len(absent) > 1 else ""
             raise ModelError(
-                f"the data has no column {f!r}, which the model was trained on"
-                f"{suggest(f, columns)}; the model needs: {', '.join(self.features)}"
+                f"the data has no column {f!r}{more}, which the model was trained on"
+                f"{suggest(f, names)}; the model needs: {', '.join(self.features)}"
             )
+        used = {*self.features, self.id_column}
+        extra = tuple(c for c in names if c not in used)
+        id_column = self.id_column if self.id_column in names else None
+        return ColumnCheck(extra=extra, id_column=id_column)
+
+    def assign(self, frame: pd.DataFrame, *, row_offset: int = 0) -> pd.DataFrame:
+        """Assign customers in ``frame`` to segments.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            New customers; it needs every feature of the model (other columns
+            are ignored, see :meth:`check_columns`).
+        row_offset : int
+            Rows before this frame in its file (streaming in chunks): row
+            numbers in messages and the ``row`` column count from there.
+
+        Returns
+        -------
+        DataFrame
+            One row per input row: the id column (or ``row``, 1-based),
+            ``segment``, ``segment_name``, ``distance`` (to the segment centre,
+            in scaled units), ``atypical`` (distance above the segment's 99th
+            percentile in training) and ``left_out_reason`` (rows that cannot
+            be assigned under the model's missing-value policy).
+
+        Examples
+        --------
+        >>> load_model("result/model.json").assign(new_customers)  # doctest: +SKIP
+        """
+        from .data.prepare import rows_list
+        from .engines import get_engine
+
+        frame = frame.set_axis([str(c).strip() for c in frame.columns], axis=1)
+        check = self.check_columns(list(frame.columns))
         n = len(frame)
-        X = np.column_stack([strict_numeric(frame[f], f)[0] for f in self.features]).reshape(
-            n, len(self.features)
-        )
+        X = np.empty((n, len(self.features)), dtype=np.float64)
+        for j, f in enumerate(self.features):
+            X[:, j] = _numeric_column(frame[f], f, row_offset)
         inf = np.isinf(X)
         if inf.any():
             i, j = np.argwhere(inf)[0]
-            raise DataError(f"feature {self.features[j]!r} has an infinite value in row {i + 1}")
+            raise DataError(
+                f"feature {self.features[j]!r} has an infinite value in row {row_offset + i + 1}; "
+                "replace it with a real number or leave the cell empty"
+            )
         missing = np.isnan(X)
         reasons = np.full(n, "", dtype=object)
         if missing.any():
@@ -104,8 +153,9 @@ class SegmentModel:
                 j = int(np.flatnonzero(missing.any(axis=0))[0])
                 pos = np.flatnonzero(missing[:, j])
                 raise DataError(
-                    f"feature {self.features[j]!r} has empty values ({rows_list(pos)}) and the "
-                    "model's missing-value policy is 'error'; fill them in"
+                    f"feature {self.features[j]!r} has empty values "
+                    f"({rows_list(pos + row_offset)}) and the model's missing-value policy is "
+                    "'error'; fill them in"
                 )
             if self.missing == "impute":
                 for j, f in enumerate(self.features):
@@ -115,27 +165,28 @@ class SegmentModel:
                     cols = [self.features[j] for j in np.flatnonzero(missing[i])]
                     reasons[i] = "missing value in " + ", ".join(f"'{c}'" for c in cols)
         ok = reasons == ""
-        labels = np.zeros(n, dtype=np.int64)
+        index = np.zeros(n, dtype=np.int64)
         dist = np.full(n, np.nan)
         if ok.any():
-            lab, d = get_engine("local").assign(self.scaler.transform(X[ok]), self.centres)
-            labels[ok] = lab + 1
-            dist[ok] = d
-        ids_col = self.id_column if self.id_column in frame.columns else None
-        ids = frame[ids_col].astype(str).to_numpy() if ids_col else np.arange(1, n + 1).astype(str)
-        names = {s.id: s.name for s in self.segments}
-        limits = np.array([s.distance.get("p99", math.inf) for s in self.segments])
-        atypical = np.zeros(n, dtype=bool)
-        atypical[ok] = dist[ok] > limits[labels[ok] - 1] + 1e-12
+            index[ok], dist[ok] = get_engine("local").assign(
+                self.scaler.transform(X[ok]), self.centres
+            )
+        segment_ids = self.segment_ids
+        limits = np.array([s.distance["p99"] for s in self.segments])
+        names = np.array([s.name for s in self.segments], dtype=object)
+        if check.id_column:
+            ids = frame[check.id_column].astype(str).to_numpy()
+        else:
+            ids = np.arange(row_offset + 1, row_offset + n + 1).astype(str)
+        # Relative tolerance: a training member exactly at the p99 is not atypical.
+        atypical = dist > limits[index] * (1 + 1e-9) + 1e-12
         return pd.DataFrame(
             {
-                ids_col or "row": ids,
-                "segment": pd.array([v if v else pd.NA for v in labels], dtype="Int64"),
-                "segment_name": [names.get(int(v), "") for v in labels],
+                check.id_column or "row": ids,
+                "segment": pd.Series(segment_ids[index], dtype="Int64").mask(~ok),
+                "segment_name": np.where(ok, names[index], ""),
                 "distance": np.round(dist, 6),
-                "atypical": pd.array(
-                    [bool(a) if o else pd.NA for a, o in zip(atypical, ok)], dtype="boolean"
-                ),
+                "atypical": pd.Series(atypical, dtype="boolean").mask(~ok),
                 "left_out_reason": reasons,
             }
         )
@@ -146,7 +197,8 @@ class SegmentModel:
 
     # -- persistence ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return _json_safe(
+        """The ``model.json`` document (see docs/model-format.md)."""
+        doc = _json_safe(
             {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
@@ -182,9 +234,12 @@ class SegmentModel:
                     for s in self.segments
                 ],
                 "config": self.config,
+                **({"lineage": self.lineage} if self.lineage else {}),
                 **({"extra": self.extra} if self.extra else {}),
             }
         )
+        doc["checksum"] = content_checksum(doc)
+        return doc
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
@@ -231,11 +286,16 @@ class SegmentModel:
             custseg_version=str(doc.get("custseg_version", "")),
             created_at=str(doc.get("created_at", "")),
             extra=dict(doc.get("extra", {})),
+            lineage=dict(doc["lineage"]) if doc.get("lineage") else None,
         )
 
 
 def load_model(path: str | Path) -> SegmentModel:
     """Load a model saved by custseg; a clear :class:`ModelError` for anything else.
+
+    Loading reads JSON numbers and strings only: a pickle is recognised and
+    refused without being run, and the document is checked against the JSON
+    Schema shipped with custseg, its checksum and its internal consistency.
 
     Examples
     --------
@@ -244,9 +304,12 @@ def load_model(path: str | Path) -> SegmentModel:
     """
     p = Path(path)
     if not p.is_file():
-        raise ModelError(f"model file '{p}' does not exist")
+        hint = " (name the model.json inside it)" if p.is_dir() else ""
+        raise ModelError(f"model file '{p}' does not exist{hint}")
     raw = p.read_bytes()
-    if raw[:2] in (b"\x80\x03", b"\x80\x04", b"\x80\x05") or raw[:1] == b"\x80":
+    if not raw.strip():
+        raise ModelError(f"model file '{p}' is empty; save the model again with custseg segment")
+    if _is_pickle(raw):
         raise ModelError(
             f"'{p}' is a Python pickle, not a custseg model; custseg never loads pickles "
             "because they can run code"
@@ -256,13 +319,65 @@ def load_model(path: str | Path) -> SegmentModel:
     except UnicodeDecodeError:
         raise ModelError(f"'{p}' is not a custseg model (not UTF-8 JSON text)") from None
     except json.JSONDecodeError as exc:
+        end = exc.pos >= len(raw.decode("utf-8").rstrip())
         raise ModelError(
-            f"'{p}' is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
-            "the file may be truncated"
+            f"'{p}' is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            + ("; the file is truncated" if end else "")
         ) from None
     except ValueError as exc:
         raise ModelError(f"'{p}' holds {exc}, which a custseg model never does") from None
     return SegmentModel.from_dict(doc, str(p))
+
+
+def _is_pickle(raw: bytes) -> bool:
+    """True when ``raw`` is a pickle stream; decided by parsing opcodes, never by running them."""
+    if raw[:1] == b"\x80":  # protocol 2+ header
+        return True
+    if raw[:1] in (b"{", b"[") or not raw[:1]:
+        return False
+    import pickletools
+
+    try:
+        ops = list(pickletools.genops(raw))
+    except Exception:  # not a pickle: any parse failure
+        return False
+    return bool(ops) and ops[-1][0].name == "STOP"
+
+
+def content_checksum(doc: dict[str, Any]) -> str:
+    """SHA-256 of a model document's canonical JSON, without ``checksum`` and ``created_at``.
+
+    Leaving out the timestamp makes the checksum a function of the fit alone, so
+    the same fit saved twice has the same checksum.
+    """
+    body = {k: v for k, v in doc.items() if k not in ("checksum", "created_at")}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _numeric_column(col: pd.Series, name: str, row_offset: int) -> np.ndarray:
+    """A feature column as float64, with file-wide row numbers in errors."""
+    from .data.numbers import coerce_numeric
+
+    try:
+        values, _ = coerce_numeric(col, name, strict=True)
+        assert values is not None  # strict never returns None
+        return values
+    except DataError:
+        if pd.api.types.is_bool_dtype(col) or row_offset == 0:
+            raise
+    # Find the first bad cell so the message counts rows from the start of the file.
+    values = col.astype(object).to_numpy()
+    suspects = np.flatnonzero(pd.to_numeric(col, errors="coerce").isna().to_numpy())
+    for i in suspects:
+        try:
+            coerce_numeric(pd.Series([values[i]], dtype=object), name, strict=True)
+        except DataError:
+            raise DataError(
+                f"feature {name!r} has text where a number is expected: row "
+                f"{row_offset + i + 1} is {str(values[i])!r}; fix the value"
+            ) from None
+    raise DataError(f"feature {name!r} has values that are not numbers")  # pragma: no cover
 
 
 def _reject_constant(name: str) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -41,18 +42,74 @@ def validate_model_document(doc: Any, source: str) -> None:
         err = errors[0]
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
         raise ModelError(f"'{source}' is not a valid custseg model: at {where}: {err.message}")
-    k = len(doc["segments"])
-    d = len(doc["features"])
+    _check_consistency(doc, source)
+
+
+def _invalid(source: str, what: str) -> ModelError:
+    return ModelError(f"'{source}' is not a valid custseg model: {what}")
+
+
+def _check_consistency(doc: dict[str, Any], source: str) -> None:
+    """What a schema cannot say: matching lengths, unique ids, finite numbers, the checksum."""
+    from .model import content_checksum
+
+    if doc["checksum"] != content_checksum(doc):
+        raise ModelError(
+            f"'{source}' was changed after custseg wrote it (its checksum does not match its "
+            "content), so it cannot be trusted; write it again with custseg segment"
+        )
+    bad = _first_non_finite(doc)
+    if bad is not None:
+        raise _invalid(source, f"at {bad}: a number is infinite or not a number")
+    features = [f["name"] for f in doc["features"]]
+    d = len(features)
+    if len(set(features)) != d:
+        raise _invalid(source, "a feature is listed twice")
+    segments = doc["segments"]
+    k = len(segments)
+    if doc["k"] != k:
+        raise _invalid(source, f"k is {doc['k']} but there are {k} segments")
+    ids = [s["id"] for s in segments]
+    if len(set(ids)) != k:
+        raise _invalid(source, f"segment ids must be unique; got {ids}")
     centres = doc["centres"]
     if len(centres) != k or any(len(row) != d for row in centres):
-        raise ModelError(
-            f"'{source}' is not a valid custseg model: centres must be {k} rows of {d} numbers "
-            "(one per segment and feature)"
+        raise _invalid(
+            source, f"centres must be {k} rows of {d} numbers (one per segment and feature)"
         )
-    scaler = doc["preprocessing"]["scaler"]
+    pre = doc["preprocessing"]
+    scaler = pre["scaler"]
     if len(scaler["center"]) != d or len(scaler["scale"]) != d:
-        raise ModelError(
-            f"'{source}' is not a valid custseg model: scaler needs {d} values per list"
-        )
-    if any(v == 0 for v in scaler["scale"]):
-        raise ModelError(f"'{source}' is not a valid custseg model: a scaler scale is 0")
+        raise _invalid(source, f"the scaler needs {d} values per list, one per feature")
+    if any(v <= 0 for v in scaler["scale"]):
+        raise _invalid(source, "a scaler scale is zero or negative")
+    if pre["missing"] == "impute":
+        absent = [f for f in features if f not in (pre.get("impute_values") or {})]
+        if absent:
+            raise _invalid(source, f"missing policy 'impute' has no value for {absent[0]!r}")
+    for s in segments:
+        dist = s["distance"]
+        if not dist["p50"] <= dist["p90"] <= dist["p99"] <= dist["max"]:
+            raise _invalid(source, f"segment {s['id']} distances are not p50 <= p90 <= p99 <= max")
+        unknown = set(s["centre"]) - set(features) or set(s["levels"]) - set(features)
+        if unknown:
+            raise _invalid(
+                source, f"segment {s['id']} names unknown feature {sorted(unknown)[0]!r}"
+            )
+
+
+def _first_non_finite(value: Any, where: str = "") -> str | None:
+    """Path of the first infinite number (JSON like 1e999 parses to inf)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where or "(top level)"
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _first_non_finite(item, f"{where}/{key}" if where else str(key))
+        if found:
+            return found
+    return None

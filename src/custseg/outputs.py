@@ -70,6 +70,10 @@ def write_results(
         )
         (tmp / "assignments.csv").write_text(safe_csv(result.assignments()), encoding="utf-8")
         (tmp / "model.json").write_text(result.model.to_json(), encoding="utf-8")
+        if result.identity is not None and result.identity.migration is not None:
+            (tmp / "migration.csv").write_text(
+                safe_csv(result.identity.migration), encoding="utf-8"
+            )
         for name, data in (extra_files or {}).items():
             (tmp / name).write_bytes(data)
         if plots:

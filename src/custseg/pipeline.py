@@ -80,6 +80,11 @@ def segment(
     """
     config = config or SegmentationConfig()
     say = progress or _quiet
+    previous, previous_path = None, config.previous
+    if previous_path is not None:  # segment identity: fail on a bad model before any work
+        from .identity import load_previous
+
+        previous = load_previous(previous_path)
     if isinstance(data, (str, Path)):
         say("reading data")
         data = load_table(data, sheet=sheet)
@@ -95,6 +100,12 @@ def segment(
         prepared = prepare(data, config)
     else:
         raise DataError(f"cannot segment a {type(data).__name__}; pass a DataFrame or a file path")
+    if previous is not None and previous_path is not None:
+        from .identity import apply_previous, check_features
+
+        check_features(previous, prepared.features, previous_path)
+        say("matching segments to the previous model")
+        return apply_previous(segment_prepared(prepared, config, progress=say), previous_path)
     return segment_prepared(prepared, config, progress=say)
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from .config import SegmentationConfig
+    from .identity import IdentityReport
     from .model import SegmentModel
 
 LEVELS = ("low", "average", "high")
@@ -296,6 +297,7 @@ class SegmentationResult:
     projection: Projection | None = None
     dendrogram: Dendrogram | None = None
     warnings: tuple[str, ...] = field(default=())
+    identity: IdentityReport | None = None
 
     @property
     def k(self) -> int:
@@ -331,6 +333,7 @@ class SegmentationResult:
                 "dendrogram": self.dendrogram.to_dict() if self.dendrogram else None,
                 "warnings": list(self.warnings),
                 "config": cfg.to_dict(),
+                **({"identity": self.identity.to_dict()} if self.identity else {}),
             }
         )
 

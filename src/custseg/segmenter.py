@@ -18,7 +18,9 @@ class Segmenter:
     """Segment customers, then assign new ones.
 
     Parameters are keyword-only and stored as given; see
-    :class:`~custseg.config.SegmentationConfig` for their meaning.
+    :class:`~custseg.config.SegmentationConfig` for their meaning
+    (``previous="q1/model.json"`` keeps the ids and names of segments that
+    persist from an earlier model).
 
     Attributes
     ----------
@@ -55,6 +57,7 @@ class Segmenter:
         n_init: int = 10,
         engine: str = "local",
         playbook: str | None = None,
+        previous: str | None = None,
     ) -> None:
         self.method = method
         self.k = k
@@ -70,6 +73,7 @@ class Segmenter:
         self.n_init = n_init
         self.engine = engine
         self.playbook = playbook
+        self.previous = previous
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _PARAMS}
@@ -97,6 +101,7 @@ class Segmenter:
             n_init=self.n_init,
             engine=self.engine,
             playbook=self.playbook,
+            previous=self.previous,
         )
 
     def fit(self, X: pd.DataFrame, y: None = None) -> Segmenter:
@@ -143,4 +148,5 @@ _PARAMS = (
     "n_init",
     "engine",
     "playbook",
+    "previous",
 )

@@ -270,10 +270,9 @@ def prepare(
                 cols = [features[j] for j in np.flatnonzero(missing[i])]
                 left_out[i] = "missing value in " + ", ".join(f"'{c}'" for c in cols)
             dropped["missing values"] = int(rows_missing.sum())
-    if config.missing != "impute":
-        for j, f in enumerate(features):
-            med = np.nanmedian(X[:, j])
-            impute_values[f] = float(med)
+    # Every feature gets a value, so a saved model can fill gaps in any column of new data.
+    for j, f in enumerate(features):
+        impute_values.setdefault(f, float(np.nanmedian(X[:, j])))
     used = left_out == ""
 
     # --- sampling ----------------------------------------------------------------

@@ -31,6 +31,85 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
             f"  {s['id']:>2}  {s['name']:<{width}}  {s['size']:>7,} ({s['share']:.0%})  "
             f"-> {s['recommendation']['title']}"
         )
+    lines.extend(identity_lines(doc.get("identity")))
     for w in doc.get("warnings", []):
         lines.append(f"warning: {w}")
+    return lines
+
+
+def identity_lines(identity: dict[str, Any] | None) -> list[str]:
+    """How the segments follow a previous model (--previous): kept, new, vanished, moves."""
+    if not identity:
+        return []
+    lines = ["", f"segment identity from {identity['previous_model']}:"]
+    kept = identity["matched"]
+    lines.append(
+        f"  kept ids and names: {', '.join(str(m['id']) for m in kept) or 'none'}"
+        + "".join(
+            f"\n    {m['id']} would now be named '{m['computed_name']}'"
+            for m in kept
+            if m["computed_name"] != m["name"]
+        )
+    )
+    for s in identity["new"]:
+        lines.append(f"  new segment {s['id']}: {s['name']} ({s['size']:,} customers)")
+    for s in identity["vanished"]:
+        lines.append(f"  vanished: segment {s['id']} {s['name']} (had {s['size']:,} customers)")
+    migration = identity.get("migration")
+    if migration is None:
+        lines.append(f"  no migration table: {identity['migration_note']}")
+    else:
+        moved = [
+            r
+            for r in migration
+            if r["from_segment"] is not None
+            and r["to_segment"] is not None
+            and r["from_segment"] != r["to_segment"]
+        ]
+        stayed = sum(
+            r["customers"]
+            for r in migration
+            if r["from_segment"] is not None and r["from_segment"] == r["to_segment"]
+        )
+        total_moved = sum(r["customers"] for r in moved)
+        lines.append(
+            f"  customers in both runs: {stayed:,} stayed in their segment, {total_moved:,} moved"
+            " (migration.csv)"
+        )
+        for r in sorted(moved, key=lambda r: -r["customers"])[:5]:
+            lines.append(
+                f"    {r['from_segment']} -> {r['to_segment']}: {r['customers']:,} customer(s)"
+            )
+    return lines
+
+
+def assignment_lines(summary: Any) -> list[str]:
+    """Plain-text lines for ``custseg assign``: counts, what was ignored, agreement."""
+    lines = [
+        f"{summary.n_assigned:,} of {summary.n_rows:,} customers assigned to "
+        f"{len(summary.counts)} segments; {summary.n_atypical:,} atypical (farther from their "
+        "segment centre than 99% of its training customers)"
+    ]
+    if summary.n_left_out:
+        lines.append(f"{summary.n_left_out:,} left out (missing values; see left_out_reason)")
+    if summary.extra_columns:
+        shown = ", ".join(summary.extra_columns[:8])
+        more = (
+            f" and {len(summary.extra_columns) - 8} more" if len(summary.extra_columns) > 8 else ""
+        )
+        lines.append(f"ignored columns (not in the model): {shown}{more}")
+    if summary.id_column is None:
+        lines.append("no id column in the data: rows are numbered in column 'row'")
+    if summary.method == "hierarchical" and summary.agreement_with_fit is not None:
+        lines.append(
+            f"hierarchical model: new customers go to the nearest segment centre; on the "
+            f"training data this rule agrees with the fitted segments for "
+            f"{summary.agreement_with_fit:.1%} of customers"
+        )
+    width = max((len(n) for n in summary.segment_names.values()), default=0)
+    for sid, n in summary.counts.items():
+        name = summary.segment_names.get(sid, "")
+        atypical = summary.atypical_counts.get(sid, 0)
+        lines.append(f"  {sid:>2}  {name:<{width}}  {n:>9,}  ({atypical:,} atypical)")
+    lines.append(f"written to {summary.out}")
     return lines

@@ -1,0 +1,407 @@
+"""Assign the customers of a file to a saved model's segments, streaming in chunks.
+
+Memory stays bounded by the chunk size whatever the file size: CSV is read with
+pandas' chunked reader, Parquet one record batch at a time with pyarrow (only the
+feature and id columns are read), and the output (CSV or Parquet) is written
+chunk by chunk to a temporary file that replaces ``out`` only when every row is
+done. Excel workbooks cannot be streamed; they are read whole, then assigned in
+chunks.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, OutputError
+from .model import SegmentModel
+
+DEFAULT_CHUNK_ROWS = 100_000
+OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+# progress(done, total, unit): done and total in rows (Parquet, Excel) or bytes (CSV).
+Progress = Callable[[int, "int | None", str], None]
+
+
+@dataclass(frozen=True)
+class AssignmentSummary:
+    """What ``assign_file`` did: counts per segment, what was ignored, where it went."""
+
+    source: str
+    out: str
+    input_format: str
+    output_format: str
+    n_rows: int
+    n_assigned: int
+    n_atypical: int
+    n_left_out: int
+    counts: dict[int, int]
+    atypical_counts: dict[int, int]
+    extra_columns: tuple[str, ...]
+    id_column: str | None
+    n_chunks: int
+    method: str
+    agreement_with_fit: float | None
+    segment_names: dict[int, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "out": self.out,
+            "input_format": self.input_format,
+            "output_format": self.output_format,
+            "n_rows": self.n_rows,
+            "n_assigned": self.n_assigned,
+            "n_atypical": self.n_atypical,
+            "n_left_out": self.n_left_out,
+            "counts": {str(k): v for k, v in self.counts.items()},
+            "atypical_counts": {str(k): v for k, v in self.atypical_counts.items()},
+            "extra_columns": list(self.extra_columns),
+            "id_column": self.id_column,
+            "n_chunks": self.n_chunks,
+            "method": self.method,
+            "agreement_with_fit": self.agreement_with_fit,
+        }
+
+
+def output_format(out: str | Path) -> str:
+    """'csv' or 'parquet' from the output file name; a clear error otherwise."""
+    suffix = Path(out).suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise OutputError(f"cannot tell the output format of '{out}'; name it .csv or .parquet")
+    return OUTPUT_FORMATS[suffix]
+
+
+def assign_file(
+    model: SegmentModel,
+    path: str | Path,
+    out: str | Path,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    sheet: str | None = None,
+    progress: Progress | None = None,
+) -> AssignmentSummary:
+    """Assign every customer in the file ``path`` and write the result to ``out``.
+
+    Parameters
+    ----------
+    model : SegmentModel
+        A loaded model (:func:`custseg.load_model`).
+    path : str or Path
+        CSV (any delimiter, also .csv.gz), Parquet or .xlsx file of new customers.
+    out : str or Path
+        ``.csv`` or ``.parquet`` file, written atomically: the id (or ``row``),
+        ``segment``, ``segment_name``, ``distance``, ``atypical``,
+        ``left_out_reason``.
+    chunk_rows : int
+        Rows held in memory at a time.
+    progress : callable, optional
+        ``progress(done, total, unit)`` after each chunk.
+
+    Returns
+    -------
+    AssignmentSummary
+
+    Examples
+    --------
+    >>> summary = assign_file(load_model("q1/model.json"), "new.csv", "new_assigned.parquet")
+    ... # doctest: +SKIP
+    >>> summary.n_assigned  # doctest: +SKIP
+    1200
+    """
+    from ._atomic import atomic_file
+    from .data.loading import detect_format
+
+    if chunk_rows < 1:
+        raise DataError(f"chunk_rows={chunk_rows} must be at least 1")
+    src, dst = Path(path), Path(out)
+    fmt_out = output_format(dst)
+    if not src.is_file():
+        raise DataError(f"file '{src}' does not exist; check the path")
+    if src.stat().st_size == 0:
+        raise DataError(f"file '{src}' is empty (0 bytes)")
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise OutputError(f"--out '{dst}' is the input file; choose another name")
+    with src.open("rb") as fh:
+        fmt_in = detect_format(src, fh.read(8))
+    if fmt_in == "parquet":
+        chunks, columns, total, unit = _parquet_chunks(src, model, chunk_rows)
+    elif fmt_in in ("csv", "csv.gz"):
+        chunks, columns, total, unit = _csv_chunks(src, model, chunk_rows, fmt_in == "csv.gz")
+    else:
+        chunks, columns, total, unit = _table_chunks(src, chunk_rows, sheet)
+    check = model.check_columns(columns)
+
+    n_rows = n_chunks = n_left = 0
+    counts = np.zeros(model.k, dtype=np.int64)
+    atyp = np.zeros(model.k, dtype=np.int64)
+    order = np.argsort(model.segment_ids)
+    sorted_ids = model.segment_ids[order]
+    with atomic_file(dst) as tmp:
+        writer = _CsvWriter(tmp) if fmt_out == "csv" else _ParquetWriter(tmp, check.id_column)
+        try:
+            for frame, done in chunks:
+                assigned = model.assign(frame, row_offset=n_rows)
+                writer.write(assigned)
+                n_rows += len(assigned)
+                n_chunks += 1
+                seg = assigned["segment"]
+                ok = seg.notna().to_numpy()
+                n_left += int((~ok).sum())
+                if ok.any():
+                    # segment ids -> row positions in the model, to count with bincount
+                    pos = np.searchsorted(sorted_ids, seg[ok].to_numpy(dtype=np.int64))
+                    pos = order[pos]
+                    counts += np.bincount(pos, minlength=model.k)
+                    flag = assigned["atypical"].to_numpy(dtype=bool, na_value=False)[ok]
+                    atyp += np.bincount(pos[flag], minlength=model.k)
+                if progress:
+                    progress(done, total, unit)
+        finally:
+            writer.close()
+        if n_rows == 0:
+            raise DataError(f"file '{src}' has a header but no customers")
+    ids = [int(s) for s in model.segment_ids]
+    return AssignmentSummary(
+        source=str(src),
+        out=str(dst),
+        input_format=fmt_in,
+        output_format=fmt_out,
+        n_rows=n_rows,
+        n_assigned=n_rows - n_left,
+        n_atypical=int(atyp.sum()),
+        n_left_out=n_left,
+        counts={s: int(c) for s, c in zip(ids, counts)},
+        atypical_counts={s: int(c) for s, c in zip(ids, atyp)},
+        extra_columns=check.extra,
+        id_column=check.id_column,
+        n_chunks=n_chunks,
+        method=model.method,
+        agreement_with_fit=model.assignment_agreement,
+        segment_names={s.id: s.name for s in model.segments},
+    )
+
+
+Chunks = Iterator[tuple[pd.DataFrame, int]]
+
+
+def _needed(columns: list[str], model: SegmentModel) -> list[str]:
+    """The raw header names to read: the features and the id (names compared stripped)."""
+    wanted = {*model.features, model.id_column}
+    return [c for c in columns if c.strip() in wanted]
+
+
+def _parquet_chunks(
+    src: Path, model: SegmentModel, chunk_rows: int
+) -> tuple[Chunks, list[str], int, str]:
+    import pyarrow.parquet as pq
+
+    try:
+        # pre_buffer caches read ranges for the whole file: memory grew with file size.
+        pf = pq.ParquetFile(src, pre_buffer=False)
+    except Exception as exc:  # pyarrow raises many types for broken files
+        raise DataError(
+            f"file '{src}' is not a readable Parquet file ({_first_line(exc)})"
+        ) from None
+    columns = [str(c) for c in pf.schema_arrow.names]
+    total = pf.metadata.num_rows
+
+    def chunks() -> Chunks:
+        done = 0
+        try:
+            for batch in pf.iter_batches(batch_size=chunk_rows, columns=_needed(columns, model)):
+                frame = batch.to_pandas()
+                done += len(frame)
+                yield frame, done
+        except DataError:
+            raise
+        except Exception as exc:
+            raise DataError(
+                f"file '{src}' cannot be read after row {done} ({_first_line(exc)})"
+            ) from None
+
+    return chunks(), columns, total, "rows"
+
+
+def _csv_chunks(
+    src: Path, model: SegmentModel, chunk_rows: int, compressed: bool
+) -> tuple[Chunks, list[str], int, str]:
+    from .data.loading import NA_VALUES, SAMPLE_BYTES, detect_delimiter, detect_encoding
+
+    opener: Any = gzip.open if compressed else open
+    try:
+        with opener(src, "rb") as fh:
+            sample = fh.read(SAMPLE_BYTES)
+    except (OSError, EOFError) as exc:
+        raise DataError(f"file '{src}' cannot be decompressed ({_first_line(exc)})") from None
+    encoding = detect_encoding(sample)
+    codec = (
+        "utf-16"
+        if encoding.startswith("utf-16") and sample[:2] in (b"\xff\xfe", b"\xfe\xff")
+        else encoding
+    )
+    text = sample.decode(codec, errors="replace")
+    if "\x00" in text:
+        raise DataError(f"file '{src}' does not look like a text table (it has binary content)")
+    sep = detect_delimiter(text)
+    options: dict[str, Any] = dict(
+        sep=sep,
+        encoding=codec,
+        na_values=NA_VALUES,
+        keep_default_na=False,
+        skipinitialspace=True,
+    )
+    try:
+        with opener(src, "rb") as fh:
+            header = pd.read_csv(fh, nrows=0, **options)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError):
+        raise DataError(f"file '{src}' has no header row") from None
+    columns = [str(c) for c in header.columns]
+    # Ids stay text exactly as written ('007' is not 7).
+    dtype = {c: str for c in columns if c.strip() == model.id_column}
+    total = src.stat().st_size
+
+    def chunks() -> Chunks:
+        raw = open(src, "rb")  # noqa: SIM115 - closed below; its position is the progress
+        fh = gzip.open(raw, "rb") if compressed else raw  # noqa: SIM115
+        try:
+            # Every column is parsed (not usecols): only then does pandas check that each
+            # line has as many fields as the header, so a stray delimiter cannot shift
+            # values into the wrong feature unnoticed.
+            reader = pd.read_csv(fh, dtype=dtype, chunksize=chunk_rows, **options)
+            line = 1
+            while True:
+                try:
+                    frame = next(reader)
+                except StopIteration:
+                    break
+                except pd.errors.ParserError as exc:
+                    raise DataError(_csv_error(src, exc, sep, line)) from None
+                except UnicodeDecodeError as exc:
+                    raise DataError(
+                        f"file '{src}' is not valid {encoding} text; save it as UTF-8"
+                        f" ({_first_line(exc)})"
+                    ) from None
+                line += len(frame)
+                yield frame, raw.tell()
+        finally:
+            fh.close()
+            raw.close()
+
+    return chunks(), columns, total, "bytes"
+
+
+def _csv_error(src: Path, exc: Exception, sep: str, line: int) -> str:
+    msg = _first_line(exc)
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+    if m:
+        return (
+            f"file '{src}' line {m.group(2)} has {m.group(3)} fields but the header has "
+            f"{m.group(1)}; fix that row (a missing quote or an extra delimiter)"
+        )
+    return f"file '{src}' is not a well-formed CSV table near line {line} ({msg})"
+
+
+def _table_chunks(
+    src: Path, chunk_rows: int, sheet: str | None
+) -> tuple[Chunks, list[str], int, str]:
+    from .data.loading import load_table
+
+    frame = load_table(src, sheet=sheet).frame
+    n = len(frame)
+
+    def chunks() -> Chunks:
+        for start in range(0, n, chunk_rows):
+            part = frame.iloc[start : start + chunk_rows]
+            yield part, start + len(part)
+
+    return chunks(), [str(c) for c in frame.columns], n, "rows"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class _CsvWriter:
+    """Appends chunks to one CSV file; header once; spreadsheet formulas defused."""
+
+    def __init__(self, path: Path) -> None:
+        self._fh = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        self._header = True
+
+    def write(self, frame: pd.DataFrame) -> None:
+        from .outputs import FORMULA_PREFIXES, neutralise
+
+        out = frame.copy()
+        for col in (out.columns[0], "segment_name", "left_out_reason"):
+            text = out[col].astype(str)
+            # Vectorised test first: a per-cell Python call costs more than assigning.
+            risky = text.str.startswith(FORMULA_PREFIXES).to_numpy(dtype=bool)
+            if risky.any():
+                text = text.copy()
+                text[risky] = text[risky].map(neutralise)
+                out[col] = text
+        if self._header:
+            out.columns = [neutralise(str(c)) for c in out.columns]
+        out.to_csv(self._fh, index=False, header=self._header, lineterminator="\n")
+        self._header = False
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class _ParquetWriter:
+    """Appends chunks to one Parquet file with a fixed schema (row groups = chunks)."""
+
+    def __init__(self, path: Path, id_column: str | None) -> None:
+        import pyarrow as pa
+
+        self._pa = pa
+        self._path = path
+        self._schema = pa.schema(
+            [
+                (id_column or "row", pa.string()),
+                ("segment", pa.int64()),
+                ("segment_name", pa.string()),
+                ("distance", pa.float64()),
+                ("atypical", pa.bool_()),
+                ("left_out_reason", pa.string()),
+            ]
+        )
+        self._writer: Any = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        import pyarrow.parquet as pq
+
+        pa = self._pa
+        arrays = [
+            pa.array(frame.iloc[:, 0].astype(str).to_numpy(dtype=object), type=pa.string()),
+            pa.array(frame["segment"], type=pa.int64(), from_pandas=True),
+            pa.array(frame["segment_name"].to_numpy(dtype=object), type=pa.string()),
+            pa.array(frame["distance"].to_numpy(), type=pa.float64(), from_pandas=True),
+            pa.array(frame["atypical"], type=pa.bool_(), from_pandas=True),
+            pa.array(frame["left_out_reason"].to_numpy(dtype=object), type=pa.string()),
+        ]
+        table = pa.Table.from_arrays(arrays, schema=self._schema)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._path, self._schema, compression="zstd")
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        else:  # no rows: still a valid (empty) Parquet file
+            import pyarrow.parquet as pq
+
+            pq.write_table(self._schema.empty_table(), self._path)
+
+
+__all__ = ["AssignmentSummary", "assign_file", "output_format"]
