@@ -16,7 +16,7 @@ import pandas as pd
 from . import __version__
 from .cluster.hierarchical import cut_tree, merge_gaps
 from .config import SegmentationConfig
-from .data.loading import LoadedTable, load_table
+from .data.loading import LoadedTable, load_table, sheet_hint
 from .data.prepare import PreparedData, prepare
 from .engines import Engine, get_engine
 from .errors import DataError, SegmentationWarning
@@ -84,13 +84,17 @@ def segment(
         say("reading data")
         data = load_table(data, sheet=sheet)
     if isinstance(data, LoadedTable):
-        prepared = prepare(
-            data.frame,
-            config,
-            source=data.source,
-            file_format=data.file_format,
-            repairs=data.repairs,
-        )
+        try:
+            prepared = prepare(
+                data.frame,
+                config,
+                source=data.source,
+                file_format=data.file_format,
+                repairs=data.repairs,
+            )
+        except DataError as exc:
+            # The first sheet of a workbook is often a cover page: say which was read.
+            raise DataError(f"{exc}{sheet_hint(data)}") from None
     elif isinstance(data, pd.DataFrame):
         prepared = prepare(data, config)
     else:

@@ -18,6 +18,9 @@ _CURRENCY = re.compile(r"^[\s$€£¥]*|[\s$€£¥]*$")
 _US = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _EU = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+$")
+# A column whose cells are numbers except for at most this share of text cells is a
+# numeric column with typos (an error naming them); above it, a text column.
+MAX_TEXT_SHARE = 0.1
 
 
 def _clean_token(token: str) -> tuple[str, str | None]:
@@ -62,31 +65,45 @@ def coerce_numeric(
     out = np.full(len(values), np.nan)
     repairs: set[str] = set()
     bad: list[int] = []
+    n_numbers = 0
     for i, v in enumerate(values):
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
             continue
         if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
             out[i] = float(v)
+            n_numbers += 1
             continue
         text, repair = _clean_token(str(v))
         if text == "":
             continue
         try:
             out[i] = float(text)
+            n_numbers += 1
         except ValueError:
             bad.append(i)
-            if not strict:
+            # Clearly a text column: stop early instead of parsing every row.
+            if not strict and len(bad) > MAX_TEXT_SHARE * (n_numbers + len(bad)) + 1:
                 return None, None
             continue
         if repair:
             repairs.add(repair)
+    if bad and not strict and len(bad) > MAX_TEXT_SHARE * (n_numbers + len(bad)):
+        return None, None  # a text column with a few numbers in it
     if bad:
+        # A column of numbers with a few text cells is a typo, not a text column: say
+        # where it is rather than silently leaving the column out.
         i = bad[0]
         more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
-        raise DataError(
-            f"feature {name!r} has text where a number is expected: row {i + 1} is "
-            f"{str(values[i])!r}{more}; fix the value, or leave the column out of --features "
+        what = "feature" if strict else "column"
+        fix = (
+            "fix the value, or leave the column out of --features "
             "(text columns are profiled as categories)"
+            if strict
+            else "fix the value, or choose the features with --features to leave it out"
+        )
+        raise DataError(
+            f"{what} {name!r} has text where a number is expected: row {i + 1} is "
+            f"{str(values[i])!r}{more}; {fix}"
         )
     if not strict and np.isnan(out).all():
         return None, None

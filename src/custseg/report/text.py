@@ -33,4 +33,7 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
         )
     for w in doc.get("warnings", []):
         lines.append(f"warning: {w}")
+    # Every repair made to the input is stated where the user sees it, not only in the JSON.
+    for r in data.get("repairs", []):
+        lines.append(f"repaired: {r}")
     return lines
