@@ -51,6 +51,7 @@ class Case:
     n_rows: int | None = None  # rows expected in assignments.csv (successes)
     left_out: dict[int, str] = field(default_factory=dict)  # 1-based row -> reason words
     check: Callable[[Path], None] | None = None  # extra assertions on the output folder
+    env: dict[str, str] = field(default_factory=dict)  # environment for the run
 
 
 def _write(name: str, text: str, encoding: str = "utf-8") -> Callable[[Path], Path]:
@@ -404,6 +405,45 @@ def _out_not_results(folder: Path) -> Path:
     return _frame("ok.csv", base)(folder)
 
 
+def _currency_decimals(folder: Path) -> Path:
+    df = base()
+    df["Annual Income (k$)"] = [f"${v}.125" for v in df["Annual Income (k$)"]]
+    return _frame("cents.csv", lambda: df)(folder)
+
+
+def _population(feature: str, stat: str, expected: float) -> Callable[[Path], None]:
+    def check(out: Path) -> None:
+        import json
+
+        doc = json.loads((out / "segments.json").read_text())
+        assert doc["population"][feature][stat] == expected
+
+    return check
+
+
+def _mixed_formats(folder: Path) -> Path:
+    return _frame("mixed.csv", lambda: _with("Age", {3: "30,5", 4: "31.25", 5: "$32"}))(folder)
+
+
+def _signed_and_paid(folder: Path) -> Path:
+    df = base()
+    df["Balance change"] = [(-1) ** i * (i + 3) for i in range(N)]
+    df["Paid"] = [i % 7 for i in range(N)]  # ends in "id" but is an amount, with repeats
+    return _frame("signed.csv", lambda: df)(folder)
+
+
+def _signed_check(out: Path) -> None:
+    import json
+
+    doc = json.loads((out / "segments.json").read_text())
+    assert {"Balance change", "Paid"} <= set(doc["features"])
+    assert not any("negative" in r for r in doc["data"]["repairs"])
+
+
+def _inc_min() -> float:
+    return float(base()["Annual Income (k$)"].min()) + 0.125
+
+
 FEATURES_2 = ("--features", "Annual Income (k$),Spending Score (1-100)")
 
 CASES: list[Case] = [
@@ -600,6 +640,31 @@ CASES: list[Case] = [
     Case("old_xls", _xls, 1, (".xls", "save it as .xlsx")),
     Case("broken_xlsx", _bad_xlsx, 1, ("not a readable .xlsx",)),
     Case("broken_gzip", _bad_gzip, 1, ("cannot be decompressed",)),
+    Case(
+        "currency_with_decimal_points",
+        _currency_decimals,
+        0,
+        repairs=("currency signs",),
+        n_rows=N,
+        check=_population("Annual Income (k$)", "min", _inc_min()),
+    ),
+    Case("mixed_number_formats", _mixed_formats, 1, ("'Age'", "mixes number formats", "'30,5'")),
+    Case("signed_column_and_paid_column", _signed_and_paid, 0, n_rows=N, check=_signed_check),
+    # --- memory guard (the limit lowered so a small file trips it) ------------------
+    Case(
+        "memory_guard",
+        _frame("ok.csv", base),
+        1,
+        ("needs about", "of memory", "more than the 1.0 KB available", "--sample"),
+        env={"CUSTSEG_MEMORY_LIMIT": "1K"},
+    ),
+    Case(
+        "memory_limit_not_a_size",
+        _frame("ok.csv", base),
+        1,
+        ("CUSTSEG_MEMORY_LIMIT='lots'", "500M"),
+        env={"CUSTSEG_MEMORY_LIMIT": "lots"},
+    ),
     # --- formulas --------------------------------------------------------------------
     Case("formula_cells", _formulas, 0, n_rows=N, check=_formulas_check),
     # --- paths and options --------------------------------------------------------

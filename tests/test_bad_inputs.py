@@ -30,7 +30,10 @@ def _input_rows(case: Case, out: Path) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_corpus_case(case: Case, tmp_path: Path) -> None:
+def test_corpus_case(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CUSTSEG_MEMORY_LIMIT", raising=False)
+    for name, value in case.env.items():
+        monkeypatch.setenv(name, value)
     path = case.build(tmp_path)
     out = tmp_path / "out"
     before = sorted(p.name for p in tmp_path.iterdir())

@@ -213,9 +213,10 @@ def check_memory(p: Path, fmt: str) -> None:
         return
     raise DataError(
         f"file '{p}' ({human_size(p.stat().st_size)}) needs about {human_size(need)} of "
-        f"memory to load, more than the {human_size(have)} available; segment a sample of "
-        "its rows (save part of the file, then use --sample to explore), keep only the "
-        "columns you need, or use a machine with more memory"
+        f"memory to load, more than the {human_size(have)} available; save a random sample "
+        "of its rows (or only the columns you need) as a smaller file and segment that "
+        "(--sample samples only after loading, so it does not help here), or use a machine "
+        "with more memory"
     )
 
 

@@ -23,8 +23,8 @@ _DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+$")
 MAX_TEXT_SHARE = 0.1
 
 
-def _clean_token(token: str) -> tuple[str, str | None]:
-    """One cell's text cleaned to a float-parsable string, and what was repaired."""
+def _strip_signs(token: str) -> tuple[str, str | None]:
+    """Remove spaces, currency and percent signs; say which signs were removed."""
     t = token.strip().replace("\u00a0", "").replace(" ", "")
     repair = None
     stripped = _CURRENCY.sub("", t)
@@ -34,13 +34,49 @@ def _clean_token(token: str) -> tuple[str, str | None]:
     if t.endswith("%"):
         t = t[:-1]
         repair = "percent signs"
-    if _US.match(t):
-        return t.replace(",", ""), "thousands separators"
-    if _EU.match(t):
-        return t.replace(".", "").replace(",", "."), "thousands separators"
-    if _DECIMAL_COMMA.match(t):
-        return t.replace(",", "."), "decimal commas"
     return t, repair
+
+
+def _convention(tokens: list[str], name: str) -> str:
+    """'comma' when the column writes decimals with a comma (1.234,5), else 'point'.
+
+    Decided once per column from unambiguous cells, because one cell alone can be
+    read both ways: '1.234' is 1.234 or 1234. Mixed conventions are an error.
+    """
+    comma = point = None
+    for t in tokens:
+        if "," in t and "." in t:
+            if t.rindex(",") > t.rindex("."):
+                comma = comma or t
+            else:
+                point = point or t
+        elif t.count(".") > 1 or (_DECIMAL_COMMA.match(t) and len(t) - t.index(",") != 4):
+            comma = comma or t  # 1.234.567 or 3,5: only a decimal-comma writer does that
+        elif t.count(",") > 1 or ("." in t and len(t) - t.index(".") != 4):
+            point = point or t  # 1,234,567 or 3.25
+    if comma and point:
+        raise DataError(
+            f"column {name!r} mixes number formats: {point!r} uses a decimal point and "
+            f"{comma!r} a decimal comma; write every number the same way"
+        )
+    return "comma" if comma else "point"
+
+
+def _clean_token(token: str, convention: str = "point") -> tuple[str, list[str]]:
+    """One cell's text cleaned to a float-parsable string, and what was repaired."""
+    t, sign = _strip_signs(token)
+    repairs = [sign] if sign else []
+    if convention == "comma":
+        if _EU.match(t) or _DECIMAL_COMMA.match(t) or re.fullmatch(r"[+-]?\d{1,3}(\.\d{3})+", t):
+            if "." in t:
+                repairs.append("thousands separators")
+            if "," in t:
+                repairs.append("decimal commas")
+            t = t.replace(".", "").replace(",", ".")
+    elif _US.match(t):
+        t = t.replace(",", "")
+        repairs.append("thousands separators")
+    return t, repairs
 
 
 def coerce_numeric(
@@ -62,8 +98,10 @@ def coerce_numeric(
             )
         return None, None
     values = col.astype(object).to_numpy()
+    texts = [_strip_signs(v)[0] for v in values if isinstance(v, str)]
+    convention = _convention(texts, name) if texts else "point"
     out = np.full(len(values), np.nan)
-    repairs: set[str] = set()
+    repairs: dict[str, str] = {}  # what was repaired -> the first cell it was done to
     bad: list[int] = []
     n_numbers = 0
     for i, v in enumerate(values):
@@ -73,7 +111,7 @@ def coerce_numeric(
             out[i] = float(v)
             n_numbers += 1
             continue
-        text, repair = _clean_token(str(v))
+        text, fixes = _clean_token(str(v), convention)
         if text == "":
             continue
         try:
@@ -85,8 +123,8 @@ def coerce_numeric(
             if not strict and len(bad) > MAX_TEXT_SHARE * (n_numbers + len(bad)) + 1:
                 return None, None
             continue
-        if repair:
-            repairs.add(repair)
+        for fix in fixes:
+            repairs.setdefault(fix, f"{str(v)!r} read as {out[i]:.10g}")
     if bad and not strict and len(bad) > MAX_TEXT_SHARE * (n_numbers + len(bad)):
         return None, None  # a text column with a few numbers in it
     if bad:
@@ -107,5 +145,10 @@ def coerce_numeric(
         )
     if not strict and np.isnan(out).all():
         return None, None
-    note = f"column {name!r}: removed {', '.join(sorted(repairs))}" if repairs else None
+    examples = list(dict.fromkeys(repairs.values()))[:2]
+    note = (
+        f"column {name!r}: removed {', '.join(sorted(repairs))} (e.g. {'; '.join(examples)})"
+        if repairs
+        else None
+    )
     return out, note
