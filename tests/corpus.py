@@ -444,6 +444,36 @@ def _inc_min() -> float:
     return float(base()["Annual Income (k$)"].min()) + 0.125
 
 
+def _saved_index(folder: Path) -> Path:
+    p = folder / "indexed.csv"
+    p.write_text(base().to_csv(lineterminator="\n"))  # pandas' default: the index, unnamed
+    return p
+
+
+def _title_rows(folder: Path) -> Path:
+    text = "Customer report 2024,,,,\n,,,,\n" + csv_text(base())
+    return _write("titled.csv", text)(folder)
+
+
+def _late_bad_byte(folder: Path) -> Path:
+    # valid UTF-8 for the first 256 KB read to detect the encoding, then one latin-1 byte
+    df = base(N)
+    big = pd.concat([df] * 400, ignore_index=True)
+    big["CustomerID"] = range(1, len(big) + 1)
+    data = csv_text(big).encode() + "9001,Mâle,30,40,50\n".encode("latin-1")
+    return _bytes("late.csv", data)(folder)
+
+
+def _space_thousands(folder: Path) -> Path:
+    df = base()
+    df["Annual Income (k$)"] = [f"{v * 1000:,}".replace(",", "\u00a0") for v in df.iloc[:, 3]]
+    return _frame("spaces.csv", lambda: df, sep=";")(folder)
+
+
+def _line_endings(ending: str, name: str) -> Callable[[Path], Path]:
+    return lambda folder: _write(name, csv_text(base()).replace("\n", ending))(folder)
+
+
 FEATURES_2 = ("--features", "Annual Income (k$),Spending Score (1-100)")
 
 CASES: list[Case] = [
@@ -591,7 +621,7 @@ CASES: list[Case] = [
     Case("semicolon", _frame("semi.csv", base, sep=";"), 0, n_rows=N),
     Case("tab", _frame("tab.tsv", base, sep="\t"), 0, n_rows=N),
     Case("pipe", _frame("pipe.txt", base, sep="|"), 0, n_rows=N),
-    Case("ragged_long_row", _ragged_long, 1, ("line 7", "6 fields", "header has 5")),
+    Case("ragged_long_row", _ragged_long, 1, ("row 6 (line 7)", "6 fields", "header has 5")),
     Case(
         "ragged_short_row",
         _ragged_short,
@@ -650,6 +680,29 @@ CASES: list[Case] = [
     ),
     Case("mixed_number_formats", _mixed_formats, 1, ("'Age'", "mixes number formats", "'30,5'")),
     Case("signed_column_and_paid_column", _signed_and_paid, 0, n_rows=N, check=_signed_check),
+    Case(
+        "space_thousands_separators",
+        _space_thousands,
+        0,
+        repairs=("thousands separators",),
+        n_rows=N,
+    ),
+    Case(
+        "saved_pandas_index",
+        _saved_index,
+        0,
+        repairs=("dropped column 1", "row numbers 0..39"),
+        n_rows=N,
+    ),
+    Case(
+        "title_rows_above_header",
+        _title_rows,
+        1,
+        ("column 2", "no name in the header row", "title rows"),
+    ),
+    Case("invalid_utf8_after_first_256kb", _late_bad_byte, 1, ("not valid utf-8", "UTF-8")),
+    Case("crlf_line_endings", _line_endings("\r\n", "crlf.csv"), 0, n_rows=N),
+    Case("cr_line_endings", _line_endings("\r", "cr.csv"), 0, n_rows=N),
     # --- memory guard (the limit lowered so a small file trips it) ------------------
     Case(
         "memory_guard",

@@ -361,9 +361,11 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
         msg = _first_line(exc)
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
         if m:
+            line = int(m.group(2))
             raise DataError(
-                f"file '{p}' line {m.group(2)} has {m.group(3)} fields but the header has "
-                f"{m.group(1)}; fix that row (a missing quote or an extra '{_show(delimiter)}')"
+                f"file '{p}' row {line - 1} (line {line}) has {m.group(3)} fields but the "
+                f"header has {m.group(1)}; fix that row (a missing quote or an extra "
+                f"'{_show(delimiter)}')"
             ) from None
         raise DataError(f"file '{p}' is not a well-formed CSV table ({msg})") from None
     except UnicodeDecodeError as exc:
@@ -395,9 +397,13 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
 
 def _first_record(text: str, delimiter: str) -> list[str]:
     """The header cells of CSV text (the first non-blank record)."""
-    for record in csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter):
-        if any(cell.strip() for cell in record):
-            return record
+    try:
+        lines = io.StringIO(text.lstrip("\ufeff"), newline="")  # \n, \r\n and old Mac \r
+        for record in csv.reader(lines, delimiter=delimiter):
+            if any(cell.strip() for cell in record):
+                return record
+    except csv.Error:
+        pass  # pandas reports a malformed file with its own message
     return []
 
 

@@ -23,18 +23,21 @@ _DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+$")
 MAX_TEXT_SHARE = 0.1
 
 
-def _strip_signs(token: str) -> tuple[str, str | None]:
-    """Remove spaces, currency and percent signs; say which signs were removed."""
-    t = token.strip().replace("\u00a0", "").replace(" ", "")
-    repair = None
+def _strip_signs(token: str) -> tuple[str, list[str]]:
+    """Remove spaces, currency and percent signs; say what was removed."""
+    t = token.strip()
+    repairs = []
+    if re.search(r"\d[\s\u00a0\u202f]+\d", t):
+        repairs.append("thousands separators")  # 1 234 567: spaces between digit groups
+    t = re.sub(r"[\s\u00a0\u202f]+", "", t)
     stripped = _CURRENCY.sub("", t)
     if stripped != t:
-        repair = "currency signs"
+        repairs.append("currency signs")
         t = stripped
     if t.endswith("%"):
         t = t[:-1]
-        repair = "percent signs"
-    return t, repair
+        repairs.append("percent signs")
+    return t, repairs
 
 
 def _convention(tokens: list[str], name: str) -> str:
@@ -64,8 +67,7 @@ def _convention(tokens: list[str], name: str) -> str:
 
 def _clean_token(token: str, convention: str = "point") -> tuple[str, list[str]]:
     """One cell's text cleaned to a float-parsable string, and what was repaired."""
-    t, sign = _strip_signs(token)
-    repairs = [sign] if sign else []
+    t, repairs = _strip_signs(token)
     if convention == "comma":
         if _EU.match(t) or _DECIMAL_COMMA.match(t) or re.fullmatch(r"[+-]?\d{1,3}(\.\d{3})+", t):
             if "." in t:

@@ -156,10 +156,10 @@ def _find_totals_row(frame: pd.DataFrame) -> str | None:
     if len(frame) < 3:
         return None
     last = frame.iloc[-1]
-    for c in frame.columns:
-        v = last[c]
-        if isinstance(v, str) and _TOTAL_LABEL.match(v):
-            return f"{v.strip()!r} in column {c!r}"
+    filled = [c for c in frame.columns if not pd.isna(last[c])]
+    # The label of a totals row is its first filled cell ('Total', 'Grand total', 'Sum').
+    if filled and isinstance(last[filled[0]], str) and _TOTAL_LABEL.match(last[filled[0]]):
+        return f"{last[filled[0]].strip()!r} in column {filled[0]!r}"
     above = frame.iloc[:-1]
     matched = 0
     for c in frame.columns:
@@ -205,6 +205,39 @@ def _drop_empty_unnamed(frame: pd.DataFrame, repairs: list[str]) -> pd.DataFrame
     return frame
 
 
+def _unnamed_with_data(frame: pd.DataFrame, source: str, repairs: list[str]) -> pd.DataFrame:
+    """Drop a saved row index (first column, no name, 0..n-1 or 1..n); refuse other unnamed data.
+
+    A column with values but no name cannot be reported or chosen by name, and a
+    header with several of them usually means title rows sit above the real header.
+    """
+    for pos, c in enumerate(frame.columns):
+        if not (str(c).startswith("Unnamed:") or not str(c).strip()):
+            continue
+        col = frame[c]
+        if pos == 0 and pd.api.types.is_integer_dtype(col):
+            values = col.to_numpy()
+            if (
+                len(values)
+                and values[0] in (0, 1)
+                and np.array_equal(values, np.arange(values[0], values[0] + len(values)))
+            ):
+                repairs.append(
+                    f"dropped column 1: it has no name and holds row numbers "
+                    f"{values[0]}..{values[-1]} (a saved row index)"
+                )
+                frame = frame.drop(columns=[c])
+                continue
+        first = np.flatnonzero(col.notna().to_numpy())[0]
+        raise DataError(
+            f"column {pos + 1} of '{source}' has values (row {first + 1}: "
+            f"{show_value(col.iloc[first])}) but no name in the header row; name it or "
+            "delete it (if there are title rows above the header, delete them so the first "
+            "row holds the column names)"
+        )
+    return frame
+
+
 def prepare(
     frame: pd.DataFrame,
     config: SegmentationConfig,
@@ -226,6 +259,7 @@ def prepare(
     frame = frame.copy(deep=False)
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = _drop_empty_unnamed(frame, repairs_l)
+    frame = _unnamed_with_data(frame, source, repairs_l)
     if len(frame) == 0:
         raise DataError(f"'{source}' has a header but no customers; add at least 2 rows of data")
     if len(frame) == 1:
