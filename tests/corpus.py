@@ -700,7 +700,12 @@ CASES: list[Case] = [
         1,
         ("column 2", "no name in the header row", "title rows"),
     ),
-    Case("invalid_utf8_after_first_256kb", _late_bad_byte, 1, ("not valid utf-8", "UTF-8")),
+    Case(
+        "invalid_utf8_after_first_256kb",
+        _late_bad_byte,
+        1,
+        ("not valid utf-8", "at line 16002", "save it as UTF-8"),
+    ),
     Case("crlf_line_endings", _line_endings("\r\n", "crlf.csv"), 0, n_rows=N),
     Case("cr_line_endings", _line_endings("\r", "cr.csv"), 0, n_rows=N),
     # --- memory guard (the limit lowered so a small file trips it) ------------------

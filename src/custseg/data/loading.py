@@ -368,9 +368,11 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
                 f"'{_show(delimiter)}')"
             ) from None
         raise DataError(f"file '{p}' is not a well-formed CSV table ({msg})") from None
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
+        # pandas reports an offset within its read buffer; find the real place.
+        where = _locate_undecodable(p, codec, compressed)
         raise DataError(
-            f"file '{p}' is not valid {encoding} text near byte {exc.start}; "
+            f"file '{p}' is not valid {encoding} text{where}; it mixes encodings: "
             "save it as UTF-8 and try again"
         ) from None
     except (OSError, EOFError, zlib.error) as exc:
@@ -393,6 +395,29 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
         delimiter=delimiter,
         repairs=tuple(repairs),
     )
+
+
+def _locate_undecodable(p: Path, codec: str, compressed: bool) -> str:
+    """' at line N (byte B)' of the first byte that does not decode, or ''."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(codec)()
+    opener = gzip.open if compressed else open
+    offset, line = 0, 1
+    try:
+        with opener(p, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    bad = offset + exc.start
+                    line += chunk[: exc.start].count(b"\n")
+                    return f" at line {line} (byte {bad:,})"
+                offset += len(chunk)
+                line += chunk.count(b"\n")
+    except (OSError, EOFError, zlib.error):
+        pass
+    return ""
 
 
 def _first_record(text: str, delimiter: str) -> list[str]:
