@@ -11,6 +11,10 @@ import pytest
 from conftest import run_cli
 from corpus import CASES, FAST, Case
 
+DOC = (Path(__file__).resolve().parents[1] / "docs" / "data-requirements.md").read_text(
+    encoding="utf-8"
+)
+
 
 def _input_rows(case: Case, out: Path) -> None:
     doc = json.loads((out / "segments.json").read_text(encoding="utf-8"))
@@ -53,6 +57,9 @@ def test_corpus_case(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert lines[0].startswith("Error: ")
         for word in case.message:
             assert word in lines[0], f"{word!r} not in {lines[0]!r}"
+        # the Data requirements page shows this exact message (paths without the folder)
+        shown = lines[0].removeprefix("Error: ").replace(f"{tmp_path}/", "")
+        assert shown in DOC, f"docs/data-requirements.md lacks: {shown}"
         # nothing written: no output folder, no hidden temporary folder
         assert sorted(p.name for p in tmp_path.iterdir()) == before
 
