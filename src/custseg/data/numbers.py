@@ -13,6 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from .loading import NA_VALUES
+
+_MISSING = frozenset(NA_VALUES)
 
 _CURRENCY = re.compile(r"^[\s$€£¥]*|[\s$€£¥]*$")
 _US = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -100,7 +103,7 @@ def coerce_numeric(
             )
         return None, None
     values = col.astype(object).to_numpy()
-    texts = [_strip_signs(v)[0] for v in values if isinstance(v, str)]
+    texts = [_strip_signs(v)[0] for v in values if isinstance(v, str) and v.strip() not in _MISSING]
     convention = _convention(texts, name) if texts else "point"
     out = np.full(len(values), np.nan)
     repairs: dict[str, str] = {}  # what was repaired -> the first cell it was done to
@@ -113,6 +116,8 @@ def coerce_numeric(
             out[i] = float(v)
             n_numbers += 1
             continue
+        if str(v).strip() in _MISSING:
+            continue  # the same missing-value words as the file reader (tables given in Python)
         text, fixes = _clean_token(str(v), convention)
         if text == "":
             continue

@@ -365,6 +365,7 @@ def _prepare_rows(
         chosen_by = "given"
         for f in features:
             values, note = coerce_numeric(frame[f], f, strict=True)
+            assert values is not None  # strict mode raises instead of returning None
             numeric[f] = values
             if note:
                 repairs_l.append(note)
