@@ -145,3 +145,65 @@ def test_same_input_same_result(seed: int) -> None:
     config = SegmentationConfig(k_max=5, n_init=2, seed=seed)
     first, second = segment(frame, config).to_dict(), segment(frame.copy(), config).to_dict()
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+
+
+_BASE_CSV = pd.DataFrame(
+    {
+        "CustomerID": range(1, 31),
+        "Gender": ["Male", "Female", "Other"] * 10,
+        "Age": [18 + (i * 7) % 50 for i in range(30)],
+        "Income": [15 + (i * 13) % 120 for i in range(30)],
+        "Spending": [1 + (i * 29) % 99 for i in range(30)],
+    }
+).to_csv(index=False)
+
+# What breaks real exports: quotes, delimiters, line breaks, NULs, BOMs, odd characters.
+_JUNK = st.sampled_from(
+    ['"', ",", ";", "\t", "|", "\n", "\r", "\x00", "\ufeff", "=", "-", "€", "N/A", "é", " "]
+)
+
+
+@st.composite
+def mangled_files(draw) -> bytes:
+    text = _BASE_CSV
+    for _ in range(draw(st.integers(0, 6))):
+        pos = draw(st.integers(0, len(text)))
+        op = draw(st.sampled_from(["insert", "delete", "replace"]))
+        junk = draw(_JUNK)
+        if op == "insert":
+            text = text[:pos] + junk + text[pos:]
+        elif op == "delete":
+            text = text[:pos] + text[pos + draw(st.integers(1, 20)) :]
+        else:
+            text = text[:pos] + junk + text[pos + 1 :]
+    if draw(st.booleans()):
+        text = text[: draw(st.integers(0, len(text)))]  # truncated download
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]))
+    return text.encode(encoding, errors="replace")
+
+
+@settings(
+    max_examples=int(os.environ.get("CUSTSEG_PROPERTY_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=mangled_files(), gz=st.booleans())
+def test_mangled_exports_segment_or_raise_custseg_error(data: bytes, gz: bool) -> None:
+    import gzip
+
+    config = SegmentationConfig(k_max=4, n_init=1)
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SegmentationWarning)
+        path = Path(tmp) / ("t.csv.gz" if gz else "t.csv")
+        path.write_bytes(gzip.compress(data, mtime=0) if gz else data)
+        try:
+            result = segment(path, config)
+        except CustsegError as exc:
+            event(f"refused: {type(exc).__name__}")
+            assert str(exc) and "\n" not in str(exc)
+            return
+    event("segmented")
+    used = result.labels > 0
+    assert len(result.assignments()) == len(result.labels) == result.data.n_rows
+    assert sum(s.size for s in result.segments) == int(used.sum()) == result.data.n_used
+    assert ((result.left_out.to_numpy() == "") == used).all()

@@ -461,11 +461,16 @@ def _check_header(p: Path, names: list[str]) -> None:
     filled = [n for n in cleaned if n]
     numbers = [n for n in filled if _is_number(n) and not _is_year(n)]
     if filled and len(numbers) * 2 >= len(filled) and len(filled) >= 2:
-        shown = ", ".join(filled[:4]) + (", ..." if len(filled) > 4 else "")
+        shown = ", ".join(_cell(n) for n in filled[:4]) + (", ..." if len(filled) > 4 else "")
         raise DataError(
             f"file '{p}' has no header row: its first row ({shown}) looks like data, "
             "not column names; add a header row naming each column"
         )
+
+
+def _cell(text: str) -> str:
+    """A header cell for a one-line message: as typed, with line breaks shown as \\n."""
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
 
 
 def _is_year(text: str) -> bool:
