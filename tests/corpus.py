@@ -632,6 +632,18 @@ CASES: list[Case] = [
     ),
     Case("quoted_newlines", _quoted_newlines, 0, n_rows=N, check=_ids_in_assignments(_ids_base())),
     Case("blank_lines_at_end", _blank_lines, 0, n_rows=N),
+    Case(
+        "unclosed_quote",
+        _write("quote.csv", csv_text(base()).replace("\n5,", '\n"5,', 1)),
+        1,
+        ("row 5 (line 6)", "never closed", "close or remove that quote"),
+    ),
+    Case(
+        "header_with_extra_delimiters",
+        _write("header_extra.csv", csv_text(base()).replace("Age,", "Age,,,", 1)),
+        1,
+        ("7 fields in its header row", "fewer in most rows", "fix the header"),
+    ),
     # --- totals --------------------------------------------------------------------
     Case(
         "totals_row_labelled",

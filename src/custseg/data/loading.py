@@ -367,6 +367,13 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
                 f"header has {m.group(1)}; fix that row (a missing quote or an extra "
                 f"'{_show(delimiter)}')"
             ) from None
+        m = re.search(r"EOF inside string starting at row (\d+)", msg)
+        if m:
+            row = int(m.group(1))  # pandas counts lines from 0, the header being 0
+            raise DataError(
+                f"file '{p}' row {row} (line {row + 1}) opens a quote (\") that is never "
+                "closed, so the rest of the file would be one cell; close or remove that quote"
+            ) from None
         raise DataError(f"file '{p}' is not a well-formed CSV table ({msg})") from None
     except UnicodeDecodeError:
         # pandas reports an offset within its read buffer; find the real place.
@@ -381,6 +388,14 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
             "check that the download or copy is complete"
         ) from None
     short = _short_rows(p, codec, delimiter, compressed, frame.shape[1])
+    if short and len(short[0]) * 2 > len(frame):
+        # Most rows short: the header, not the rows, has extra fields; padding would
+        # shift every value under the wrong name.
+        raise DataError(
+            f"file '{p}' has {frame.shape[1]} fields in its header row but fewer in most rows "
+            f"({_rows_text(short[0])}); fix the header (an extra '{_show(delimiter)}'?) so "
+            "it names each column once"
+        )
     if short:
         rows, n_fields = short
         repairs.append(
