@@ -144,3 +144,38 @@ def test_file_within_memory_loads(table: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("CUSTSEG_MEMORY_LIMIT", str(need - 1))
     with pytest.raises(loading.DataError, match="needs about"):
         loading.load_table(table)
+
+
+def test_disk_full_while_writing_is_a_clear_error(
+    table: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    out = tmp_path / "o"
+    assert run_cli("segment", str(table), "--out", str(out), *FAST)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setattr("custseg.outputs.safe_csv", full)
+    code, _, stderr = run_cli("segment", str(table), "--out", str(out), *FAST)
+    assert code == 1
+    assert stderr.strip() == (
+        f"Error: cannot write the results into '{out}': No space left on device; "
+        "nothing was changed there (free some space or choose another --out)"
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["customers.csv", "o"]
+
+
+def test_out_of_memory_is_a_clear_error(
+    table: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def oom(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr("custseg.pipeline.segment", oom)
+    code, _, stderr = run_cli("segment", str(table), "--out", str(tmp_path / "o"))
+    assert code == 1
+    assert stderr.startswith("Error: custseg ran out of memory;")
+    assert "Nothing was written." in stderr and "bug" not in stderr

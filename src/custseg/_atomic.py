@@ -126,6 +126,13 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
         os.replace(tmp, target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        # A full disk or a lost permission is the machine's state, not a bug in custseg.
+        raise OutputError(
+            f"cannot write the results into '{target}': {exc.strerror or exc}; "
+            "nothing was changed there (free some space or choose another --out)"
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
