@@ -142,3 +142,15 @@ def test_kill_between_the_two_renames_is_recovered(tmp_path: Path) -> None:
         raise RuntimeError("the next run fails too")
     assert (out / "segments.json").read_text() == "{}"
     assert _hidden(tmp_path) == []
+
+
+def test_a_running_runs_temporary_folder_is_left_alone(tmp_path: Path) -> None:
+    """Only leftovers of dead processes are tidied: a concurrent run keeps its folder."""
+    from custseg._atomic import atomic_directory
+
+    live = tmp_path / f".out.custseg-tmp-{os.getpid()}-aaaaaa"
+    live.mkdir()
+    with atomic_directory(tmp_path / "out") as tmp:
+        (tmp / "segments.json").write_text("{}")
+    assert live.is_dir()
+    assert (tmp_path / "out" / "segments.json").read_text() == "{}"
