@@ -387,7 +387,12 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
             f"file '{p}' cannot be decompressed ({_first_line(exc)}); "
             "check that the download or copy is complete"
         ) from None
-    short = _short_rows(p, codec, delimiter, compressed, frame.shape[1])
+    # A short row leaves the last column empty: with no gap there, skip the second pass.
+    short = (
+        _short_rows(p, codec, delimiter, compressed, frame.shape[1])
+        if frame.shape[1] and frame.iloc[:, -1].isna().any()
+        else None
+    )
     if short and len(short[0]) * 2 > len(frame):
         # Most rows short: the header, not the rows, has extra fields; padding would
         # shift every value under the wrong name.

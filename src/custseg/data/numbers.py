@@ -17,7 +17,6 @@ from .loading import NA_VALUES
 
 _MISSING = frozenset(NA_VALUES)
 
-_CURRENCY = re.compile(r"^[\s$€£¥]*|[\s$€£¥]*$")
 _US = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _EU = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+$")
@@ -26,62 +25,81 @@ _DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+$")
 MAX_TEXT_SHARE = 0.1
 
 
-def _strip_signs(token: str) -> tuple[str, list[str]]:
-    """Remove spaces, currency and percent signs; say what was removed."""
-    t = token.strip()
-    repairs = []
-    if re.search(r"\d[\s\u00a0\u202f]+\d", t):
-        repairs.append("thousands separators")  # 1 234 567: spaces between digit groups
-    t = re.sub(r"[\s\u00a0\u202f]+", "", t)
-    stripped = _CURRENCY.sub("", t)
-    if stripped != t:
-        repairs.append("currency signs")
-        t = stripped
-    if t.endswith("%"):
-        t = t[:-1]
-        repairs.append("percent signs")
-    return t, repairs
+_SPACES = r"[\s\u00a0\u202f]+"
+_SIGNS = r"^[$€£¥]+|[$€£¥]+$"
+_EU_THOUSANDS = r"^[+-]?\d{1,3}(\.\d{3})+$"  # 1.234.567: only a decimal-comma writer does that
+# A text column is recognised from its first cells instead of cleaning every row.
+_PROBE_ROWS = 1000
 
 
-def _convention(tokens: list[str], name: str) -> str:
+def _clean(text: pd.Series, name: str) -> tuple[pd.Series, dict[str, pd.Series]]:
+    """Cells' text cleaned to float-parsable strings, and a mask per kind of repair."""
+    t = text.str.strip()
+    fixes: dict[str, pd.Series] = {}
+    spaced = t.str.contains(r"\d" + _SPACES + r"\d", regex=True)  # 1 234 567
+    t = t.str.replace(_SPACES, "", regex=True)
+    stripped = t.str.replace(_SIGNS, "", regex=True)
+    fixes["currency signs"] = stripped != t
+    t = stripped
+    pct = t.str.endswith("%")
+    fixes["percent signs"] = pct
+    t = t.where(~pct, t.str[:-1])
+    if _convention(t, name) == "comma":
+        eu = (
+            t.str.match(_EU.pattern)
+            | t.str.match(_DECIMAL_COMMA.pattern)
+            | t.str.match(_EU_THOUSANDS)
+        )
+        fixes["thousands separators"] = spaced | (eu & t.str.contains(".", regex=False))
+        fixes["decimal commas"] = eu & t.str.contains(",", regex=False)
+        t = t.where(~eu, t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+    else:
+        us = t.str.match(_US.pattern)
+        fixes["thousands separators"] = spaced | us
+        t = t.where(~us, t.str.replace(",", "", regex=False))
+    return t, fixes
+
+
+def _convention(t: pd.Series, name: str) -> str:
     """'comma' when the column writes decimals with a comma (1.234,5), else 'point'.
 
     Decided once per column from unambiguous cells, because one cell alone can be
     read both ways: '1.234' is 1.234 or 1234. Mixed conventions are an error.
     """
-    comma = point = None
-    for t in tokens:
-        if "," in t and "." in t:
-            if t.rindex(",") > t.rindex("."):
-                comma = comma or t
-            else:
-                point = point or t
-        elif t.count(".") > 1 or (_DECIMAL_COMMA.match(t) and len(t) - t.index(",") != 4):
-            comma = comma or t  # 1.234.567 or 3,5: only a decimal-comma writer does that
-        elif t.count(",") > 1 or ("." in t and len(t) - t.index(".") != 4):
-            point = point or t  # 1,234,567 or 3.25
-    if comma and point:
+    has_dot = t.str.contains(".", regex=False)
+    has_comma = t.str.contains(",", regex=False)
+    both = has_dot & has_comma
+    comma_last = both & (t.str.rfind(",") > t.str.rfind("."))
+    comma = (
+        comma_last
+        | (t.str.count(r"\.") > 1)
+        | (t.str.match(_DECIMAL_COMMA.pattern) & (t.str.len() - t.str.find(",") != 4))
+    )
+    point = (
+        (both & ~comma_last)
+        | (t.str.count(",") > 1)
+        | (has_dot & ~has_comma & (t.str.len() - t.str.find(".") != 4))
+    )
+    point &= ~comma  # a cell is evidence for one convention only
+    if comma.any() and point.any():
         raise DataError(
-            f"column {name!r} mixes number formats: {point!r} uses a decimal point and "
-            f"{comma!r} a decimal comma; write every number the same way"
+            f"column {name!r} mixes number formats: {t[point].iloc[0]!r} uses a decimal point "
+            f"and {t[comma].iloc[0]!r} a decimal comma; write every number the same way"
         )
-    return "comma" if comma else "point"
+    return "comma" if comma.any() else "point"
 
 
-def _clean_token(token: str, convention: str = "point") -> tuple[str, list[str]]:
-    """One cell's text cleaned to a float-parsable string, and what was repaired."""
-    t, repairs = _strip_signs(token)
-    if convention == "comma":
-        if _EU.match(t) or _DECIMAL_COMMA.match(t) or re.fullmatch(r"[+-]?\d{1,3}(\.\d{3})+", t):
-            if "." in t:
-                repairs.append("thousands separators")
-            if "," in t:
-                repairs.append("decimal commas")
-            t = t.replace(".", "").replace(",", ".")
-    elif _US.match(t):
-        t = t.replace(",", "")
-        repairs.append("thousands separators")
-    return t, repairs
+def _parse(text: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray, dict[str, pd.Series]]:
+    """Numbers (NaN where missing or not a number), the not-a-number mask, the repairs."""
+    cleaned, fixes = _clean(text, name)
+    missing = (cleaned == "") | text.str.strip().isin(_MISSING)
+    numbers = pd.to_numeric(cleaned.where(~missing), errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~missing.to_numpy() & np.isnan(numbers)
+    return numbers, bad, fixes
+
+
+def _is_text_column(n_bad: int, n_numbers: int) -> bool:
+    return n_bad > MAX_TEXT_SHARE * (n_numbers + n_bad)
 
 
 def coerce_numeric(
@@ -103,41 +121,36 @@ def coerce_numeric(
             )
         return None, None
     values = col.astype(object).to_numpy()
-    texts = [_strip_signs(v)[0] for v in values if isinstance(v, str) and v.strip() not in _MISSING]
-    convention = _convention(texts, name) if texts else "point"
     out = np.full(len(values), np.nan)
-    repairs: dict[str, str] = {}  # what was repaired -> the first cell it was done to
-    bad: list[int] = []
-    n_numbers = 0
-    for i, v in enumerate(values):
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-            continue
-        if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
-            out[i] = float(v)
-            n_numbers += 1
-            continue
-        if str(v).strip() in _MISSING:
-            continue  # the same missing-value words as the file reader (tables given in Python)
-        text, fixes = _clean_token(str(v), convention)
-        if text == "":
-            continue
-        try:
-            out[i] = float(text)
-            n_numbers += 1
-        except ValueError:
-            bad.append(i)
-            # Clearly a text column: stop early instead of parsing every row.
-            if not strict and len(bad) > MAX_TEXT_SHARE * (n_numbers + len(bad)) + 1:
-                return None, None
-            continue
-        for fix in fixes:
-            repairs.setdefault(fix, f"{str(v)!r} read as {out[i]:.10g}")
-    if bad and not strict and len(bad) > MAX_TEXT_SHARE * (n_numbers + len(bad)):
+    # Cells that are already numbers (a workbook column mixing numbers and text).
+    is_number = np.fromiter(
+        (isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values),
+        dtype=bool,
+        count=len(values),
+    )
+    out[is_number] = values[is_number].astype(np.float64)
+    present = np.asarray(pd.notna(values)) & ~is_number
+    positions = np.flatnonzero(present)
+    # Arrow strings: the cleaning below runs in compiled code, not a Python loop per cell.
+    text = pd.Series([str(v) for v in values[positions]], index=positions, dtype="string[pyarrow]")
+    n_numbers = int((is_number & ~np.isnan(out)).sum())
+    if not strict and len(text) > _PROBE_ROWS:
+        _, probe_bad, _ = _parse(text.iloc[:_PROBE_ROWS], name)
+        n_bad = int(probe_bad.sum())
+        if n_bad > 1 and _is_text_column(n_bad, _PROBE_ROWS - n_bad):
+            return None, None  # clearly a text column: no need to clean every row
+    numbers, bad_mask, fixes = (
+        _parse(text, name) if len(text) else (np.array([]), np.array([], dtype=bool), {})
+    )
+    out[positions] = numbers
+    bad = positions[bad_mask]
+    n_numbers += int((~np.isnan(numbers)).sum())
+    if len(bad) and not strict and _is_text_column(len(bad), n_numbers):
         return None, None  # a text column with a few numbers in it
-    if bad:
+    if len(bad):
         # A column of numbers with a few text cells is a typo, not a text column: say
         # where it is rather than silently leaving the column out.
-        i = bad[0]
+        i = int(bad[0])
         more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
         what = "feature" if strict else "column"
         fix = (
@@ -152,10 +165,17 @@ def coerce_numeric(
         )
     if not strict and np.isnan(out).all():
         return None, None
-    examples = list(dict.fromkeys(repairs.values()))[:2]
+    # One example per repair, in row order: the note shows how a cell was read.
+    firsts = {
+        kind: int(np.flatnonzero(mask.to_numpy())[0]) for kind, mask in fixes.items() if mask.any()
+    }
+    examples = [
+        f"{str(values[positions[j]])!r} read as {numbers[j]:.10g}"
+        for j in sorted(set(firsts.values()))
+    ][:2]
     note = (
-        f"column {name!r}: removed {', '.join(sorted(repairs))} (e.g. {'; '.join(examples)})"
-        if repairs
+        f"column {name!r}: removed {', '.join(sorted(firsts))} (e.g. {'; '.join(examples)})"
+        if firsts
         else None
     )
     return out, note
