@@ -265,6 +265,20 @@ def _xlsx(folder: Path) -> Path:
     return p
 
 
+def _xlsx_dup_header(folder: Path) -> Path:
+    p = folder / "dup.xlsx"
+    df = base()
+    df.columns = ["CustomerID", "Gender", "Age", "Age", "Spending Score (1-100)"]
+    df.to_excel(p, index=False, engine="openpyxl")
+    return p
+
+
+def _parquet(folder: Path) -> Path:
+    p = folder / "customers.parquet"
+    base().to_parquet(p)
+    return p
+
+
 def _gzip(folder: Path) -> Path:
     p = folder / "customers.csv.gz"
     p.write_bytes(gzip.compress(csv_text(base()).encode(), mtime=0))
@@ -676,6 +690,19 @@ CASES: list[Case] = [
         1,
         ("no sheet named 'Nope'", "Customers"),
         args=("--sheet", "Nope"),
+    ),
+    Case(
+        "xlsx_duplicate_header",
+        _xlsx_dup_header,
+        1,
+        ("two columns named 'Age' (columns 3 and 4)",),
+    ),
+    Case("parquet", _parquet, 0, n_rows=N, check=_ids_in_assignments(_ids_base())),
+    Case(
+        "broken_parquet",
+        _bytes("broken.parquet", b"PAR1" + b"\x00garbage" * 30),
+        1,
+        ("not a readable Parquet file",),
     ),
     Case("gzip_csv", _gzip, 0, n_rows=N),
     Case("binary_garbage", _garbage, 1, ("binary", "CSV")),

@@ -226,7 +226,12 @@ def _load_parquet(p: Path, columns: list[str] | None) -> LoadedTable:
     try:
         frame = pq.read_table(p, columns=columns).to_pandas()
     except Exception as exc:  # pyarrow raises many types for broken files
-        raise DataError(f"file '{p}' is not a readable Parquet file ({_first_line(exc)})") from None
+        reason = _first_line(exc).replace(f"'{p}'", "").replace(str(p), "")
+        if "magic bytes" in reason:
+            reason = "it is damaged, cut short, or not Parquet at all"
+        raise DataError(
+            f"file '{p}' is not a readable Parquet file ({reason}); export it again"
+        ) from None
     return LoadedTable(frame=frame, source=str(p), file_format="parquet")
 
 

@@ -1,8 +1,11 @@
 """Turn a column of a customer table into numbers, repairing common export habits.
 
-Repairs (each reported once per column): thousands separators (``1,234`` or
-``1.234,5``), decimal commas (``3,5``), currency signs (``$ € £ ¥``) and
-percent signs. A value that is still not a number is an error naming its row.
+Repairs (each reported once per column, with an example of how a cell was read):
+thousands separators (``1,234``, ``1.234,5``, ``1 234``), decimal commas (``3,5``),
+currency signs (``$ € £ ¥``) and percent signs. The decimal convention is decided
+once per column from its unambiguous cells; a column mixing both is an error. A
+column of numbers with a few text cells (at most ``MAX_TEXT_SHARE``) is an error
+naming the first one; with more, it is a text column.
 """
 
 from __future__ import annotations
