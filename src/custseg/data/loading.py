@@ -2,6 +2,13 @@
 
 Reading is the only step that touches the file system for input; everything
 after it works on the returned :class:`LoadedTable`.
+
+Before reading, the memory guard refuses a file that would not fit in memory.
+While reading, anything that would silently lose or misplace data is refused with
+one line naming the place (duplicate column names, a first row of data taken for
+a header, a header with more fields than most rows, an unclosed quote, text in two
+encodings); anything repaired (encoding, short rows, the sheet chosen) is returned
+in ``LoadedTable.repairs``. The rules and messages: ``docs/data-requirements.md``.
 """
 
 from __future__ import annotations
