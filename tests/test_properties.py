@@ -132,10 +132,20 @@ def test_segment_succeeds_with_invariants_or_raises_custseg_error(
         assert config.k_min <= result.k <= config.k_max
     names = [s.name for s in result.segments]
     assert len(set(names)) == len(names)
-    # the outputs can be written: strict JSON, neutralised CSV
+    # the outputs can be written: strict JSON, and assignments.csv as written holds
+    # every row once, with no cell a spreadsheet would run as a formula
     json.dumps(result.to_dict(), allow_nan=False)
-    for line in safe_csv(assign).splitlines()[1:]:
-        assert not line.startswith(("=", "+", "@")), line
+    import io
+
+    written = pd.read_csv(
+        io.StringIO(safe_csv(assign)), dtype=str, keep_default_na=False, na_filter=False
+    )
+    assert len(written) == n_rows
+    assert (written["segment"] != "").sum() == int(used.sum())
+    for cell in written.to_numpy().ravel():
+        assert not cell.startswith(("=", "+", "@", "\t", "\r")), cell
+        if cell.startswith("-"):
+            float(cell)  # only numbers may start with '-'
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -207,3 +217,13 @@ def test_mangled_exports_segment_or_raise_custseg_error(data: bytes, gz: bool) -
     assert len(result.assignments()) == len(result.labels) == result.data.n_rows
     assert sum(s.size for s in result.segments) == int(used.sum()) == result.data.n_used
     assert ((result.left_out.to_numpy() == "") == used).all()
+
+
+@pytest.mark.parametrize("scale", ["standard", "minmax", "robust", "none"])
+@pytest.mark.parametrize("method", ["kmeans", "hierarchical"])
+def test_values_apart_only_below_float_resolution_count_as_one(scale: str, method: str) -> None:
+    """Found by the property test: 0 and 2e-201 made k=5 'possible', then a segment empty."""
+    frame = pd.DataFrame({"Age": [0.0, 1.0, 2.0, 1.5, 2.056545e-201]})
+    config = SegmentationConfig(k=5, scale=scale, method=method, n_init=1)
+    with pytest.raises(CustsegError, match="k=5 is more than the 4 distinct customers"):
+        segment(frame, config)

@@ -102,9 +102,20 @@ def segment(
     return segment_prepared(prepared, config, progress=say)
 
 
+def _n_distinct(X: np.ndarray) -> int:
+    """Distinct customers at the data's resolution (1e-9 of each feature's range).
+
+    Values like 0 and 2e-201 differ as floats but not to k-means, whose squared
+    distances underflow: counting them apart would allow an empty segment.
+    """
+    lo, span = X.min(axis=0), np.ptp(X, axis=0)
+    span = np.where(span > 0, span, 1.0)
+    return len(np.unique(np.round((X - lo) / span, 9), axis=0))
+
+
 def _candidate_ks(config: SegmentationConfig, X: np.ndarray) -> tuple[list[int], list[str]]:
     n = len(X)
-    n_distinct = len(np.unique(X, axis=0)) if n <= 200_000 else n
+    n_distinct = _n_distinct(X) if n <= 200_000 else n
     notes = []
     if n_distinct < 2:
         raise DataError(
@@ -226,6 +237,13 @@ def segment_prepared(
         note=selection.note + ("" if not notes else " " + " ".join(notes) + "."),
     )
     raw_labels = labels_by_k[k]
+    n_found = int((np.bincount(raw_labels, minlength=k) > 0).sum())
+    if n_found < k:
+        # Customers too close to tell apart at this precision: say so, not crash later.
+        raise DataError(
+            f"only {n_found} of the k={k} segments could be formed: some customers are too "
+            "close to tell apart; ask for fewer segments"
+        )
 
     # --- stable segment numbering: by size, then by centre -------------------------
     say("profiling segments")
