@@ -59,16 +59,26 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _clean_stale(target: Path) -> None:
-    """Remove temporary folders left by runs that were killed (their process is gone)."""
+    """Tidy up after runs that were killed (their process is gone).
+
+    Their temporary folders are removed. A run killed in the instant between moving
+    the previous results aside and moving the new ones in leaves no ``target`` but a
+    complete ``-old-`` folder: that one is put back, so the previous results return.
+    """
     parent = target.parent
-    for tag in (_TMP_TAG, _OLD_TAG):
-        for leftover in parent.glob(f".{target.name}{tag}*"):
+    for tag in (_OLD_TAG, _TMP_TAG):
+        for leftover in sorted(parent.glob(f".{target.name}{tag}*")):
             try:
                 pid = int(leftover.name.rsplit("-", 2)[-2])
             except (ValueError, IndexError):
                 continue
-            if not _pid_alive(pid):
-                shutil.rmtree(leftover, ignore_errors=True)
+            if _pid_alive(pid):
+                continue
+            if tag == _OLD_TAG and not target.exists():
+                with contextlib.suppress(OSError):
+                    os.replace(leftover, target)
+                    continue
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def check_replaceable(target: Path) -> None:
@@ -116,6 +126,13 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
         os.replace(tmp, target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        # A full disk or a lost permission is the machine's state, not a bug in custseg.
+        raise OutputError(
+            f"cannot write the results into '{target}': {exc.strerror or exc}; "
+            "nothing was changed there (free some space or choose another --out)"
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

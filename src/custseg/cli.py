@@ -466,6 +466,15 @@ def main(argv: list[str] | None = None) -> None:
     except CustsegError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_USER)
+    except MemoryError:
+        # The memory guard estimates before loading; this is the case it missed.
+        click.echo(
+            "Error: custseg ran out of memory; segment a smaller file (a random sample of "
+            "its rows, or only the columns you need) or use a machine with more memory. "
+            "Nothing was written.",
+            err=True,
+        )
+        sys.exit(EXIT_USER)
     except Exception as exc:  # an internal error: a bug in custseg
         if debug:
             traceback.print_exc()

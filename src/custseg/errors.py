@@ -12,6 +12,11 @@ from __future__ import annotations
 class CustsegError(Exception):
     """Base class of every error a user can cause and fix."""
 
+    def __str__(self) -> str:
+        # One line, always: a value quoted from the data may hold a line break.
+        text = super().__str__()
+        return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\r")
+
 
 class DataError(CustsegError):
     """The input table cannot be read or does not fit the analysis."""

@@ -16,7 +16,7 @@ import pandas as pd
 from . import __version__
 from .cluster.hierarchical import cut_tree, merge_gaps
 from .config import SegmentationConfig
-from .data.loading import LoadedTable, load_table
+from .data.loading import LoadedTable, load_table, sheet_hint
 from .data.prepare import PreparedData, prepare
 from .engines import Engine, get_engine
 from .errors import DataError, SegmentationWarning
@@ -89,13 +89,17 @@ def segment(
         say("reading data")
         data = load_table(data, sheet=sheet)
     if isinstance(data, LoadedTable):
-        prepared = prepare(
-            data.frame,
-            config,
-            source=data.source,
-            file_format=data.file_format,
-            repairs=data.repairs,
-        )
+        try:
+            prepared = prepare(
+                data.frame,
+                config,
+                source=data.source,
+                file_format=data.file_format,
+                repairs=data.repairs,
+            )
+        except DataError as exc:
+            # The first sheet of a workbook is often a cover page: say which was read.
+            raise DataError(f"{exc}{sheet_hint(data)}") from None
     elif isinstance(data, pd.DataFrame):
         prepared = prepare(data, config)
     else:
@@ -109,9 +113,20 @@ def segment(
     return segment_prepared(prepared, config, progress=say)
 
 
+def _n_distinct(X: np.ndarray) -> int:
+    """Distinct customers at the data's resolution (1e-9 of each feature's range).
+
+    Values like 0 and 2e-201 differ as floats but not to k-means, whose squared
+    distances underflow: counting them apart would allow an empty segment.
+    """
+    lo, span = X.min(axis=0), np.ptp(X, axis=0)
+    span = np.where(span > 0, span, 1.0)
+    return len(np.unique(np.round((X - lo) / span, 9), axis=0))
+
+
 def _candidate_ks(config: SegmentationConfig, X: np.ndarray) -> tuple[list[int], list[str]]:
     n = len(X)
-    n_distinct = len(np.unique(X, axis=0)) if n <= 200_000 else n
+    n_distinct = _n_distinct(X) if n <= 200_000 else n
     notes = []
     if n_distinct < 2:
         raise DataError(
@@ -233,6 +248,13 @@ def segment_prepared(
         note=selection.note + ("" if not notes else " " + " ".join(notes) + "."),
     )
     raw_labels = labels_by_k[k]
+    n_found = int((np.bincount(raw_labels, minlength=k) > 0).sum())
+    if n_found < k:
+        # Customers too close to tell apart at this precision: say so, not crash later.
+        raise DataError(
+            f"only {n_found} of the k={k} segments could be formed: some customers are too "
+            "close to tell apart; ask for fewer segments"
+        )
 
     # --- stable segment numbering: by size, then by centre -------------------------
     say("profiling segments")

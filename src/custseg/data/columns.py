@@ -68,7 +68,7 @@ def describe_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 def detected_id_column(frame: pd.DataFrame) -> str | None:
     """The column the pipeline would use as the customer id, or ``None``."""
-    return _detect_id(frame.set_axis([str(c).strip() for c in frame.columns], axis=1))
+    return _detect_id(frame.set_axis([str(c).strip() for c in frame.columns], axis=1), [])[0]
 
 
 def default_features(columns: pd.DataFrame) -> list[str]:

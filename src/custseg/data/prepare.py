@@ -7,14 +7,23 @@ Rules (each one's message names the column, row and value):
 * without explicit features, every numeric column but the id is a feature;
 * text columns with few distinct values are profiled as categories;
 * missing feature values are dropped (default), imputed with the median, or an error;
-* a feature must be numeric, finite, and not constant.
+* a feature must be numeric, finite, and not constant;
+* a column named like an id whose values repeat or are missing is not an id: it is
+  neither the id nor a feature, and the rows are numbered instead (``--id`` with such
+  a column is an error naming the value and rows);
+* a last row labelled "Total" (or holding the sums of the rows above) is a totals row:
+  it is left out with that reason and still listed in ``assignments.csv``;
+* negative values in columns that cannot be negative (age, income, spending, ...) are
+  flagged with their rows and kept as they are.
+
+The full rule book, with every message, is ``docs/data-requirements.md``.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -73,18 +82,118 @@ def rows_list(positions: np.ndarray, limit: int = 5) -> str:
     return f"row{'s' if len(positions) > 1 else ''} {shown}{more}"
 
 
-def _is_id_like(name: str, col: pd.Series) -> bool:
-    n = _norm(name)
-    if not (_ID_NAMES.match(n) or (n.endswith("id") and len(n) <= 12)):
-        return False
-    return bool(col.notna().all() and col.is_unique)
+def show_value(value: object) -> str:
+    """A cell value as users typed it: 7 not np.int64(7), 3.5 not np.float64(3.5)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return repr(value) if isinstance(value, str) else str(value)
 
 
-def _detect_id(frame: pd.DataFrame) -> str | None:
+def _looks_like_id_name(name: str) -> bool:
+    # 'CustomerID', 'client_id', 'Id' yes; 'Paid' or 'Valid' (words ending in -id) no.
+    return bool(
+        _ID_NAMES.match(_norm(name))
+        or re.search(r"(^|[_\s.-])id$", name, re.IGNORECASE)
+        or re.search(r"[a-z](Id|ID)$", name)
+    )
+
+
+def _detect_id(frame: pd.DataFrame, repairs: list[str]) -> tuple[str | None, dict[str, str]]:
+    """The id column, and id-named columns that are not ids (with why)."""
+    not_ids: dict[str, str] = {}
+    found = None
     for name in frame.columns:
-        if _is_id_like(str(name), frame[name]):
-            return str(name)
-    return None
+        name = str(name)
+        if not _looks_like_id_name(name):
+            continue
+        col = frame[name]
+        if col.isna().any():
+            pos = np.flatnonzero(col.isna().to_numpy())
+            why = f"empty in {rows_list(pos)}"
+        elif not col.is_unique:
+            dup = col.duplicated(keep=False).to_numpy()
+            pos = np.flatnonzero(dup)
+            why = f"duplicate values ({show_value(col.iloc[pos[0]])} in {rows_list(pos)})"
+        else:
+            if found is None:
+                found = name
+            continue
+        # A customer id that repeats or is missing identifies nobody, and clustering
+        # on it would be meaningless: it is neither the id nor a feature.
+        not_ids[name] = f"named like an id but {why}; not used as the id or as a feature"
+        repairs.append(
+            f"column {name!r} looks like an id but is {why}, so it is not used as the id "
+            f"or as a feature and rows are numbered instead; fix it and pass --id {name!r}"
+            if why.startswith("empty")
+            else f"column {name!r} looks like an id but has {why}, so it is not used as the "
+            f"id or as a feature and rows are numbered instead; fix it and pass --id {name!r}"
+        )
+    return found, not_ids
+
+
+def _ids_text(col: pd.Series) -> pd.Series:
+    """Ids as text; whole numbers read as floats (a column with a gap) lose the '.0'."""
+    if pd.api.types.is_float_dtype(col):
+        values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        finite = values[np.isfinite(values)]
+        if len(finite) and np.all(finite == np.round(finite)):
+            return pd.Series([str(int(v)) if np.isfinite(v) else "" for v in values], dtype=object)
+    return col.astype(str).reset_index(drop=True)
+
+
+_TOTAL_LABEL = re.compile(
+    r"^\s*(grand\s+)?(totals?|sum|summe|gesamt|totaal|totale|somme|suma|totalt)\b",
+    re.IGNORECASE,
+)
+
+
+def _find_totals_row(frame: pd.DataFrame) -> str | None:
+    """Why the last row is a totals row, or None.
+
+    Spreadsheets often end with a "Total" row; clustering it as a customer would
+    create a segment of one giant customer, and dropping it silently would hide
+    that anything happened.
+    """
+    if len(frame) < 3:
+        return None
+    last = frame.iloc[-1]
+    filled = [c for c in frame.columns if not pd.isna(last[c])]
+    # The label of a totals row is its first filled cell ('Total', 'Grand total', 'Sum').
+    if filled and isinstance(last[filled[0]], str) and _TOTAL_LABEL.match(last[filled[0]]):
+        return f"{last[filled[0]].strip()!r} in column {filled[0]!r}"
+    above = frame.iloc[:-1]
+    matched = 0
+    for c in frame.columns:
+        col = frame[c]
+        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            continue
+        v = last[c]
+        if pd.isna(v):
+            continue
+        total = float(np.nansum(above[c].to_numpy(dtype=np.float64, na_value=np.nan)))
+        if not np.isclose(float(v), total, rtol=1e-6, atol=1e-9) or total == 0:
+            return None
+        matched += 1
+    return "its values are the sums of the rows above" if matched else None
+
+
+# Words in a column name that mean the quantity cannot be negative, and words that
+# mean it can (a change, a balance, a net figure), which win.
+_NON_NEGATIVE_WORDS = {
+    "age", "income", "salary", "revenue", "spend", "spending", "spent", "score", "price",
+    "amount", "purchase", "order", "visit", "count", "quantity", "tenure", "frequency",
+    "recency", "day", "month", "year", "monetary", "sale", "transaction", "item",
+}  # fmt: skip
+_SIGNED_WORDS = {"change", "delta", "growth", "profit", "balance", "margin", "net", "diff", "nps"}
+
+
+def _cannot_be_negative(name: str) -> bool:
+    words = {
+        w[:-1] if w.endswith("s") and len(w) > 3 else w for w in re.findall(r"[a-z]+", name.lower())
+    }
+    return bool(words & _NON_NEGATIVE_WORDS) and not (words & _SIGNED_WORDS)
 
 
 def _drop_empty_unnamed(frame: pd.DataFrame, repairs: list[str]) -> pd.DataFrame:
@@ -96,6 +205,39 @@ def _drop_empty_unnamed(frame: pd.DataFrame, repairs: list[str]) -> pd.DataFrame
     if empty:
         repairs.append(f"dropped {len(empty)} empty column(s) without a header")
         frame = frame.drop(columns=empty)
+    return frame
+
+
+def _unnamed_with_data(frame: pd.DataFrame, source: str, repairs: list[str]) -> pd.DataFrame:
+    """Drop a saved row index (first column, no name, 0..n-1 or 1..n); refuse other unnamed data.
+
+    A column with values but no name cannot be reported or chosen by name, and a
+    header with several of them usually means title rows sit above the real header.
+    """
+    for pos, c in enumerate(frame.columns):
+        if not (str(c).startswith("Unnamed:") or not str(c).strip()):
+            continue
+        col = frame[c]
+        if pos == 0 and pd.api.types.is_integer_dtype(col):
+            values = col.to_numpy()
+            if (
+                len(values)
+                and values[0] in (0, 1)
+                and np.array_equal(values, np.arange(values[0], values[0] + len(values)))
+            ):
+                repairs.append(
+                    f"dropped column 1: it has no name and holds row numbers "
+                    f"{values[0]}..{values[-1]} (a saved row index)"
+                )
+                frame = frame.drop(columns=[c])
+                continue
+        first = np.flatnonzero(col.notna().to_numpy())[0]
+        raise DataError(
+            f"column {pos + 1} of '{source}' has values (row {first + 1}: "
+            f"{show_value(col.iloc[first])}) but no name in the header row; name it or "
+            "delete it (if there are title rows above the header, delete them so the first "
+            "row holds the column names)"
+        )
     return frame
 
 
@@ -120,8 +262,14 @@ def prepare(
     frame = frame.copy(deep=False)
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = _drop_empty_unnamed(frame, repairs_l)
+    frame = _unnamed_with_data(frame, source, repairs_l)
     if len(frame) == 0:
         raise DataError(f"'{source}' has a header but no customers; add at least 2 rows of data")
+    if len(frame) == 1:
+        raise DataError(
+            f"'{source}' has only 1 customer; segmentation needs at least 2 (and is "
+            "meaningful with hundreds)"
+        )
     columns = list(frame.columns)
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     if dupes:
@@ -129,6 +277,47 @@ def prepare(
             f"'{source}' has two columns named {dupes[0]!r}; rename one so every column "
             "name is unique"
         )
+    totals = _find_totals_row(frame)
+    if totals is None:
+        return _prepare_rows(frame, config, source, file_format, repairs_l)
+    n_rows = len(frame)
+    repairs_l.append(
+        f"row {n_rows} is a totals row ({totals}); it is left out of the segmentation "
+        "and listed in assignments.csv with that reason"
+    )
+    body = _prepare_rows(frame.iloc[:-1], config, source, file_format, repairs_l)
+    last_id = ""
+    if body.summary.id_column is not None:
+        v = frame[body.summary.id_column].iloc[-1]
+        last_id = "" if pd.isna(v) else str(v)
+    if not last_id or last_id in set(body.ids):
+        last_id = str(n_rows) if body.summary.id_column is None else f"row {n_rows}"
+    summary = replace(
+        body.summary,
+        n_rows=n_rows,
+        dropped={**body.summary.dropped, "totals row": 1},
+    )
+    return replace(
+        body,
+        used=np.append(body.used, False),
+        ids=pd.concat([body.ids, pd.Series([last_id])], ignore_index=True),
+        left_out=pd.concat(
+            [body.left_out, pd.Series([f"totals row ({totals})"], dtype=object)],
+            ignore_index=True,
+        ),
+        summary=summary,
+    )
+
+
+def _prepare_rows(
+    frame: pd.DataFrame,
+    config: SegmentationConfig,
+    source: str,
+    file_format: str,
+    repairs_l: list[str],
+) -> PreparedData:
+    """:func:`prepare` on the customer rows (a totals row already set aside)."""
+    columns = list(frame.columns)
 
     # --- id column ---------------------------------------------------------------
     id_column = config.id_column
@@ -146,19 +335,22 @@ def prepare(
         if dup.any():
             pos = np.flatnonzero(dup)
             raise DataError(
-                f"id column {id_column!r} has duplicate value {str(ids_col.iloc[pos[0]])!r} "
+                f"id column {id_column!r} has duplicate value {show_value(ids_col.iloc[pos[0]])} "
                 f"({rows_list(pos)}); every customer needs a unique id"
             )
+        not_ids: dict[str, str] = {}
     else:
-        id_column = _detect_id(frame)
+        id_column, not_ids = _detect_id(frame, repairs_l)
     if id_column is not None:
-        ids = frame[id_column].astype(str).reset_index(drop=True)
+        ids = _ids_text(frame[id_column])
     else:
         ids = pd.Series(np.arange(1, len(frame) + 1).astype(str))
 
     # --- features ----------------------------------------------------------------
     candidates = [c for c in frame.columns if c != id_column]
     ignored: dict[str, str] = {}
+    if config.features is None:
+        ignored.update(not_ids)
     numeric: dict[str, np.ndarray] = {}
     if config.features is not None:
         for f in config.features:
@@ -182,9 +374,10 @@ def prepare(
     else:
         features = []
         chosen_by = "all numeric columns"
+        constant: list[str] = []
         for c in candidates:
             col = frame[c]
-            if pd.api.types.is_bool_dtype(col):
+            if c in ignored or pd.api.types.is_bool_dtype(col):
                 continue
             maybe, note = coerce_numeric(col, c, strict=False)
             if maybe is None:
@@ -193,10 +386,23 @@ def prepare(
             if np.isnan(values).all():
                 ignored[c] = "empty in every row"
                 continue
+            present = values[~np.isnan(values)]
+            if np.all(present == present[0]):
+                # Chosen automatically, a constant column is skipped (it cannot separate
+                # anyone); named with --features it is an error (below).
+                ignored[c] = f"the same value ({present[0]:g}) in every row"
+                constant.append(c)
+                continue
             features.append(c)
             numeric[c] = values
             if note:
                 repairs_l.append(note)
+        if not features and constant:
+            raise DataError(
+                f"'{source}' has no column that varies between customers: every numeric "
+                f"column ({', '.join(constant)}) has the same value in every row, so there "
+                "is nothing to segment"
+            )
         if not features:
             raise DataError(
                 f"'{source}' has no numeric columns to cluster on (columns: {', '.join(columns)}); "
@@ -241,6 +447,18 @@ def prepare(
             raise DataError(
                 f"feature {f!r} has a value too large to compute with ({col[pos[0]]:g} in "
                 f"{rows_list(pos)}); check that value"
+            )
+
+    # --- values that cannot be negative: flagged, never changed ---------------------
+    for j, f in enumerate(features):
+        if not _cannot_be_negative(f):
+            continue
+        neg = np.flatnonzero(X[:, j] < 0)
+        if len(neg):
+            repairs_l.append(
+                f"flagged: column {f!r} has negative values, which make no sense for it, in "
+                f"{rows_list(neg)} ({show_value(X[neg[0], j])}); they were kept as they are "
+                "- check them"
             )
 
     # --- missing values ----------------------------------------------------------
@@ -290,8 +508,9 @@ def prepare(
     n_used = int(used.sum())
     if n_used < 2:
         raise DataError(
-            f"only {n_used} customer(s) left after removing rows with missing values "
-            f"(of {n_rows}); segmentation needs at least 2"
+            f"only {n_used} customer(s) of {n_rows} have a value in every feature "
+            f"({', '.join(features)}); segmentation needs at least 2: fill in the empty "
+            "cells or use --missing impute"
         )
     for j, f in enumerate(features):
         col = X_used[:, j]

@@ -34,6 +34,9 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
     lines.extend(identity_lines(doc.get("identity")))
     for w in doc.get("warnings", []):
         lines.append(f"warning: {w}")
+    # Every repair made to the input is stated where the user sees it, not only in the JSON.
+    for r in data.get("repairs", []):
+        lines.append(r if r.startswith("flagged: ") else f"repaired: {r}")
     return lines
 
 
