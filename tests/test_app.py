@@ -109,7 +109,7 @@ def test_apply_edits_rejects_empty_and_duplicate_names(small_result):
 def test_upload_errors_name_the_uploaded_file_not_a_temp_path():
     with pytest.raises(DataError) as err:
         read_bytes_as_table(b"Age,Income\n1,2\n3,4,5\n", "shop export.csv")
-    assert str(err.value).startswith("file 'shop export.csv' line 3 has 3 fields")
+    assert str(err.value).startswith("file 'shop export.csv' row 2 (line 3) has 3 fields")
     assert "custseg-upload" not in str(err.value)
 
 
@@ -335,7 +335,7 @@ def test_rename_and_edit_action_go_into_the_downloads():
         (
             "export.csv",
             b"Age,Income\n30,40\n31,41,99\n",
-            "Error: file 'export.csv' line 3 has 3 fields but the header has 2; "
+            "Error: file 'export.csv' row 2 (line 3) has 3 fields but the header has 2; "
             "fix that row (a missing quote or an extra ',')",
         ),
         (

@@ -42,7 +42,7 @@ def test_non_unique_id_like_column_is_not_an_id():
 def test_given_id_with_duplicates_is_an_error():
     df = frame().assign(CustomerID=[1, 1, 2, 3, 4, 5])
     with pytest.raises(
-        DataError, match=r"id column 'CustomerID' has duplicate value '1' \(rows 1, 2\)"
+        DataError, match=r"id column 'CustomerID' has duplicate value 1 \(rows 1, 2\)"
     ):
         prepare(df, SegmentationConfig(id_column="CustomerID"))
 

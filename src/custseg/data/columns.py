@@ -12,7 +12,7 @@ import pandas as pd
 from .numbers import coerce_numeric
 from .prepare import MAX_CATEGORY_LEVELS, _detect_id
 
-KINDS = ("id", "number", "category", "text", "true/false", "empty")
+KINDS = ("id", "number", "category", "text", "true/false", "empty", "constant", "unusable id")
 
 
 def describe_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -36,7 +36,7 @@ def describe_columns(frame: pd.DataFrame) -> pd.DataFrame:
     ['id', 'category', 'number', 'number', 'number']
     """
     frame = frame.set_axis([str(c).strip() for c in frame.columns], axis=1)
-    id_column = _detect_id(frame)
+    id_column, not_ids = _detect_id(frame, [])
     rows = []
     for name in frame.columns:
         col = frame[name]
@@ -48,8 +48,11 @@ def describe_columns(frame: pd.DataFrame) -> pd.DataFrame:
             kind = "empty"
         elif pd.api.types.is_bool_dtype(col):
             kind = "true/false"
-        elif coerce_numeric(col, name, strict=False)[0] is not None:
-            kind = "number"
+        elif name in not_ids:
+            kind = "unusable id"  # named like an id but repeats or has gaps
+        elif (values := coerce_numeric(col, name, strict=False)[0]) is not None:
+            finite = values[~pd.isna(values)]
+            kind = "constant" if len(finite) and (finite == finite[0]).all() else "number"
         elif distinct <= MAX_CATEGORY_LEVELS:
             kind = "category"
         else:
