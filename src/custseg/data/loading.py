@@ -251,6 +251,16 @@ def _load_excel(p: Path, sheet: str | None) -> LoadedTable:
         raise DataError(
             f"file '{p}' is not a readable .xlsx workbook ({_first_line(exc)})"
         ) from None
+    with book:  # closes the workbook file on errors too
+        chosen, frame, repairs = _read_sheet(p, book, sheet)
+    return LoadedTable(
+        frame=frame, source=str(p), file_format="excel", sheet=chosen, repairs=tuple(repairs)
+    )
+
+
+def _read_sheet(
+    p: Path, book: pd.ExcelFile, sheet: str | None
+) -> tuple[str, pd.DataFrame, list[str]]:
     names = [str(n) for n in book.sheet_names]
     repairs: list[str] = []
     if sheet is None:
@@ -269,9 +279,7 @@ def _load_excel(p: Path, sheet: str | None) -> LoadedTable:
     header = pd.read_excel(book, sheet_name=chosen, header=None, nrows=1)
     _check_header(p, ["" if pd.isna(v) else str(v) for v in header.iloc[0]] if len(header) else [])
     frame = pd.read_excel(book, sheet_name=chosen, na_values=NA_VALUES, keep_default_na=True)
-    return LoadedTable(
-        frame=frame, source=str(p), file_format="excel", sheet=chosen, repairs=tuple(repairs)
-    )
+    return chosen, frame, repairs
 
 
 def _read_text_sample(p: Path, compressed: bool) -> bytes:
