@@ -32,8 +32,8 @@ from .results import (
     Segment,
     SegmentationResult,
 )
-from .selection import choose_k, find_elbow, quality_indices
-from .selection.indices import SILHOUETTE_SAMPLE
+from .selection import choose_k, find_elbow
+from .selection.indices import SILHOUETTE_SAMPLE, quality_indices_by_k
 
 # Above this many customers, hierarchical clustering runs in two stages
 # (micro-clusters, then an exact tree over them): exact trees need O(n^2) memory.
@@ -243,8 +243,9 @@ def segment_prepared(
     # --- choosing k ----------------------------------------------------------------
     say("scoring candidate k")
     candidates = []
+    indices = quality_indices_by_k(X_sweep, labels_by_k, seed=config.seed)
     for k in ks:
-        sil, ch, db = quality_indices(X_sweep, labels_by_k[k], seed=config.seed)
+        sil, ch, db = indices[k]
         candidates.append(
             KCandidate(
                 k=k,
