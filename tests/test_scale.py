@@ -7,6 +7,7 @@ columnar fast path reads what the general loader reads.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -314,3 +315,31 @@ def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, monkeypatch, where):
     assert code == 130
     assert err.strip().endswith("Interrupted; nothing was written.")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["customers.csv"]
+
+
+# --- progress --------------------------------------------------------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_each_step_on_a_terminal_and_plain_lines_elsewhere():
+    from custseg.progress import StepProgress
+
+    plain = io.StringIO()
+    with StepProgress(stream=plain) as say:
+        say("reading data")
+        say("scoring candidate k")
+    assert plain.getvalue() == "... reading data\n... scoring candidate k\n"
+
+    term = _Terminal()
+    with pytest.raises(KeyboardInterrupt), StepProgress(stream=term) as say:
+        say("reading data")
+        say("fitting k-means")
+        raise KeyboardInterrupt
+    shown = term.getvalue()
+    assert "reading data" in shown and "fitting k-means" in shown
+    assert "0:00:0" in shown  # elapsed time
+    assert shown.endswith("\x1b[?25h") or "\x1b[?25h" in shown  # cursor restored
