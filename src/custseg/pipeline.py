@@ -298,6 +298,7 @@ def segment_prepared(
                 Xs, k, n_init=1, seed=config.seed, init=fits[k].centres
             ).labels
     else:
+        assert tree is not None  # built above for every hierarchical run
         leaf = cut_tree(tree, k)
         raw_labels = leaf[micro.labels] if micro is not None else leaf
 

@@ -10,7 +10,7 @@ plain ``... message`` line per step.
 from __future__ import annotations
 
 import sys
-from typing import IO
+from typing import IO, Any
 
 
 class StepProgress:
@@ -28,8 +28,8 @@ class StepProgress:
 
     def __init__(self, stream: IO[str] | None = None) -> None:
         self._stream = stream if stream is not None else sys.stderr
-        self._live = None
-        self._task = None
+        self._live: Any = None  # a rich Progress on a terminal
+        self._task: Any = None
 
     def __enter__(self) -> StepProgress:
         if getattr(self._stream, "isatty", lambda: False)():
