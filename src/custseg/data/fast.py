@@ -238,7 +238,9 @@ def prepare_large_file(
     if config.missing != "impute":
         for j, f in enumerate(features):
             impute_values[f] = float(np.nanmedian(X[:, j]))
-    used: np.ndarray = ~rows_missing if config.missing != "impute" else np.ones(n_rows, dtype=bool)
+    used = np.ones(n_rows, dtype=bool)
+    if config.missing != "impute":
+        used &= ~rows_missing
 
     if config.sample is not None and used.sum() > config.sample:
         # The same rows as prepare() picks for the same seed.
