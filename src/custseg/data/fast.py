@@ -188,7 +188,10 @@ def prepare_large_file(
         chosen_by = "all numeric columns"
     if not features or any(not _is_number_type(table.schema.field(f).type) for f in features):
         return None  # text in a feature column: the general path coerces or explains
-    if id_used is not None:
+    if id_used is not None and pa.types.is_integer(table.schema.field(id_used).type):
+        # Integer ids stay integers (printed the same); no ten million strings.
+        ids = pd.Series(table.column(id_used).to_numpy())
+    elif id_used is not None:
         ids = table.column(id_used).cast(pa.string()).to_pandas(types_mapper=pd.ArrowDtype)
     else:
         ids = pd.Series(np.arange(1, n_rows + 1))
