@@ -201,14 +201,15 @@ def _run_segment(
     import warnings
 
     from .errors import SegmentationWarning
+    from .progress import step_progress
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SegmentationWarning)  # reported in the summary
-        result = segment(path, config, sheet=sheet, progress=_progress(quiet))
-    say = _progress(quiet)
-    if say:
-        say("writing results")
-    write_results(result, out, plots=not no_plots)
+    with step_progress(quiet) as say:  # a spinner per step on a terminal; Ctrl-C safe
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SegmentationWarning)  # reported in the summary
+            result = segment(path, config, sheet=sheet, progress=say)
+        if say:
+            say("writing results")
+        write_results(result, out, plots=not no_plots)
     _print_summary(result.to_dict(), Path(out))
 
 

@@ -32,7 +32,8 @@ from .results import (
     Segment,
     SegmentationResult,
 )
-from .selection import choose_k, find_elbow, quality_indices
+from .selection import choose_k, find_elbow
+from .selection.indices import SILHOUETTE_SAMPLE, quality_indices_by_k
 
 # Above this many customers, hierarchical clustering runs in two stages
 # (micro-clusters, then an exact tree over them): exact trees need O(n^2) memory.
@@ -40,6 +41,14 @@ EXACT_TREE_LIMIT = 20_000
 MICRO_CLUSTERS = 2_000
 PROJECTION_POINTS = 5_000
 DENDROGRAM_LEAVES = 30
+# k is chosen on a seeded random sample of this many customers. The indices are
+# averages over customers, so their sampling error shrinks like 1/sqrt(size): at
+# 20,000 the inertia curve is within ~1% of the full data's, well below the steps
+# between successive k that decide the elbow, and a segment holding 1% of the base
+# still has ~200 customers in the sample. Larger samples cost time linearly (10 k-means
+# restarts for each of 9 k) for no change in the choice: docs/performance.md shows
+# sampled k == full-data k from 10^4 to 10^6 customers.
+SWEEP_SAMPLE = 20_000
 
 Progress = Callable[[str], None]
 
@@ -85,12 +94,38 @@ def segment(
         from .identity import load_previous
 
         previous = load_previous(previous_path)
+    prepared = _prepare_input(data, config, sheet=sheet, say=say)
+    if previous is not None and previous_path is not None:
+        from .identity import apply_previous, check_features
+
+        check_features(previous, prepared.features, previous_path)
+        result = segment_prepared(prepared, config, progress=say)
+        say("matching segments to the previous model")
+        return apply_previous(result, previous_path)
+    return segment_prepared(prepared, config, progress=say)
+
+
+def _prepare_input(
+    data: pd.DataFrame | LoadedTable | str | Path,
+    config: SegmentationConfig,
+    *,
+    sheet: str | None,
+    say: Progress,
+) -> PreparedData:
+    """Read (when given a path) and validate the input into a :class:`PreparedData`."""
     if isinstance(data, (str, Path)):
         say("reading data")
+        if sheet is None:
+            from .data.fast import prepare_large_file
+
+            # Large clean CSV/Parquet: only the needed columns, straight to float32.
+            fast = prepare_large_file(data, config)
+            if fast is not None:
+                return fast
         data = load_table(data, sheet=sheet)
     if isinstance(data, LoadedTable):
         try:
-            prepared = prepare(
+            return prepare(
                 data.frame,
                 config,
                 source=data.source,
@@ -100,17 +135,17 @@ def segment(
         except DataError as exc:
             # The first sheet of a workbook is often a cover page: say which was read.
             raise DataError(f"{exc}{sheet_hint(data)}") from None
-    elif isinstance(data, pd.DataFrame):
-        prepared = prepare(data, config)
-    else:
-        raise DataError(f"cannot segment a {type(data).__name__}; pass a DataFrame or a file path")
-    if previous is not None and previous_path is not None:
-        from .identity import apply_previous, check_features
+    if isinstance(data, pd.DataFrame):
+        return prepare(data, config)
+    raise DataError(f"cannot segment a {type(data).__name__}; pass a DataFrame or a file path")
 
-        check_features(previous, prepared.features, previous_path)
-        say("matching segments to the previous model")
-        return apply_previous(segment_prepared(prepared, config, progress=say), previous_path)
-    return segment_prepared(prepared, config, progress=say)
+
+def _sweep_sample(n: int, seed: int) -> np.ndarray | None:
+    """Sorted row numbers of the k-selection sample, or None to use every customer."""
+    if n <= SWEEP_SAMPLE:
+        return None
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=SWEEP_SAMPLE, replace=False))
 
 
 def _n_distinct(X: np.ndarray) -> int:
@@ -124,9 +159,16 @@ def _n_distinct(X: np.ndarray) -> int:
     return len(np.unique(np.round((X - lo) / span, 9), axis=0))
 
 
-def _candidate_ks(config: SegmentationConfig, X: np.ndarray) -> tuple[list[int], list[str]]:
+def _candidate_ks(
+    config: SegmentationConfig, X: np.ndarray, X_sweep: np.ndarray
+) -> tuple[list[int], list[str]]:
     n = len(X)
-    n_distinct = _n_distinct(X) if n <= 200_000 else n
+    # Distinct rows only matter when they are fewer than the k asked for, so count them
+    # on the sample and look at all customers only when the sample is that degenerate.
+    n_distinct = _n_distinct(X_sweep)
+    need = max(config.k_max, config.k if isinstance(config.k, int) else 0)
+    if len(X_sweep) < n and n_distinct <= need:
+        n_distinct = _n_distinct(X)
     notes = []
     if n_distinct < 2:
         raise DataError(
@@ -155,6 +197,15 @@ def _candidate_ks(config: SegmentationConfig, X: np.ndarray) -> tuple[list[int],
     return ks, notes
 
 
+def _sse_of_groups(micro, leaf: np.ndarray, k: int) -> float:
+    """Within-segment SS when micro-clusters are grouped by ``leaf``, from their summaries."""
+    counts = np.bincount(leaf, weights=micro.counts, minlength=k)
+    sums = np.zeros((k, micro.sums.shape[1]))
+    np.add.at(sums, leaf, micro.sums)
+    nz = counts > 0
+    return float(micro.sumsq.sum() - ((sums[nz] ** 2) / counts[nz, None]).sum())
+
+
 def _sse(engine: Engine, X: np.ndarray, labels: np.ndarray, k: int) -> float:
     counts, sums, sumsq = engine.segment_sums(X, labels, k)
     nz = counts > 0
@@ -176,18 +227,24 @@ def segment_prepared(
     scaler = fit_scaler(X, config.scale)
     Xs = scaler.transform(X)
 
-    ks, notes = _candidate_ks(config, Xs)
+    # k is chosen on a seeded random sample of customers (all of them when there are few);
+    # the chosen k is then fitted or cut on every customer.
+    sample_rows = _sweep_sample(n, config.seed)
+    X_sweep = Xs if sample_rows is None else Xs[sample_rows]
+    ks, notes = _candidate_ks(config, Xs, X_sweep)
     fixed_k = config.k if isinstance(config.k, int) else None
 
-    # --- candidate labellings ---------------------------------------------------
+    # --- candidate labellings (of the sample) ------------------------------------
     labels_by_k: dict[int, np.ndarray] = {}
     inertia: dict[int, float] = {}
     gaps: dict[int, float] = {}
+    fits = {}
     tree = None
     micro = None
     if config.method == "kmeans":
-        say(f"fitting k-means for k = {ks[0]}..{ks[-1]}" if ks else "fitting k-means")
-        fits = engine.kmeans_sweep(Xs, ks, n_init=config.n_init, seed=config.seed)
+        where = "" if sample_rows is None else f" on a sample of {len(sample_rows):,}"
+        say(f"fitting k-means for k = {ks[0]}..{ks[-1]}{where}" if ks else "fitting k-means")
+        fits = engine.kmeans_sweep(X_sweep, ks, n_init=config.n_init, seed=config.seed)
         for k, fit in fits.items():
             labels_by_k[k] = fit.labels
             inertia[k] = fit.inertia
@@ -206,15 +263,22 @@ def segment_prepared(
             tree = engine.tree(Xs, config.linkage)
         for k in ks:
             leaf = cut_tree(tree, k)
-            labels_by_k[k] = leaf[micro.labels] if micro is not None else leaf
-            inertia[k] = _sse(engine, Xs, labels_by_k[k], k)
+            if micro is not None:
+                # Exact within-segment SS from the micro-cluster summaries: O(m), not O(n).
+                inertia[k] = _sse_of_groups(micro, leaf, k)
+                rows = micro.labels if sample_rows is None else micro.labels[sample_rows]
+                labels_by_k[k] = leaf[rows]
+            else:
+                labels_by_k[k] = leaf if sample_rows is None else leaf[sample_rows]
+                inertia[k] = _sse(engine, Xs, leaf, k)
         gaps = merge_gaps(tree, ks)
 
     # --- choosing k ----------------------------------------------------------------
     say("scoring candidate k")
     candidates = []
+    indices = quality_indices_by_k(X_sweep, labels_by_k, seed=config.seed)
     for k in ks:
-        sil, ch, db = quality_indices(Xs, labels_by_k[k], seed=config.seed)
+        sil, ch, db = indices[k]
         candidates.append(
             KCandidate(
                 k=k,
@@ -236,18 +300,40 @@ def segment_prepared(
         elbow_reason=elbow_reason,
         fixed_k=fixed_k,
     )
-    if fixed_k is not None and fixed_k not in labels_by_k:
-        labels_by_k[fixed_k] = _labels_for(engine, config, Xs, fixed_k, tree, micro)
     k = selection.chosen
+    if sample_rows is not None:
+        notes.append(
+            f"k-selection indices computed on a random sample of {len(sample_rows):,} "
+            f"of the {n:,} customers"
+            + (" (k-means inertia is the sample's)" if config.method == "kmeans" else "")
+        )
     from dataclasses import replace
 
+    n_sweep = len(X_sweep)
     selection = replace(
         selection,
         candidates=tuple(candidates),
-        silhouette_sample_size=min(n, 10_000) if n > 10_000 else None,
+        sample_size=None if sample_rows is None else len(sample_rows),
+        silhouette_sample_size=SILHOUETTE_SAMPLE if n_sweep > SILHOUETTE_SAMPLE else None,
         note=selection.note + ("" if not notes else " " + " ".join(notes) + "."),
     )
-    raw_labels = labels_by_k[k]
+
+    # --- the chosen k on every customer ---------------------------------------------
+    if config.method == "kmeans":
+        if k not in fits:  # a user's k outside k_min..k_max
+            fits[k] = engine.kmeans(X_sweep, k, n_init=config.n_init, seed=config.seed)
+        raw_labels = fits[k].labels
+        if sample_rows is not None:
+            # Lloyd on every customer, started from the sample's centres: one run, few
+            # iterations, instead of n_init restarts on the full data.
+            say(f"fitting k-means with k = {k} on all {n:,} customers")
+            raw_labels = engine.kmeans(
+                Xs, k, n_init=1, seed=config.seed, init=fits[k].centres
+            ).labels
+    else:
+        assert tree is not None  # built above for every hierarchical run
+        leaf = cut_tree(tree, k)
+        raw_labels = leaf[micro.labels] if micro is not None else leaf
     n_found = int((np.bincount(raw_labels, minlength=k) > 0).sum())
     if n_found < k:
         # Customers too close to tell apart at this precision: say so, not crash later.
@@ -258,7 +344,7 @@ def segment_prepared(
 
     # --- stable segment numbering: by size, then by centre -------------------------
     say("profiling segments")
-    order = _canonical_order(X, raw_labels, k)
+    order = _canonical_order(engine, X, raw_labels, k)
     remap = np.empty(k, dtype=np.int64)
     remap[order] = np.arange(k)
     labels = remap[raw_labels]
@@ -276,9 +362,13 @@ def segment_prepared(
     recs = [playbook.recommend(p.levels, features) for p in profiles]
 
     # --- distances and the model ---------------------------------------------------
-    own = np.sqrt(((Xs - centres[labels]) ** 2).sum(axis=1))
-    nearest, _ = engine.assign(Xs, centres)
-    agreement = float((nearest == labels).mean())
+    nearest, own = engine.assign(Xs, centres)
+    differ = np.flatnonzero(nearest != labels)
+    agreement = 1.0 - len(differ) / n
+    # Distance to the customer's own segment centre; it is the nearest one for k-means, so
+    # only the few others (hierarchical segments) need a second look.
+    if len(differ):
+        own[differ] = np.sqrt(((Xs[differ] - centres[labels[differ]]) ** 2).sum(axis=1))
     warns = []
     for s, p in enumerate(profiles):
         if p.size < max(2, 0.01 * n) and n >= 50:
@@ -357,13 +447,6 @@ def segment_prepared(
     )
 
 
-def _labels_for(engine, config, Xs, k, tree, micro) -> np.ndarray:
-    if config.method == "kmeans":
-        return engine.kmeans(Xs, k, n_init=config.n_init, seed=config.seed).labels
-    leaf = cut_tree(tree, k)
-    return leaf[micro.labels] if micro is not None else leaf
-
-
 def _rec_dict(rec: Recommendation) -> dict:
     return rec.to_dict()
 
@@ -375,13 +458,11 @@ def _distance_summary(d: np.ndarray) -> dict[str, float]:
     return {"p50": float(p50), "p90": float(p90), "p99": float(p99), "max": float(d.max())}
 
 
-def _canonical_order(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+def _canonical_order(engine: Engine, X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     """Algorithm labels sorted by size (largest first), then by centre: ids that don't depend
     on the algorithm's arbitrary numbering."""
-    sizes = np.bincount(labels, minlength=k)
-    means = np.array(
-        [X[labels == s].mean(axis=0) if sizes[s] else np.zeros(X.shape[1]) for s in range(k)]
-    )
+    sizes, sums, _ = engine.segment_sums(X, labels, k)
+    means = sums / np.maximum(sizes, 1)[:, None]
     keys = [(-int(sizes[s]), *np.round(means[s], 9).tolist()) for s in range(k)]
     return np.array(sorted(range(k), key=lambda s: keys[s]))
 
@@ -395,12 +476,17 @@ def _projection(
     seed: int,
 ) -> Projection:
     n = len(X)
+    idx = np.arange(n)
+    if n > PROJECTION_POINTS:
+        rng = np.random.default_rng(seed)
+        idx = np.sort(rng.choice(n, size=PROJECTION_POINTS, replace=False))
+    # Only the shown customers are projected: no n x 2 copy of a large table.
     if X.shape[1] == 1:
-        coords = np.column_stack([X[:, 0], np.zeros(n)])
+        coords = np.column_stack([X[idx, 0], np.zeros(len(idx))])
         axes = (features[0], "")
         explained = None
     elif X.shape[1] == 2:
-        coords, axes, explained = X, (features[0], features[1]), None
+        coords, axes, explained = X[idx], (features[0], features[1]), None
     else:
         from sklearn.decomposition import PCA
 
@@ -409,23 +495,19 @@ def _projection(
         fit_rows = (
             rng.choice(n, size=min(n, 100_000), replace=False) if n > 100_000 else slice(None)
         )
-        pca.fit(Xs[fit_rows])
-        coords = pca.transform(Xs)
+        pca.fit(np.asarray(Xs[fit_rows], dtype=np.float64))
+        coords = pca.transform(np.asarray(Xs[idx], dtype=np.float64))
         ev = pca.explained_variance_ratio_
         axes = ("PC1", "PC2")
         explained = (float(ev[0]), float(ev[1]))
-    idx = np.arange(n)
-    if n > PROJECTION_POINTS:
-        rng = np.random.default_rng(seed)
-        idx = np.sort(rng.choice(n, size=PROJECTION_POINTS, replace=False))
-    used_ids = prepared.ids[prepared.used].to_numpy()
+    used_rows = np.flatnonzero(prepared.used)[idx]
     return Projection(
         axes=axes,
         explained_variance=explained,
-        x=coords[idx, 0],
-        y=coords[idx, 1],
+        x=np.asarray(coords[:, 0], dtype=np.float64),
+        y=np.asarray(coords[:, 1], dtype=np.float64),
         segment=labels[idx] + 1,
-        ids=tuple(str(v) for v in used_ids[idx]),
+        ids=tuple(str(v) for v in prepared.ids.iloc[used_rows]),
         n_total=n,
         values={f: X[idx, j] for j, f in enumerate(features)},
     )

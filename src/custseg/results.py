@@ -354,14 +354,16 @@ class SegmentationResult:
 
     def assignments(self) -> pd.DataFrame:
         """One row per input row: id, ``segment``, ``segment_name``, ``left_out_reason``."""
-        names = {s.id: s.name for s in self.segments}
-        seg = pd.array([int(v) if v > 0 else pd.NA for v in self.labels], dtype="Int64")
+        labels = np.asarray(self.labels, dtype=np.int64)
+        # Vectorised: millions of rows must not mean millions of Python-level steps.
+        seg = pd.arrays.IntegerArray(labels, labels <= 0)
+        names = np.array(["", *(s.name for s in sorted(self.segments, key=lambda s: s.id))], object)
         id_name = self.data.id_column or "row"
         return pd.DataFrame(
             {
                 id_name: self.ids.to_numpy(),
                 "segment": seg,
-                "segment_name": [names.get(int(v), "") for v in self.labels],
+                "segment_name": names[labels],
                 "left_out_reason": self.left_out.to_numpy(),
             }
         )

@@ -125,13 +125,11 @@ def cut_tree(Z: np.ndarray, k: int) -> np.ndarray:
             break
         root = nxt
         parent = parent[parent]
-    _, labels = np.unique(root, return_inverse=True)
+    _, first, labels = np.unique(root, return_index=True, return_inverse=True)
     # Number by order of first appearance so labels do not depend on internal ids.
-    first: dict[int, int] = {}
-    out = np.empty(n, dtype=np.int64)
-    for i, lab in enumerate(labels):
-        out[i] = first.setdefault(int(lab), len(first))
-    return out
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[labels.ravel()]
 
 
 def merge_gaps(Z: np.ndarray, ks: list[int]) -> dict[int, float]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..cluster.hierarchical import linkage_tree, ward_tree
@@ -9,6 +11,7 @@ from ..cluster.kmeans import KMeansFit, kmeans
 from .base import MicroClusters, register_engine
 
 ASSIGN_CHUNK = 65_536
+SUMMARY_SAMPLE_PER_MICRO = 50
 
 
 class LocalEngine:
@@ -40,14 +43,37 @@ class LocalEngine:
         return labels, dist
 
     def summarise(self, X: np.ndarray, m: int, *, seed: int) -> MicroClusters:
+        n = len(X)
+        if n <= m:
+            # Every customer its own micro-cluster: the two-stage tree is then exact Ward.
+            labels = np.arange(n, dtype=np.int64)
+            counts, sums, sumsq = self.segment_sums(X, labels, n)
+            return MicroClusters(counts=counts, sums=sums, sumsq=sumsq, labels=labels)
         from sklearn.cluster import MiniBatchKMeans
 
-        m = min(m, len(X))
+        # The centres are learnt on a seeded sample (SUMMARY_SAMPLE_PER_MICRO customers per
+        # micro-cluster is plenty to place them); fitting on all rows would also make
+        # scikit-learn label every row once more, which dominates the time at 10^7 rows.
+        rng = np.random.default_rng(seed)
+        size = min(n, SUMMARY_SAMPLE_PER_MICRO * m)
+        fit_rows = np.sort(rng.choice(n, size=size, replace=False)) if size < n else slice(None)
         model = MiniBatchKMeans(
-            n_clusters=m, random_state=seed, batch_size=max(4096, 4 * m), n_init=1, max_iter=50
+            n_clusters=m,
+            random_state=seed,
+            batch_size=max(4096, 4 * m),
+            n_init=1,
+            # A few passes place the centres well enough: Ward only needs each micro-cluster
+            # to be small and compact, and the summaries below are exact for any partition.
+            max_iter=10,
+            max_no_improvement=3,
         )
-        model.fit(X)
-        labels, _ = self.assign(X, model.cluster_centers_)
+        with warnings.catch_warnings():
+            # Duplicate rows can leave fewer distinct centres; empty ones are dropped below.
+            warnings.simplefilter("ignore")
+            model.fit(X[fit_rows])
+        # One pass over every customer with scikit-learn's fused chunked nearest-centre search
+        # (no n x m distance matrix in memory).
+        labels = np.asarray(model.predict(X), dtype=np.int64)
         counts, sums, sumsq = self.segment_sums(X, labels, m)
         keep = counts > 0
         remap = np.cumsum(keep) - 1

@@ -24,6 +24,14 @@ class Scaler:
     scale: np.ndarray
 
     def transform(self, X: np.ndarray) -> np.ndarray:
+        """Scaled copy of X; float32 input stays float32 (large tables), else float64."""
+        X = np.asarray(X)
+        if X.dtype == np.float32:
+            # In place on one float32 copy: no float64 temporaries of a large table.
+            out = X.copy()
+            out -= self.center.astype(np.float32)
+            out /= self.scale.astype(np.float32)
+            return out
         return (np.asarray(X, dtype=np.float64) - self.center) / self.scale
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
@@ -54,10 +62,16 @@ def fit_scaler(X: np.ndarray, kind: str) -> Scaler:
     """
     if kind not in SCALES:
         raise ConfigError(f"scale={kind!r} is not one of {', '.join(SCALES)}")
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X)
+    if X.dtype != np.float32:
+        X = np.asarray(X, dtype=np.float64)
     d = X.shape[1]
     if kind == "none":
         center, scale = np.zeros(d), np.ones(d)
+    elif kind == "standard" and X.dtype == np.float32:
+        # Column by column in float64: exact statistics without a float64 copy of the table.
+        cols = (np.asarray(X[:, j], dtype=np.float64) for j in range(d))
+        center, scale = np.array([(c.mean(), c.std()) for c in cols]).reshape(d, 2).T
     elif kind == "standard":
         center, scale = X.mean(axis=0), X.std(axis=0)
     elif kind == "minmax":

@@ -35,11 +35,11 @@ class SegmentProfile:
 
 def _stats(col: np.ndarray) -> FeatureStats:
     return FeatureStats(
-        mean=float(col.mean()),
+        mean=float(col.mean(dtype=np.float64)),
         median=float(np.median(col)),
         min=float(col.min()),
         max=float(col.max()),
-        std=float(col.std()),
+        std=float(col.std(dtype=np.float64)),
     )
 
 
