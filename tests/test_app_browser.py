@@ -83,7 +83,8 @@ def running_app(log_path: Path, *args: str, home: Path | None = None):
         )
         try:
             deadline = time.monotonic() + START_TIMEOUT
-            while not _health(url):
+            # Ready when Streamlit answers and the launcher has said so (it polls too).
+            while not (_health(url) and b"custseg app running at" in log_path.read_bytes()):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"custseg app did not start:\n{log_path.read_text()[-3000:]}")
                 time.sleep(0.3)

@@ -319,7 +319,9 @@ def load_model(path: str | Path) -> SegmentModel:
     except UnicodeDecodeError:
         raise ModelError(f"'{p}' is not a custseg model (not UTF-8 JSON text)") from None
     except json.JSONDecodeError as exc:
-        end = exc.pos >= len(raw.decode("utf-8").rstrip())
+        # A model document is one JSON object: text that stops before its closing
+        # brace was cut off (a partial download or copy).
+        end = not raw.decode("utf-8").rstrip().endswith("}")
         raise ModelError(
             f"'{p}' is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
             + ("; the file is truncated" if end else "")

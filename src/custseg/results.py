@@ -357,7 +357,10 @@ class SegmentationResult:
         labels = np.asarray(self.labels, dtype=np.int64)
         # Vectorised: millions of rows must not mean millions of Python-level steps.
         seg = pd.arrays.IntegerArray(labels, labels <= 0)
-        names = np.array(["", *(s.name for s in sorted(self.segments, key=lambda s: s.id))], object)
+        # Ids are 1..k for a fresh run but may have gaps when kept from a previous model.
+        names = np.full(max((s.id for s in self.segments), default=0) + 1, "", dtype=object)
+        for s in self.segments:
+            names[s.id] = s.name
         id_name = self.data.id_column or "row"
         return pd.DataFrame(
             {

@@ -9,12 +9,26 @@ matplotlib is imported here, lazily, never by the computing packages.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .palette import segment_colour
+
+
+@contextlib.contextmanager
+def _no_glyph_warnings() -> Iterator[None]:
+    """Characters the font lacks (emoji in a column name) draw as boxes; no need to warn."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Glyph .* missing from font", category=UserWarning
+        )
+        yield
+
 
 PLOT_FILES = ("elbow.png", "silhouette.png", "scatter.png", "profiles.png", "dendrogram.png")
 # SVG user units are points (72 per inch); the map's hover positions use them too.
@@ -45,7 +59,8 @@ def _label(text: str) -> str:
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    with _no_glyph_warnings():
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     return buf.getvalue()
 
 
@@ -61,7 +76,10 @@ def _svg(fig, *, tight: bool = True) -> str:
 
     buf = io.StringIO()
     # A fixed salt so the ids matplotlib writes into SVGs are the same on every run.
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "custseg"}):
+    with (
+        matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "custseg"}),
+        _no_glyph_warnings(),
+    ):
         fig.savefig(
             buf,
             format="svg",
