@@ -23,7 +23,7 @@ import pandas as pd
 from ..config import SegmentationConfig
 from ..results import DataSummary
 from .loading import NA_VALUES, detect_delimiter, detect_encoding, detect_format
-from .prepare import PreparedData
+from .prepare import PreparedData, impute_medians, missing_reasons
 
 # Files smaller than this go through the general loader (it is fast enough there and
 # handles every messy case); larger ones try the columnar path first.
@@ -218,29 +218,13 @@ def prepare_large_file(
         if missing.all(axis=0).any():
             return None
         if config.missing == "impute":
-            for j, f in enumerate(features):
-                if missing[:, j].any():
-                    med = float(np.nanmedian(X[:, j]))
-                    impute_values[f] = med
-                    imputed[f] = int(missing[:, j].sum())
-                    X[missing[:, j], j] = med
+            impute_values, imputed = impute_medians(X, missing, features)
         else:
-            # One reason per pattern of missing columns, not one Python string per row.
-            bits = missing[rows_missing] @ (1 << np.arange(len(features), dtype=np.int64))
-            patterns, inverse = np.unique(bits, return_inverse=True)
-            reasons = np.array(
-                [
-                    "missing value in "
-                    + ", ".join(f"'{f}'" for j, f in enumerate(features) if (b >> j) & 1)
-                    for b in patterns
-                ],
-                dtype=object,
-            )
-            left_out[rows_missing] = reasons[inverse]
+            left_out[rows_missing] = missing_reasons(missing[rows_missing], features)
             dropped["missing values"] = int(rows_missing.sum())
-    if config.missing != "impute":
-        for j, f in enumerate(features):
-            impute_values[f] = float(np.nanmedian(X[:, j]))
+    # Every feature gets a median, so a model can impute gaps in new data too.
+    for j, f in enumerate(features):
+        impute_values.setdefault(f, float(np.nanmedian(X[:, j])))
     used = np.ones(n_rows, dtype=bool)
     if config.missing != "impute":
         used &= ~rows_missing

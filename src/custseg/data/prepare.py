@@ -59,6 +59,40 @@ class PreparedData:
     summary: DataSummary
 
 
+def impute_medians(
+    X: np.ndarray, missing: np.ndarray, features: tuple[str, ...] | list[str]
+) -> tuple[dict[str, float], dict[str, int]]:
+    """Fill X's missing cells with each feature's median, in place.
+
+    Returns the median used and the number of cells filled, per feature with gaps.
+    """
+    values: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for j, f in enumerate(features):
+        if missing[:, j].any():
+            med = float(np.nanmedian(X[:, j]))
+            values[f] = med
+            counts[f] = int(missing[:, j].sum())
+            X[missing[:, j], j] = med
+    return values, counts
+
+
+def missing_reasons(missing: np.ndarray, features: tuple[str, ...] | list[str]) -> np.ndarray:
+    """'missing value in 'A', 'B'' for each row of a boolean (rows, features) matrix.
+
+    One string per pattern of missing columns, not one Python step per row.
+    """
+    patterns, inverse = np.unique(missing, axis=0, return_inverse=True)
+    reasons = np.array(
+        [
+            "missing value in " + ", ".join(f"'{f}'" for f, m in zip(features, row) if m)
+            for row in patterns
+        ],
+        dtype=object,
+    )
+    return reasons[np.ravel(inverse)]
+
+
 def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
@@ -476,17 +510,10 @@ def _prepare_rows(
                 "fill them in, or use --missing drop or --missing impute"
             )
         if config.missing == "impute":
-            for j, f in enumerate(features):
-                if missing[:, j].any():
-                    med = float(np.nanmedian(X[:, j]))
-                    impute_values[f] = med
-                    imputed[f] = int(missing[:, j].sum())
-                    X[missing[:, j], j] = med
+            impute_values, imputed = impute_medians(X, missing, features)
         else:
             rows_missing = missing.any(axis=1)
-            for i in np.flatnonzero(rows_missing):
-                cols = [features[j] for j in np.flatnonzero(missing[i])]
-                left_out[i] = "missing value in " + ", ".join(f"'{c}'" for c in cols)
+            left_out[rows_missing] = missing_reasons(missing[rows_missing], features)
             dropped["missing values"] = int(rows_missing.sum())
     # Every feature gets a value, so a saved model can fill gaps in any column of new data.
     for j, f in enumerate(features):
