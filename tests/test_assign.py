@@ -109,7 +109,9 @@ def test_wrong_type_names_the_file_wide_row(trained, tmp_path):
 def test_boolean_feature_is_a_type_error(trained):
     path, frame, _ = trained
     bad = frame.assign(**{"Spending Score (1-100)": frame["Spending Score (1-100)"] > 50})
-    with pytest.raises(DataError, match="holds true/false values, not numbers"):
+    with pytest.raises(
+        DataError, match="holds true/false values; the model was trained on numbers"
+    ):
         load_model(path).assign(bad)
 
 
@@ -258,3 +260,19 @@ def test_progress_reports_every_chunk_up_to_the_total(trained, tmp_path):
         assert len(calls) == 3
         assert calls[-1] == (total, total, unit)
         assert [c[0] for c in calls] == sorted(c[0] for c in calls)
+
+
+def test_text_value_message_does_not_suggest_segment_options(trained, tmp_path):
+    """Regression: assign said 'leave the column out of --features', an option it has not."""
+    path, frame, _ = trained
+    bad = frame.astype({"Annual Income (k$)": object})
+    bad.loc[0, "Annual Income (k$)"] = "abc"
+    src = tmp_path / "new.csv"
+    bad.to_csv(src, index=False)
+    code, _, err = run_cli("assign", str(path), str(src), "--out", str(tmp_path / "a.csv"))
+    assert code == 1
+    assert err == (
+        "Error: feature 'Annual Income (k$)' has text where a number is expected: row 1 is "
+        "'abc'; fix the value (the model was trained on numbers in this column)\n"
+    )
+    assert not (tmp_path / "a.csv").exists()

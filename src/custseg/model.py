@@ -366,8 +366,12 @@ def _numeric_column(col: pd.Series, name: str, row_offset: int) -> np.ndarray:
         assert values is not None  # strict never returns None
         return values
     except DataError:
-        if pd.api.types.is_bool_dtype(col) or row_offset == 0:
-            raise
+        # The loader's message suggests --features, which assigning has not: say it here.
+        if pd.api.types.is_bool_dtype(col):
+            raise DataError(
+                f"feature {name!r} holds true/false values; the model was trained on numbers "
+                "in this column"
+            ) from None
     # Find the first bad cell so the message counts rows from the start of the file.
     values = col.astype(object).to_numpy()
     suspects = np.flatnonzero(pd.to_numeric(col, errors="coerce").isna().to_numpy())
@@ -377,7 +381,8 @@ def _numeric_column(col: pd.Series, name: str, row_offset: int) -> np.ndarray:
         except DataError:
             raise DataError(
                 f"feature {name!r} has text where a number is expected: row "
-                f"{row_offset + i + 1} is {str(values[i])!r}; fix the value"
+                f"{row_offset + i + 1} is {str(values[i])!r}; fix the value (the model was "
+                "trained on numbers in this column)"
             ) from None
     raise DataError(f"feature {name!r} has values that are not numbers")  # pragma: no cover
 
