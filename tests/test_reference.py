@@ -83,6 +83,8 @@ def test_reference_through_the_cli(mall_path, tmp_path):
     assert code == 0
     doc = json.loads((out2 / "segments.json").read_text())
     assert [s["size"] for s in doc["segments"]] == [143, 57]
+    assert doc["assignment_agreement"] == 0.95
+    assert "agrees with the tree for 95.0% of these customers" in stdout
     assert doc["scale"] == "none"
     assert (out2 / "dendrogram.png").stat().st_size > 1000
     assert np.isclose(sum(s["share"] for s in doc["segments"]), 1.0)

@@ -332,6 +332,9 @@ class SegmentationResult:
                 "projection": self.projection.to_dict() if self.projection else None,
                 "dendrogram": self.dendrogram.to_dict() if self.dendrogram else None,
                 "warnings": list(self.warnings),
+                # How often "nearest segment centre" (used for new customers) agrees with
+                # the fitted segments on these customers: 1.0 for k-means by construction.
+                "assignment_agreement": self.model.assignment_agreement,
                 "config": cfg.to_dict(),
                 **({"identity": self.identity.to_dict()} if self.identity else {}),
             }

@@ -21,7 +21,14 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
         f"features ({data['features_chosen_by']}): "
         + ", ".join(data["features"])
         + f"; scaling: {doc['scale']}",
-        f"method: {doc['method']}" + (f" ({doc['linkage']} linkage)" if doc.get("linkage") else ""),
+        f"method: {doc['method']}"
+        + (f" ({doc['linkage']} linkage)" if doc.get("linkage") else "")
+        + (
+            f"; new customers go to the nearest segment centre, which agrees with the tree "
+            f"for {doc['assignment_agreement']:.1%} of these customers"
+            if doc.get("linkage") and doc.get("assignment_agreement") is not None
+            else ""
+        ),
         f"k = {doc['k']}: {sel['note']}",
         "",
     ]
