@@ -30,16 +30,6 @@ def _features(values: tuple[str, ...]) -> tuple[str, ...] | None:
     return tuple(out) or None
 
 
-def _progress(quiet: bool):
-    if quiet:
-        return None
-
-    def say(message: str) -> None:
-        click.echo(f"... {message}", err=True)
-
-    return say
-
-
 def _print_summary(doc: dict, out: Path) -> None:
     from .report.text import summary_lines
 
@@ -283,10 +273,16 @@ def demo(out: Path, rows: int, seed: int, method: str, quiet: bool) -> None:
         if method == "hierarchical"
         else ("Annual Income (k$)", "Spending Score (1-100)"),
     )
-    result = run(table, config, progress=_progress(quiet))
-    write_results(
-        result, out, extra_files={"customers.csv": frame.to_csv(index=False).encode("utf-8")}
-    )
+    from .progress import step_progress
+
+    # The same step display as `custseg segment`: one mechanism for both commands.
+    with step_progress(quiet) as say:
+        result = run(table, config, progress=say)
+        if say:
+            say("writing results")
+        write_results(
+            result, out, extra_files={"customers.csv": frame.to_csv(index=False).encode("utf-8")}
+        )
     _print_summary(result.to_dict(), out)
 
 
