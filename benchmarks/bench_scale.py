@@ -18,10 +18,10 @@ For hierarchical clustering above ``--exact-ward-max`` rows, the ARI column comp
 custseg's segments on a seeded 20,000-row subsample with exact SciPy Ward run on that
 subsample and cut at the same k.
 
-The last column divides the time of one Lloyd iteration over all customers
-(scikit-learn's per-iteration kernel, which custseg's final fit runs) by the time to read the scaled
-feature matrix once from memory (``X.max()``, best of 3), i.e. this machine's memory
-bandwidth.
+The last column divides the time of one Lloyd iteration over all customers (custseg's
+fused pass, which its final fit runs at every iteration; see custseg.cluster.lloyd) by the
+time to read the scaled feature matrix once from memory (``X.max()``, best of 3), i.e.
+this machine's memory bandwidth.
 
 Usage::
 
@@ -93,8 +93,12 @@ def child_custseg(n: int, d: int, method: str) -> dict:
 
     X = make_table(n, d)
     features = tuple(f"f{j}" for j in range(d))
-    # Warm up imports and thread pools on a small table so they are not counted.
+    # Warm up imports and thread pools on a small table so they are not counted, and load
+    # (or, on a machine's first run, compile: about 3 s) the fused Lloyd pass for d features.
     segment_prepared(prepare_matrix(X[:2000].copy(), features), SegmentationConfig(k_max=3))
+    from custseg.cluster.lloyd import warm_up
+
+    warm_up(d, 2)
     base = _reset_peak()  # the process now holds the raw float32 matrix (and imports)
     t0, c0 = time.perf_counter(), time.process_time()
     result = segment_prepared(prepare_matrix(X, features), SegmentationConfig(method=method))
@@ -118,26 +122,19 @@ def child_custseg(n: int, d: int, method: str) -> dict:
             t = time.perf_counter()
             Xs.max()
             reads.append(time.perf_counter() - t)
-        # One Lloyd iteration over every customer, as scikit-learn's KMeans runs it (its
-        # private per-iteration kernel: a benchmark may look inside), best of 3.
-        from sklearn.cluster._k_means_lloyd import lloyd_iter_chunked_dense
-        from threadpoolctl import threadpool_info
+        # One Lloyd iteration over every customer, as custseg's final fit runs it (its fused
+        # pass over the column copy made once per fit), best of 3.
+        from custseg.cluster.lloyd import _Pass, n_threads
 
-        n_threads = max(
-            [p.get("num_threads", 1) for p in threadpool_info() if p["user_api"] == "openmp"] or [1]
-        )
-        Xc = np.ascontiguousarray(Xs)
-        weights = np.ones(n, dtype=Xc.dtype)
-        centres = np.ascontiguousarray(result.model.centres, dtype=Xc.dtype)
-        new = np.empty_like(centres)
-        in_cluster = np.zeros(k, dtype=Xc.dtype)
-        lab = np.empty(n, dtype=np.int32)
-        shift = np.zeros(k, dtype=Xc.dtype)
-        iters = []
-        for _ in range(3):
-            t = time.perf_counter()
-            lloyd_iter_chunked_dense(Xc, weights, centres, new, in_cluster, lab, shift, n_threads)
-            iters.append(time.perf_counter() - t)
+        step = _Pass(Xs, k, n_threads())
+        try:
+            iters = []
+            for _ in range(3):
+                t = time.perf_counter()
+                step(result.model.centres)
+                iters.append(time.perf_counter() - t)
+        finally:
+            step.close()
         per_iter = min(iters)
         out.update(read_once=min(reads), lloyd_iter=per_iter)
         np.save(f"/tmp/bench-custseg-{os.getpid()}.npy", labels.astype(np.int8))

@@ -225,7 +225,11 @@ def segment_prepared(
 
     say("scaling features")
     scaler = fit_scaler(X, config.scale)
-    Xs = scaler.transform(X)
+    # k-means on more customers than the sweep sample ends with a fit on all of them,
+    # whose pass reads one feature at a time: the scaled copy is made in column order
+    # (scikit-learn copies the small sample into its own layout anyway).
+    column_order = config.method == "kmeans" and n > SWEEP_SAMPLE
+    Xs = scaler.transform(X, order="F" if column_order else "C")
 
     # k is chosen on a seeded random sample of customers (all of them when there are few);
     # the chosen k is then fitted or cut on every customer.

@@ -8,9 +8,14 @@ import numpy as np
 
 from ..cluster.hierarchical import linkage_tree, ward_tree
 from ..cluster.kmeans import KMeansFit, kmeans
+from ..cluster.lloyd import lloyd, supported
 from .base import MicroClusters, register_engine
 
 ASSIGN_CHUNK = 65_536
+#: From this many customers on, a fit started from given centres (the final fit on all
+#: customers) runs custseg's fused Lloyd pass (docs/performance.md); below it scikit-learn's
+#: iteration is as fast and needs no compiling.
+FUSED_LLOYD_ROWS = 200_000
 SUMMARY_SAMPLE_PER_MICRO = 50
 
 
@@ -20,6 +25,12 @@ class LocalEngine:
     def kmeans(
         self, X: np.ndarray, k: int, *, n_init: int, seed: int, init: np.ndarray | None = None
     ) -> KMeansFit:
+        if (
+            init is not None
+            and len(X) >= FUSED_LLOYD_ROWS
+            and supported(X.shape[1], k, np.asarray(X).dtype)
+        ):
+            return lloyd(X, init)
         return kmeans(X, k, n_init=n_init, seed=seed, init=init)
 
     def kmeans_sweep(

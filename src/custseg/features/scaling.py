@@ -23,9 +23,22 @@ class Scaler:
     center: np.ndarray
     scale: np.ndarray
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """Scaled copy of X; float32 input stays float32 (large tables), else float64."""
+    def transform(self, X: np.ndarray, order: str = "C") -> np.ndarray:
+        """Scaled copy of X; float32 input stays float32 (large tables), else float64.
+
+        ``order="F"`` lays the copy out feature by feature (each column contiguous), in
+        blocks of customers, for passes that read one feature at a time.
+        """
         X = np.asarray(X)
+        if order == "F":
+            dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
+            out = np.empty(X.shape, dtype=dtype, order="F")
+            center: np.ndarray = self.center.astype(dtype)
+            scale: np.ndarray = self.scale.astype(dtype)
+            step = 16_384
+            for s in range(0, len(X), step):
+                out[s : s + step] = (np.asarray(X[s : s + step], dtype=dtype) - center) / scale
+            return out
         if X.dtype == np.float32:
             # In place on one float32 copy: no float64 temporaries of a large table.
             out = X.copy()
