@@ -183,3 +183,20 @@ def test_column_order_scaling_equals_row_order(kind, dtype):
     rows, cols = scaler.transform(X), scaler.transform(X, order="F")
     assert cols.flags.f_contiguous and cols.dtype == rows.dtype
     assert np.array_equal(rows, cols)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_group_sums_equal_bincount(order):
+    from custseg.cluster.lloyd import group_sums
+
+    rng = np.random.default_rng(0)
+    X = np.asarray(rng.normal(size=(2 * CHUNK + 5, 3)).astype(np.float32), order=order)
+    labels = rng.integers(0, 4, len(X))
+    counts, sums, sumsq = group_sums(X, labels, 5, threads=2)  # label 4 is empty
+    assert counts.tolist() == np.bincount(labels, minlength=5).tolist()
+    for j in range(3):
+        col = X[:, j].astype(np.float64)
+        assert np.allclose(sums[:, j], np.bincount(labels, col, minlength=5), rtol=1e-12)
+        assert np.allclose(sumsq[:, j], np.bincount(labels, col * col, minlength=5), rtol=1e-12)
+    one = group_sums(X, labels, 5, threads=1)
+    assert all(np.array_equal(a, b) for a, b in zip(one, (counts, sums, sumsq), strict=True))

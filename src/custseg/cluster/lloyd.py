@@ -403,3 +403,54 @@ def _sklearn(X: np.ndarray, centres: np.ndarray, max_iter: int) -> KMeansFit:
     from .kmeans import kmeans
 
     return kmeans(X, len(centres), init=centres, max_iter=max(1, max_iter))
+
+
+def _group_sums_chunk(X, labels, out_sums, out_sumsq, out_counts):  # pragma: no cover - JIT
+    """Per-label count, sum and sum of squares of X's rows (compiled; see group_sums)."""
+    n, d = X.shape
+    for s in range(0, n, BLOCK):
+        e = min(n, s + BLOCK)
+        rows = X[s:e]
+        lv = labels[s:e]
+        for i in range(e - s):
+            lab = lv[i]
+            out_counts[lab] += 1.0
+            for j in range(d):
+                v = np.float64(rows[i, j])
+                out_sums[lab, j] += v
+                out_sumsq[lab, j] += v * v
+
+
+@lru_cache(maxsize=1)
+def _group_sums_kernel():
+    import numba
+
+    return numba.njit(nogil=True, cache=True)(_group_sums_chunk)
+
+
+def group_sums(
+    X: np.ndarray, labels: np.ndarray, k: int, *, threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Count, sum and sum of squares (float64) of X's rows per label 0..k-1, in one
+    compiled pass (chunks on threads, added in chunk order: the same for any thread
+    count). Use it for large tables; ``np.bincount`` is as fast on small ones."""
+    n, d = X.shape
+    kernel = _group_sums_kernel()
+    chunks = [(s, min(n, s + CHUNK)) for s in range(0, n, CHUNK)]
+    sums = np.zeros((len(chunks), k, d))
+    sumsq = np.zeros((len(chunks), k, d))
+    counts = np.zeros((len(chunks), k))
+    labels = np.asarray(labels)
+
+    def run(i: int) -> None:
+        s, e = chunks[i]
+        kernel(X[s:e], labels[s:e], sums[i], sumsq[i], counts[i])
+
+    threads = threads or n_threads()
+    if threads > 1 and len(chunks) > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(run, range(len(chunks))))
+    else:
+        for i in range(len(chunks)):
+            run(i)
+    return counts.sum(axis=0), sums.sum(axis=0), sumsq.sum(axis=0)

@@ -43,6 +43,36 @@ def _stats(col: np.ndarray) -> FeatureStats:
     )
 
 
+def _feature_columns(
+    X: np.ndarray, labels: np.ndarray, k: int
+) -> list[tuple[FeatureStats, np.ndarray, list[FeatureStats]]]:
+    """Per feature: the base's statistics, its level percentiles, and each segment's
+    statistics. Features are independent: they run on the process's threads (NumPy's
+    sorting and reductions release the GIL), each on one contiguous column whose
+    customers are grouped by segment (a stable sort keeps their order within a segment)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..cluster.lloyd import n_threads
+
+    small = labels.astype(np.int16 if k < 2**15 else np.int64)
+    order = np.argsort(small, kind="stable")  # a radix sort for 16-bit labels
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=k))])
+
+    def one(j: int) -> tuple[FeatureStats, np.ndarray, list[FeatureStats]]:
+        col = np.ascontiguousarray(X[:, j])
+        pct = np.percentile(col, [VERY_LOW_PCT, LOW_PCT, HIGH_PCT, VERY_HIGH_PCT])
+        grouped = col[order]
+        segs = [_stats(grouped[bounds[s] : bounds[s + 1]]) for s in range(k)]
+        return _stats(col), pct, segs
+
+    d = X.shape[1]
+    threads = min(d, n_threads())
+    if threads <= 1 or len(X) < 100_000:
+        return [one(j) for j in range(d)]
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(one, range(d)))
+
+
 def level_of(mean: float, cuts: tuple[float, float]) -> str:
     """'low', 'average' or 'high' for a segment mean against the base's 33rd/67th percentiles.
 
@@ -78,14 +108,14 @@ def profile_segments(
     Returns the whole base's statistics and one :class:`SegmentProfile` per segment.
     """
     n = len(X)
-    population = {f: _stats(X[:, j]) for j, f in enumerate(features)}
-    pct = np.percentile(X, [VERY_LOW_PCT, LOW_PCT, HIGH_PCT, VERY_HIGH_PCT], axis=0)
+    columns = _feature_columns(X, labels, k)
+    population = {f: columns[j][0] for j, f in enumerate(features)}
+    pct = np.array([columns[j][1] for j in range(len(features))]).T
+    sizes = np.bincount(labels, minlength=k)
     profiles = []
     for s in range(k):
-        members = labels == s
-        Xs = X[members]
-        size = int(members.sum())
-        stats = {f: _stats(Xs[:, j]) for j, f in enumerate(features)}
+        size = int(sizes[s])
+        stats = {f: columns[j][2][s] for j, f in enumerate(features)}
         centre = {f: stats[f].mean for f in features}
         levels, fine, effect = {}, {}, {}
         for j, f in enumerate(features):
@@ -99,6 +129,7 @@ def profile_segments(
         distinctive = tuple(f for f in ranked if levels[f] != "average")
         cats: dict[str, dict[str, float]] = {}
         if categories is not None and len(categories.columns):
+            members = labels == s
             for c in categories.columns:
                 col = categories[c][members]
                 counts = col.astype(str).where(col.notna(), "(missing)").value_counts()
