@@ -7,6 +7,8 @@ pipeline's use of it above FUSED_LLOYD_ROWS.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans
@@ -200,3 +202,21 @@ def test_group_sums_equal_bincount(order):
         assert np.allclose(sumsq[:, j], np.bincount(labels, col * col, minlength=5), rtol=1e-12)
     one = group_sums(X, labels, 5, threads=1)
     assert all(np.array_equal(a, b) for a, b in zip(one, (counts, sums, sumsq), strict=True))
+
+
+def test_a_shared_cache_folder_is_not_used(tmp_path, monkeypatch):
+    """Generated code and Numba's pickles are run from the cache folder: a default folder
+    others may write to is refused (here: the temporary-directory fallback)."""
+    monkeypatch.delenv("CUSTSEG_CACHE_DIR", raising=False)
+    home_cache = tmp_path / "xdg"
+    home_cache.mkdir()
+    (home_cache / "custseg").mkdir(mode=0o777)
+    (home_cache / "custseg").chmod(0o777)  # group- and world-writable
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home_cache))
+    shared_tmp = tmp_path / "tmp"
+    shared_tmp.mkdir()
+    (shared_tmp / f"custseg-{os.getuid()}").mkdir(mode=0o700)
+    monkeypatch.setattr("tempfile.gettempdir", lambda: str(shared_tmp))
+    assert lloyd_mod.cache_dir() == shared_tmp / f"custseg-{os.getuid()}"
+    (home_cache / "custseg").chmod(0o700)
+    assert lloyd_mod.cache_dir() == home_cache / "custseg"

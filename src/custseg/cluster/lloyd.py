@@ -66,6 +66,7 @@ def supported(n_features: int, k: int, dtype: np.dtype | type = np.float32) -> b
         1 <= n_features <= MAX_FEATURES
         and k >= 1
         and np.dtype(dtype) in (np.dtype(np.float32), np.dtype(np.float64))
+        and numba_available()
     )
 
 
@@ -227,7 +228,13 @@ def _pass_source(d: int, dtype: str) -> str:
 
 def cache_dir() -> Path | None:
     """Where compiled passes are kept between runs: ``$CUSTSEG_CACHE_DIR``, else the user's
-    cache folder; None when neither can be written (the pass is then compiled per run)."""
+    cache folder (``$XDG_CACHE_HOME/custseg`` or ``~/.cache/custseg``), else a private
+    folder in the temporary directory; None when none can be used (the pass is then
+    compiled in every run).
+
+    The folder holds code that is run (generated source and Numba's cached machine code),
+    so a default folder is used only if it belongs to this user and nobody else may write
+    to it."""
     env = os.environ.get("CUSTSEG_CACHE_DIR")
     if env:
         candidates = [Path(env)]
@@ -236,7 +243,10 @@ def cache_dir() -> Path | None:
         candidates = [Path(xdg) / "custseg", Path(tempfile.gettempdir()) / f"custseg-{os.getuid()}"]
     for folder in candidates:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            info = folder.stat()
+            if not env and (info.st_uid != os.getuid() or info.st_mode & 0o022):
+                continue
             probe = folder / f".probe-{os.getpid()}"
             probe.write_bytes(b"")
             probe.unlink()
@@ -244,6 +254,17 @@ def cache_dir() -> Path | None:
         except OSError:
             continue
     return None
+
+
+@lru_cache(maxsize=1)
+def numba_available() -> bool:
+    """Numba is a dependency; without it (a platform it has no build for) custseg uses
+    scikit-learn's Lloyd iteration and ``np.bincount`` instead of its compiled passes."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:  # pragma: no cover - numba is installed with custseg
+        return False
+    return True
 
 
 @lru_cache(maxsize=32)
@@ -260,7 +281,7 @@ def _compiled(d: int, dtype: str):
     if folder is not None:
         path = folder / f"lloyd_{d}_{dtype}_{digest}.py"
         try:
-            if not path.exists():
+            if not path.exists() or path.read_text(encoding="utf-8") != source:
                 atomic_write_text(path, source)
             name = f"custseg_lloyd_{d}_{dtype}_{digest}"
             spec = importlib.util.spec_from_file_location(name, path)

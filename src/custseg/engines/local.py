@@ -8,7 +8,7 @@ import numpy as np
 
 from ..cluster.hierarchical import linkage_tree, ward_tree
 from ..cluster.kmeans import KMeansFit, kmeans
-from ..cluster.lloyd import group_sums, lloyd, supported
+from ..cluster.lloyd import group_sums, lloyd, numba_available, supported
 from .base import MicroClusters, register_engine
 
 ASSIGN_CHUNK = 65_536
@@ -100,7 +100,11 @@ class LocalEngine:
     def segment_sums(
         self, X: np.ndarray, labels: np.ndarray, k: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if len(X) >= FUSED_LLOYD_ROWS and np.asarray(X).dtype in (np.float32, np.float64):
+        if (
+            len(X) >= FUSED_LLOYD_ROWS
+            and np.asarray(X).dtype in (np.float32, np.float64)
+            and numba_available()
+        ):
             return group_sums(X, labels, k)
         counts = np.bincount(labels, minlength=k).astype(np.float64)
         d = X.shape[1]
