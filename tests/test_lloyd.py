@@ -220,3 +220,46 @@ def test_a_shared_cache_folder_is_not_used(tmp_path, monkeypatch):
     assert lloyd_mod.cache_dir() == shared_tmp / f"custseg-{os.getuid()}"
     (home_cache / "custseg").chmod(0o700)
     assert lloyd_mod.cache_dir() == home_cache / "custseg"
+
+
+def test_float32_far_from_zero_matches_scikit_learn():
+    """Unscaled float32 values (a year next to small scores) are centred before distances
+    and sums, as scikit-learn centres them: no cancellation moves customers."""
+    rng = np.random.default_rng(0)
+    C = np.array([[2016, 2, 1], [2019, 5, 3], [2022, 3, 6], [2020, 8, 8]], dtype=float)
+    X = (C[rng.integers(0, 4, 250_000)] + rng.normal(size=(250_000, 3))).astype(np.float32)
+    init = X[rng.choice(len(X), 4, replace=False)].astype(np.float64)
+    ours = lloyd(X, init)
+    ref = _sklearn(X, init)
+    assert (ours.labels != ref.labels_).sum() <= 5  # float32 rounding at the boundary
+    assert ours.n_iter == ref.n_iter_
+    exact = sum(
+        ((X[ours.labels == c].astype(np.float64) - ours.centres[c]) ** 2).sum() for c in range(4)
+    )
+    assert ours.inertia == pytest.approx(exact, rel=1e-4)
+    assert np.allclose(ours.centres, ref.cluster_centers_, atol=1e-3)
+
+
+def test_empty_centre_fallback_counts_every_iteration():
+    X = np.array([[2.0]] * 10 + [[3.0], [7.0]] + [[8.0]] * 10)
+    init = np.array([[0.0], [5.0], [10.0]])
+    ours = lloyd(X, init)
+    ref = _sklearn(X, init)
+    assert np.array_equal(ours.labels, ref.labels_)
+    assert ours.n_iter == ref.n_iter_
+
+
+def test_a_damaged_numba_cache_is_not_fatal(tmp_path, monkeypatch):
+    monkeypatch.setenv("CUSTSEG_CACHE_DIR", str(tmp_path))
+    X, init = _data(1_000, 2, 2)
+    lloyd_mod._compiled.cache_clear()
+    try:
+        expected = lloyd(X, init).labels
+        damaged = list((tmp_path / "__pycache__").glob("*.nb*"))
+        assert damaged
+        for f in damaged:
+            f.write_bytes(f.read_bytes()[:20])  # truncated, as by a full disk
+        lloyd_mod._compiled.cache_clear()
+        assert np.array_equal(lloyd(X, init).labels, expected)
+    finally:
+        lloyd_mod._compiled.cache_clear()

@@ -22,8 +22,13 @@ How it is made fast, and what it costs:
   is several times slower.
 * Customers are split into fixed chunks that threads process independently; the chunks'
   sums are added in chunk order, so the result does not depend on the number of threads.
-* Distances are compared in the precision of the data (float32 for large tables), with
-  block sums accumulated into float64.
+* Distances and sums are taken around the column means (as scikit-learn does), so that
+  float32 values far from 0 do not cancel; they are compared and summed over a block of
+  2,048 customers in the precision of the data (float32 for large tables), and the
+  block sums are accumulated in float64.
+* Ties (a customer exactly as near to two centres) go to the first centre; scikit-learn's
+  rounding can break them the other way, so on data with many exact ties (small
+  integers) the two can end in different, equally good, segmentations.
 
 The stopping rule is scikit-learn's: stop when the squared shift of the centres is at
 most ``tol`` times the mean feature variance. The labels returned are those of the last
@@ -39,13 +44,13 @@ import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from .._atomic import atomic_write_text
-from ..errors import OutputError
 from .kmeans import KMeansFit
 
 #: Above this many features the generated pass compiles slowly (13 s at 32 features, on
@@ -113,7 +118,7 @@ def _pass_source(d: int, dtype: str) -> str:
         # Selects, not branches: the compiler turns them into vector blends.
         add(indent, "for i in range(m):")
         for j in js:
-            add(indent + 1, f"x{j} = v{j}[i]")
+            add(indent + 1, f"x{j} = v{j}[i] - mu{j}")
         add(indent + 1, "b = best[i]")
         add(indent + 1, "lb = lab[i]")
         for g in range(g_count):
@@ -132,7 +137,7 @@ def _pass_source(d: int, dtype: str) -> str:
         add(indent, "for i in range(m):")
         add(indent + 1, "lb = lab[i]")
         for j in js:
-            add(indent + 1, f"x{j} = v{j}[i]")
+            add(indent + 1, f"x{j} = v{j}[i] - mu{j}")
         for g in range(g_count):
             add(indent + 1, f"hit = lb == fc{g}")
             add(indent + 1, f"n{g} += {one} if hit else {z}")
@@ -143,7 +148,7 @@ def _pass_source(d: int, dtype: str) -> str:
             for j in js:
                 add(indent, f"acc[c + {g}, {j}] += p{g}_{j}")
 
-    add(0, "def lloyd_chunk(cols, W, cc, labels, store, out):")
+    add(0, "def lloyd_chunk(cols, mu, W, cc, labels, store, out):")
     add(1, "n = cols[0].shape[0]")
     add(1, "k = W.shape[0]")
     add(1, f"lab = np.empty(BLOCK, dtype=np.{dtype})")
@@ -153,6 +158,7 @@ def _pass_source(d: int, dtype: str) -> str:
     add(1, "inertia = 0.0")
     for j in js:
         add(1, f"col{j} = cols[{j}]")
+        add(1, f"mu{j} = mu[{j}]")
         add(1, f"sum{j} = 0.0")
         add(1, f"sq{j} = 0.0")
     add(1, "for s in range(0, n, BLOCK):")
@@ -169,7 +175,7 @@ def _pass_source(d: int, dtype: str) -> str:
     centres(2, 1)
     add(2, "for i in range(m):")
     for j in js:
-        add(3, f"x{j} = v{j}[i]")
+        add(3, f"x{j} = v{j}[i] - mu{j}")
         add(3, f"t{j} += x{j}")
         add(3, f"q{j} += x{j} * x{j}")
     add(3, f"best[i] = {dot(0)}")
@@ -233,8 +239,8 @@ def cache_dir() -> Path | None:
     compiled in every run).
 
     The folder holds code that is run (generated source and Numba's cached machine code),
-    so a default folder is used only if it belongs to this user and nobody else may write
-    to it."""
+    so a folder is used only if it belongs to this user and nobody else may write to it.
+    """
     env = os.environ.get("CUSTSEG_CACHE_DIR")
     if env:
         candidates = [Path(env)]
@@ -245,7 +251,7 @@ def cache_dir() -> Path | None:
         try:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             info = folder.stat()
-            if not env and (info.st_uid != os.getuid() or info.st_mode & 0o022):
+            if info.st_uid != os.getuid() or info.st_mode & 0o022:
                 continue
             probe = folder / f".probe-{os.getpid()}"
             probe.write_bytes(b"")
@@ -291,13 +297,23 @@ def _compiled(d: int, dtype: str):
             sys.modules[name] = module
             spec.loader.exec_module(module)
             fn = numba.njit(fastmath=True, nogil=True, cache=True)(module.lloyd_chunk)
-        except (OSError, OutputError):
-            fn = None
+            _try_pass(fn, d, dtype)  # loads (or compiles and saves) the cached code now
+        except Exception:
+            fn = None  # is not an error: compile in memory instead
     if fn is None:
         namespace: dict = {}
         exec(compile(source, f"<custseg lloyd d={d}>", "exec"), namespace)
         fn = numba.njit(fastmath=True, nogil=True)(namespace["lloyd_chunk"])
     return fn
+
+
+def _try_pass(fn, d: int, dtype: str) -> None:
+    """Run the pass once on 3 customers and 2 centres, with the argument types of real use."""
+    X = np.zeros((d, 3), dtype=dtype)
+    cols = tuple(X)
+    W = np.zeros((2, d), dtype=dtype)
+    fn(cols, W[0], W, W[:, 0].copy(), np.zeros(3, np.int32), True, np.zeros(4 * d + 3))
+    fn(cols, W[0], W, W[:, 0].copy(), np.zeros(0, np.int32), False, np.zeros(4 * d + 3))
 
 
 def _columns(X: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -320,6 +336,10 @@ class _Pass:
         self.k = k
         self.dtype = X.dtype
         self.cols = _columns(X)
+        # Distances and sums are taken around the column means (as scikit-learn does):
+        # float32 values far from 0 (a year, raw incomes) would otherwise cancel.
+        self.mu = np.array([c.mean(dtype=np.float64) for c in self.cols]).astype(X.dtype)
+        self.shift = self.mu.astype(np.float64)
         self.kernel = _compiled(self.d, X.dtype.name)
         self.chunks = [(s, min(self.n, s + CHUNK)) for s in range(0, self.n, CHUNK)]
         self.width = k * self.d + k + 2 * self.d + 1
@@ -332,9 +352,12 @@ class _Pass:
     def __call__(
         self, centres: np.ndarray, labels: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]:
+        """Per-centre sums (around the column means ``self.shift``) and counts, the
+        inertia, and the centred column sums and sums of squares."""
         k, d = self.k, self.d
-        W = (-2.0 * centres).astype(self.dtype)
-        cc = np.einsum("ij,ij->i", centres, centres).astype(self.dtype)
+        centred = centres - self.shift
+        W = (-2.0 * centred).astype(self.dtype)
+        cc = np.einsum("ij,ij->i", centred, centred).astype(self.dtype)
         out = np.zeros((len(self.chunks), self.width))
         store = labels is not None
         sink = labels if labels is not None else np.empty(0, dtype=np.int32)
@@ -342,7 +365,7 @@ class _Pass:
         def run(i: int) -> None:
             s, e = self.chunks[i]
             cols = tuple(c[s:e] for c in self.cols)
-            self.kernel(cols, W, cc, sink[s:e] if store else sink, store, out[i])
+            self.kernel(cols, self.mu, W, cc, sink[s:e] if store else sink, store, out[i])
 
         if self.pool is None:
             for i in range(len(self.chunks)):
@@ -407,8 +430,9 @@ def lloyd(
                 mean = colsum / n
                 threshold = tol * float(np.mean(np.maximum(colsq / n - mean * mean, 0.0)))
             if (counts == 0).any():
-                return _sklearn(X, centres, max_iter - n_iter + 1)
-            new = sums / counts[:, None]
+                fit = _sklearn(X, centres, max_iter - n_iter + 1)
+                return replace(fit, n_iter=n_iter - 1 + fit.n_iter)
+            new = sums / counts[:, None] + step.shift
             shift = float(((new - centres) ** 2).sum())
             centres = new
             if shift <= threshold:
