@@ -299,7 +299,9 @@ def _compiled(d: int, dtype: str):
             fn = numba.njit(fastmath=True, nogil=True, cache=True)(module.lloyd_chunk)
             _try_pass(fn, d, dtype)  # loads (or compiles and saves) the cached code now
         except Exception:
-            fn = None  # is not an error: compile in memory instead
+            # An unusable cache (unwritable, truncated, from another version) is not an
+            # error: the pass is compiled in memory instead.
+            fn = None
     if fn is None:
         namespace: dict = {}
         exec(compile(source, f"<custseg lloyd d={d}>", "exec"), namespace)
