@@ -22,8 +22,8 @@ The last two columns divide the time of one Lloyd iteration over all customers (
 fused pass, which its final fit runs at every iteration; see custseg.cluster.lloyd) by
 the time to read the scaled feature matrix once: ``Lloyd/read`` times ``X.max()`` on the
 matrix itself (interleaved with the iterations, best of 7 each; a matrix of up to a few
-tens of MB is then read from the CPU cache, not from memory), ``Lloyd/mem`` divides the matrix's size by the memory bandwidth
-measured at the start (a 400 MB array, best of 5).
+tens of MB is then read from the CPU cache, not from memory), ``Lloyd/mem`` divides the
+matrix's size by the memory bandwidth measured at the start (a 400 MB array, best of 5).
 
 Usage::
 
