@@ -98,6 +98,8 @@ def child_custseg(n: int, d: int, method: str) -> dict:
     # Warm up imports and thread pools on a small table so they are not counted, and load
     # (or, on a machine's first run, compile: about 3 s) the fused Lloyd pass for d features.
     segment_prepared(prepare_matrix(X[:2000].copy(), features), SegmentationConfig(k_max=3))
+    import kneed  # noqa: F401 - the elbow's library (it imports scipy.signal: ~1.5 s)
+
     from custseg.cluster.lloyd import warm_up
 
     warm_up(d, 2)
@@ -186,6 +188,9 @@ def child_recipe(n: int, d: int, method: str, full_silhouette_max: int, exact_wa
     from sklearn.preprocessing import StandardScaler
 
     X = make_table(n, d)
+    import kneed  # noqa: F401 - imported before timing, as in custseg's run
+    from scipy.cluster.hierarchy import fcluster, linkage
+
     base = _reset_peak()
     t0, c0 = time.perf_counter(), time.process_time()
     Xs = StandardScaler().fit_transform(X)

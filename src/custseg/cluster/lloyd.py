@@ -470,9 +470,16 @@ def _group_sums_chunk(X, labels, out_sums, out_sumsq, out_counts):  # pragma: no
 
 @lru_cache(maxsize=1)
 def _group_sums_kernel():
+    """Numba keeps this one's machine code in its usual place (the package's __pycache__,
+    or its user-wide cache folder); an unusable cache means compiling in memory."""
     import numba
 
-    return numba.njit(nogil=True, cache=True)(_group_sums_chunk)
+    try:
+        fn = numba.njit(nogil=True, cache=True)(_group_sums_chunk)
+        fn(np.zeros((1, 1)), np.zeros(1, np.int64), np.zeros((1, 1)), np.zeros((1, 1)), np.zeros(1))
+        return fn
+    except Exception:
+        return numba.njit(nogil=True)(_group_sums_chunk)
 
 
 def group_sums(
