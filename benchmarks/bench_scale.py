@@ -23,8 +23,8 @@ fused pass, which its final fit runs at every iteration; see custseg.cluster.llo
 the time to read the scaled feature matrix once: ``Lloyd/read`` times ``X.max()`` on the
 matrix itself (interleaved with the iterations, best of 7 each; a matrix of up to a few
 tens of MB is then read from the CPU cache, not from memory), ``Lloyd/mem`` divides the
-matrix's size by the memory bandwidth measured in the same process, interleaved too
-(reading a 400 MB array, larger than any cache).
+matrix's size by the memory bandwidth measured in the same process just before (reading
+a 400 MB array, larger than any cache, best of 5).
 
 Usage::
 
@@ -128,16 +128,21 @@ def child_custseg(n: int, d: int, method: str) -> dict:
         # 50% between seconds, and both should see the same machine.
         from custseg.cluster.lloyd import _Pass, n_threads
 
-        step = _Pass(Xs, k, n_threads())
-        # The memory bandwidth at the same moment: a 400 MB array, too large for any cache.
+        # The memory bandwidth in this process: a 400 MB array, too large for any cache
+        # (read before the loop below, so that it does not evict the matrix in between).
         probe = np.ones(100_000_000, dtype=np.float32)
-        reads, iters, probes = [], [], []
+        probes = []
+        for _ in range(5):
+            t = time.perf_counter()
+            probe.max()
+            probes.append(time.perf_counter() - t)
+        bandwidth = probe.nbytes / min(probes)
+        del probe
+        step = _Pass(Xs, k, n_threads())
+        reads, iters = [], []
         try:
             step(result.model.centres)
             for _ in range(7):
-                t = time.perf_counter()
-                probe.max()
-                probes.append(time.perf_counter() - t)
                 t = time.perf_counter()
                 Xs.max()
                 reads.append(time.perf_counter() - t)
@@ -149,11 +154,10 @@ def child_custseg(n: int, d: int, method: str) -> dict:
         out.update(
             read_once=min(reads),
             lloyd_iter=min(iters),
-            bandwidth=probe.nbytes / min(probes),
+            bandwidth=bandwidth,
             lloyd_iters=iters,
             reads=reads,
         )
-        del probe
         np.save(f"/tmp/bench-custseg-{os.getpid()}.npy", labels.astype(np.int8))
         out["labels_file"] = f"/tmp/bench-custseg-{os.getpid()}.npy"
     else:
