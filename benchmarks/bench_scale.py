@@ -23,7 +23,7 @@ fused pass, which its final fit runs at every iteration; see custseg.cluster.llo
 the time to read the scaled feature matrix once: ``Lloyd/read`` times ``X.max()`` on the
 matrix itself (interleaved with the iterations, best of 7 each; a matrix of up to a few
 tens of MB is then read from the CPU cache, not from memory), ``Lloyd/mem`` divides the
-matrix's size by the memory bandwidth measured in the same process just before (reading
+matrix's size by the memory bandwidth measured in the same process just after (reading
 a 400 MB array, larger than any cache, best of 5).
 
 Usage::
@@ -128,16 +128,6 @@ def child_custseg(n: int, d: int, method: str) -> dict:
         # 50% between seconds, and both should see the same machine.
         from custseg.cluster.lloyd import _Pass, n_threads
 
-        # The memory bandwidth in this process: a 400 MB array, too large for any cache
-        # (read before the loop below, so that it does not evict the matrix in between).
-        probe = np.ones(100_000_000, dtype=np.float32)
-        probes = []
-        for _ in range(5):
-            t = time.perf_counter()
-            probe.max()
-            probes.append(time.perf_counter() - t)
-        bandwidth = probe.nbytes / min(probes)
-        del probe
         step = _Pass(Xs, k, n_threads())
         reads, iters = [], []
         try:
@@ -151,6 +141,17 @@ def child_custseg(n: int, d: int, method: str) -> dict:
                 iters.append(time.perf_counter() - t)
         finally:
             step.close()
+        # The memory bandwidth in this process: a 400 MB array, too large for any cache,
+        # read after the loop above: reading it between the timings evicted the matrix and
+        # slowed the iterations measured after it.
+        probe = np.ones(100_000_000, dtype=np.float32)
+        probes = []
+        for _ in range(5):
+            t = time.perf_counter()
+            probe.max()
+            probes.append(time.perf_counter() - t)
+        bandwidth = probe.nbytes / min(probes)
+        del probe
         out.update(
             read_once=min(reads),
             lloyd_iter=min(iters),
