@@ -35,14 +35,35 @@ def neutralise(value: object) -> object:
         return "'" + value
 
 
+def _neutralised_column(col: pd.Series) -> pd.Series:
+    if not (col.dtype == object or pd.api.types.is_string_dtype(col)):
+        return col
+    try:
+        # A vectorised test first: one Python call per cell costs more than segmenting.
+        risky = col.str.startswith(FORMULA_PREFIXES).eq(True).to_numpy(dtype=bool)
+    except AttributeError:  # an object column without any text
+        return col
+    if not risky.any():
+        return col
+    col = col.copy()
+    col[risky] = col[risky].map(neutralise)
+    return col
+
+
+def _neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame({i: _neutralised_column(frame.iloc[:, i]) for i in range(frame.shape[1])})
+    out.columns = [neutralise(str(c)) for c in frame.columns]
+    return out
+
+
 def safe_csv(frame: pd.DataFrame) -> str:
     """CSV text of ``frame`` with formula-like text cells and headers neutralised."""
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(neutralise)
-    out.columns = [neutralise(str(c)) for c in out.columns]
-    return out.to_csv(index=False, lineterminator="\n")
+    return _neutralised(frame).to_csv(index=False, lineterminator="\n")
+
+
+def write_safe_csv(frame: pd.DataFrame, path: Path) -> None:
+    """:func:`safe_csv` written straight to ``path`` (no copy of the text in memory)."""
+    _neutralised(frame).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
 
 def segments_json(result: SegmentationResult) -> str:
@@ -65,15 +86,11 @@ def write_results(
     target = Path(out)
     with atomic_directory(target) as tmp:
         (tmp / "segments.json").write_text(segments_json(result), encoding="utf-8")
-        (tmp / "segments.csv").write_text(
-            safe_csv(result.segments_frame().reset_index()), encoding="utf-8"
-        )
-        (tmp / "assignments.csv").write_text(safe_csv(result.assignments()), encoding="utf-8")
+        write_safe_csv(result.segments_frame().reset_index(), tmp / "segments.csv")
+        write_safe_csv(result.assignments(), tmp / "assignments.csv")
         (tmp / "model.json").write_text(result.model.to_json(), encoding="utf-8")
         if result.identity is not None and result.identity.migration is not None:
-            (tmp / "migration.csv").write_text(
-                safe_csv(result.identity.migration), encoding="utf-8"
-            )
+            write_safe_csv(result.identity.migration, tmp / "migration.csv")
         for name, data in (extra_files or {}).items():
             (tmp / name).write_bytes(data)
         if plots:
