@@ -126,7 +126,8 @@ def child_custseg(n: int, d: int, method: str) -> dict:
         # pass over the column copy made once per fit), against reading the matrix once
         # (X.max()). Interleaved, best of 7 each: this 2-vCPU VM's speed drifts by up to
         # 50% between seconds, and both should see the same machine.
-        from custseg.cluster.lloyd import _Pass, n_threads
+        from custseg._threads import n_threads
+        from custseg.cluster.lloyd import _Pass
 
         step = _Pass(Xs, k, n_threads())
         reads, iters = [], []

@@ -14,6 +14,7 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 
+from custseg._threads import n_threads
 from custseg.cluster import lloyd as lloyd_mod
 from custseg.cluster.lloyd import CHUNK, lloyd, supported
 
@@ -144,9 +145,9 @@ def test_unwritable_cache_folder_still_works(tmp_path, monkeypatch):
 
 def test_threads_follow_omp_num_threads(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    assert lloyd_mod.n_threads() == 1
+    assert n_threads() == 1
     monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
-    assert lloyd_mod.n_threads() >= 1
+    assert n_threads() >= 1
 
 
 def test_pipeline_final_fit_uses_it_and_matches_scikit_learn(monkeypatch):

@@ -51,6 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_write_text
+from .._threads import n_threads
 from .kmeans import KMeansFit
 
 #: Above this many features the generated pass compiles slowly (13 s at 32 features, on
@@ -73,18 +74,6 @@ def supported(n_features: int, k: int, dtype: np.dtype | type = np.float32) -> b
         and np.dtype(dtype) in (np.dtype(np.float32), np.dtype(np.float64))
         and numba_available()
     )
-
-
-def n_threads() -> int:
-    """Threads for the pass: the CPUs this process may use, capped by OMP_NUM_THREADS."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    limit = os.environ.get("OMP_NUM_THREADS", "")
-    if limit.strip().isdigit() and int(limit) > 0:
-        cpus = min(cpus, int(limit))
-    return max(1, cpus)
 
 
 def _groups(d: int) -> tuple[int, int]:

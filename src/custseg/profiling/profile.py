@@ -52,7 +52,7 @@ def _feature_columns(
     customers are grouped by segment (a stable sort keeps their order within a segment)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from ..cluster.lloyd import n_threads
+    from .._threads import n_threads
 
     small = labels.astype(np.int16 if k < 2**15 else np.int64)
     order = np.argsort(small, kind="stable")  # a radix sort for 16-bit labels
