@@ -419,6 +419,36 @@ def _out_not_results(folder: Path) -> Path:
     return _frame("ok.csv", base)(folder)
 
 
+def _out_working_folder(folder: Path) -> Path:
+    """Issue 11 case 1: a working folder with code and an unrelated model.json."""
+    (folder / "out" / "src").mkdir(parents=True)
+    (folder / "out" / "train.py").write_text("print('training')\n")
+    (folder / "out" / "src" / "code.py").write_text("x = 1\n")
+    (folder / "out" / "model.json").write_text('{"mine": true}\n')
+    return _frame("ok.csv", base)(folder)
+
+
+def _out_working_folder_check(out: Path) -> None:
+    assert (out / "train.py").read_text() == "print('training')\n"
+    assert (out / "src" / "code.py").read_text() == "x = 1\n"
+
+
+def _out_holds_input(folder: Path) -> Path:
+    """Issue 11 case 2: the input file inside --out."""
+    (folder / "out").mkdir()
+    return _frame("ok.csv", base)(folder / "out")
+
+
+def _out_dangling_link(folder: Path) -> Path:
+    (folder / "out").symlink_to(folder / "gone")
+    return _frame("ok.csv", base)(folder)
+
+
+def _id_named_segment(folder: Path) -> Path:
+    """Issue 11 case 4: the id column is called like an output column."""
+    return _frame("ids.csv", lambda: base().rename(columns={"CustomerID": "segment"}))(folder)
+
+
 def _currency_decimals(folder: Path) -> Path:
     df = base()
     df["Annual Income (k$)"] = [f"${v}.125" for v in df["Annual Income (k$)"]]
@@ -782,6 +812,24 @@ CASES: list[Case] = [
     ),
     Case("out_is_a_file", _out_is_file, 1, ("--out", "is a file")),
     Case("out_holds_other_files", _out_not_results, 1, ("not empty", "no custseg results")),
+    Case("out_working_folder", _out_working_folder, 1, ("not empty", "--force")),
+    Case(
+        "out_working_folder_forced",
+        _out_working_folder,
+        0,
+        args=("--force",),
+        n_rows=N,
+        check=_out_working_folder_check,
+    ),
+    Case("out_holds_the_input", _out_holds_input, 1, ("holds the input file",), args=("--force",)),
+    Case("out_dangling_link", _out_dangling_link, 1, ("symbolic link", "does not exist")),
+    Case(
+        "id_named_segment",
+        _id_named_segment,
+        1,
+        ("--id 'segment'", "ids would be lost"),
+        args=("--id", "segment"),
+    ),
 ]
 
 CASES_BY_NAME = {c.name: c for c in CASES}

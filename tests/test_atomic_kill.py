@@ -4,8 +4,8 @@ SIGKILL cannot be caught, so the killed process cannot clean up after itself. Wh
 custseg guarantees, and what these tests check exactly:
 
 * the previous results folder is byte-for-byte intact;
-* no partial results folder is visible: the only trace is the hidden temporary
-  folder ``.out.custseg-tmp-<pid>-<random>`` beside the target (when the kill came
+* no partial result file is visible: the only trace is the hidden temporary
+  folder ``out/.custseg-tmp-<pid>-<random>`` inside the target (when the kill came
   while writing);
 * the next run into the same place removes that leftover (its process is dead).
 """
@@ -31,11 +31,15 @@ ARGS = ("--k", "3", "--k-max", "3", "--n-init", "1")
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 def _hidden(parent: Path) -> list[str]:
-    return sorted(p.name for p in parent.iterdir() if p.name.startswith(".out.custseg-"))
+    """custseg's temporaries beside ``out`` (older versions) and inside it."""
+    beside = [p.name for p in parent.iterdir() if p.name.startswith(".out.custseg-")]
+    out = parent / "out"
+    inside = [p.name for p in out.iterdir() if ".custseg-tmp-" in p.name] if out.is_dir() else []
+    return sorted(beside + inside)
 
 
 def _start(big: Path, out: Path) -> subprocess.Popen:
@@ -86,7 +90,7 @@ def test_sigkill_while_writing(tmp_path: Path, previous) -> None:
             proc.wait()
     assert _snapshot(out) == before  # previous results intact, byte for byte
     leftovers = _hidden(tmp_path)
-    assert len(leftovers) == 1 and leftovers[0].startswith(f".out.custseg-tmp-{proc.pid}-")
+    assert len(leftovers) == 1 and leftovers[0].startswith(f".custseg-tmp-{proc.pid}-")
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
         "big.csv",
         "out",

@@ -47,7 +47,8 @@ def test_internal_error_is_2_with_log_and_no_traceback(
     assert code == 2
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in stderr
-    log = tmp_path / "custseg-error.log"
+    (log,) = tmp_path.glob("custseg-error-*.log")  # unique per crash
+    assert log.stat().st_mode & 0o777 == 0o600  # private: a traceback may quote the data
     assert lines[0] == (
         "Internal error: RuntimeError: simulated bug. This is a bug in custseg; "
         f"details in {log}. Please report it at {ISSUES_URL}"

@@ -8,8 +8,11 @@ with --debug).
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import tempfile
+import threading
 import traceback
 from pathlib import Path
 
@@ -30,12 +33,19 @@ def _features(values: tuple[str, ...]) -> tuple[str, ...] | None:
     return tuple(out) or None
 
 
+def _echo(text: str, err: bool = False) -> None:
+    """Print ``text`` with terminal control characters from the data made visible."""
+    from ._terminal import safe_line
+
+    click.echo("\n".join(safe_line(part) for part in text.split("\n")), err=err)
+
+
 def _print_summary(doc: dict, out: Path) -> None:
     from .report.text import summary_lines
 
     for line in summary_lines(doc):
-        click.echo(line)
-    click.echo(f"\nResults in {out}/")
+        _echo(line)
+    _echo(f"\nResults in {out}/")
 
 
 segment_options = [
@@ -162,6 +172,7 @@ def _run_segment(
     no_plots,
     quiet,
     previous=None,
+    force=False,
 ):
     from .config import SegmentationConfig
     from .outputs import write_results
@@ -187,7 +198,7 @@ def _run_segment(
     )
     from ._atomic import check_replaceable
 
-    check_replaceable(Path(out))  # fail before the work, not after it
+    check_replaceable(out, force=force, inputs=(path,))  # fail before the work, not after it
     import warnings
 
     from .errors import SegmentationWarning
@@ -199,7 +210,7 @@ def _run_segment(
             result = segment(path, config, sheet=sheet, progress=say)
         if say:
             say("writing results")
-        write_results(result, out, plots=not no_plots)
+        write_results(result, out, plots=not no_plots, force=force, inputs=(path,))
     _print_summary(result.to_dict(), Path(out))
 
 
@@ -210,7 +221,13 @@ def _run_segment(
     "-o",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the results (replaced atomically).",
+    help="Folder for the results. custseg replaces only the files it wrote there before.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write into a non-empty folder custseg did not create (files with custseg's "
+    "names are replaced; nothing else there is touched).",
 )
 @_apply(segment_options)
 def segment(path: Path, out: Path, **options) -> None:
@@ -262,6 +279,9 @@ def demo(out: Path, rows: int, seed: int, method: str, quiet: bool) -> None:
 
     if rows < 10:
         raise click.UsageError(f"--rows {rows} is too small for a demo; use at least 10")
+    from ._atomic import check_replaceable
+
+    check_replaceable(out, names=frozenset({"customers.csv"}))  # before the work
     frame = make_customers(rows, seed=seed)
     table = LoadedTable(
         frame=frame, source="customers.csv (generated demo data)", file_format="csv"
@@ -328,7 +348,7 @@ def assign(
             model, path, out, chunk_rows=chunk_rows, sheet=sheet, progress=progress
         )
     for line in assignment_lines(summary):
-        click.echo(line)
+        _echo(line)
 
 
 def _progress_bar(quiet: bool):
@@ -391,7 +411,7 @@ def report(folder: Path, out: Path | None) -> None:
     from .report.html import write_saved_report
 
     path = write_saved_report(folder, out)
-    click.echo(f"Report written to {path}")
+    _echo(f"Report written to {path}")
 
 
 @cli.command()
@@ -433,35 +453,82 @@ def app(host: str, port: int | None, no_browser: bool, max_upload_mb: int) -> No
         port=port,
         open_browser=not no_browser,
         max_upload_mb=max_upload_mb,
-        say=lambda line: click.echo(line, err=True),
+        say=lambda line: _echo(line, err=True),
     )
     if code:
         raise click.ClickException(f"the app server stopped with exit status {code}")
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so it unwinds (and cleans up) like Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated()
+
+
+def _write_crash_log(text: str) -> Path:
+    """The traceback in a new private file (mode 0600, unique name, never through a link)."""
+    fd, name = tempfile.mkstemp(prefix="custseg-error-", suffix=".log")  # O_EXCL, 0600
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return Path(name)
+
+
+def _internal_error(exc: BaseException, debug: bool) -> None:
+    """Report a bug in custseg: one line, the traceback in a private log; exit 2."""
+    text = "".join(traceback.format_exception(exc))
+    if debug:
+        click.echo(text, err=True, nl=False)
+    else:
+        try:
+            where = f"details in {_write_crash_log(text)}"
+        except OSError:
+            where = "rerun with --debug for details"
+        _echo(
+            f"Internal error: {type(exc).__name__}: {exc}. This is a bug in custseg; "
+            f"{where}. Please report it at {ISSUES_URL}",
+            err=True,
+        )
+    sys.exit(EXIT_INTERNAL)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map errors to exit codes."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    previous_handler = None
+    if threading.current_thread() is threading.main_thread():
+        previous_handler = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         cli.main(args=args, prog_name="custseg", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.Abort:
+    except click.Abort as exc:
+        # click turns KeyboardInterrupt and EOFError into Abort; only a signal is one.
+        cause = exc.__cause__
+        if isinstance(cause, _Terminated):
+            click.echo("Terminated; nothing was written.", err=True)
+            sys.exit(143)
+        if isinstance(cause, EOFError):
+            _internal_error(cause, debug)
         click.echo("Interrupted; nothing was written.", err=True)
         sys.exit(130)
+    except _Terminated:
+        click.echo("Terminated; nothing was written.", err=True)
+        sys.exit(143)
     except KeyboardInterrupt:
         click.echo("Interrupted; nothing was written.", err=True)
         sys.exit(130)
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-        click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+        _echo(f"Error: {exc.format_message()}{hint}", err=True)
         sys.exit(EXIT_USER)
     except click.ClickException as exc:
-        click.echo(f"Error: {exc.format_message()}", err=True)
+        _echo(f"Error: {exc.format_message()}", err=True)
         sys.exit(EXIT_USER)
     except CustsegError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        _echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_USER)
     except MemoryError:
         # The memory guard estimates before loading; this is the case it missed.
@@ -473,19 +540,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(EXIT_USER)
     except Exception as exc:  # an internal error: a bug in custseg
-        if debug:
-            traceback.print_exc()
-        else:
-            log = Path(tempfile.gettempdir()) / "custseg-error.log"
-            try:
-                log.write_text(traceback.format_exc(), encoding="utf-8")
-                where = f"details in {log}"
-            except OSError:
-                where = "rerun with --debug for details"
-            click.echo(
-                f"Internal error: {type(exc).__name__}: {exc}. This is a bug in custseg; "
-                f"{where}. Please report it at {ISSUES_URL}",
-                err=True,
-            )
-        sys.exit(EXIT_INTERNAL)
+        _internal_error(exc, debug)
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
     sys.exit(EXIT_OK)

@@ -1,7 +1,8 @@
 """Write a result folder: segments.json, assignments.csv, model.json, plots, report.
 
-Everything goes to a hidden temporary folder beside ``out`` that replaces it
-only when complete (see :mod:`custseg._atomic`).
+Everything goes to a hidden temporary folder inside ``out``; when complete its
+files replace the ones custseg wrote there before, listed in the folder's
+manifest, and nothing else in ``out`` is touched (see :mod:`custseg._atomic`).
 """
 
 from __future__ import annotations
@@ -77,14 +78,20 @@ def write_results(
     plots: bool = True,
     report: bool = True,
     extra_files: dict[str, bytes] | None = None,
+    force: bool = False,
+    inputs: tuple[str | Path | None, ...] = (),
 ) -> Path:
-    """Write every output of ``result`` into the folder ``out`` (replaced atomically).
+    """Write every output of ``result`` into the folder ``out``.
 
     Returns the folder. Files: ``segments.json``, ``segments.csv``,
-    ``assignments.csv``, ``model.json``, PNG plots and ``report.html``.
+    ``assignments.csv``, ``model.json``, PNG plots and ``report.html``, plus the
+    manifest ``.custseg-manifest.json`` listing them. Only files custseg wrote
+    there before are replaced, all at the end of the run; a folder that is not
+    empty and holds no custseg results is refused unless ``force``, and so is a
+    folder that is or holds one of ``inputs`` (see :func:`custseg._atomic.check_replaceable`).
     """
     target = Path(out)
-    with atomic_directory(target) as tmp:
+    with atomic_directory(target, force=force, inputs=inputs) as tmp:
         (tmp / "segments.json").write_text(segments_json(result), encoding="utf-8")
         write_safe_csv(result.segments_frame().reset_index(), tmp / "segments.csv")
         write_safe_csv(result.assignments(), tmp / "assignments.csv")

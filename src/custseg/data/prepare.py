@@ -134,13 +134,27 @@ def _looks_like_id_name(name: str) -> bool:
     )
 
 
+# The columns custseg adds to assignments.csv (and to `custseg assign` outputs) beside the id.
+RESERVED_OUTPUT_COLUMNS = ("segment", "segment_name", "distance", "atypical", "left_out_reason")
+
+
+def check_id_name(id_column: str) -> None:
+    """Refuse an id column whose name custseg's outputs use for another column."""
+    if id_column in RESERVED_OUTPUT_COLUMNS:
+        raise DataError(
+            f"--id {id_column!r} has the name of a column custseg writes beside the id "
+            f"({', '.join(RESERVED_OUTPUT_COLUMNS)}), so the ids would be lost; rename "
+            "that column in the file (e.g. to customer_id) and pass the new name"
+        )
+
+
 def _detect_id(frame: pd.DataFrame, repairs: list[str]) -> tuple[str | None, dict[str, str]]:
     """The id column, and id-named columns that are not ids (with why)."""
     not_ids: dict[str, str] = {}
     found = None
     for name in frame.columns:
         name = str(name)
-        if not _looks_like_id_name(name):
+        if not _looks_like_id_name(name) or name in RESERVED_OUTPUT_COLUMNS:
             continue
         col = frame[name]
         if col.isna().any():
@@ -356,6 +370,7 @@ def _prepare_rows(
     # --- id column ---------------------------------------------------------------
     id_column = config.id_column
     if id_column is not None:
+        check_id_name(id_column)
         if id_column not in frame.columns:
             raise DataError(
                 f"id column {id_column!r} is not in '{source}'{suggest(id_column, columns)}; "
