@@ -282,16 +282,16 @@ def demo(out: Path, rows: int, seed: int, method: str, quiet: bool) -> None:
     from ._atomic import check_replaceable
 
     check_replaceable(out, names=frozenset({"customers.csv"}))  # before the work
-    frame = make_customers(rows, seed=seed)
-    table = LoadedTable(
-        frame=frame, source="customers.csv (generated demo data)", file_format="csv"
-    )
-    config = SegmentationConfig(
+    config = SegmentationConfig(  # first: it validates --seed for the generator too
         method=method,
         seed=seed,
         features=("Age", "Annual Income (k$)", "Spending Score (1-100)")
         if method == "hierarchical"
         else ("Annual Income (k$)", "Spending Score (1-100)"),
+    )
+    frame = make_customers(rows, seed=seed)
+    table = LoadedTable(
+        frame=frame, source="customers.csv (generated demo data)", file_format="csv"
     )
     from .progress import step_progress
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -85,6 +86,10 @@ class SegmentationConfig:
             raise ConfigError(f"k_max={self.k_max} is smaller than k_min={self.k_min}")
         if self.n_init < 1:
             raise ConfigError(f"n_init={self.n_init} must be at least 1")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
+            raise ConfigError(f"seed={self.seed!r} must be a whole number from 0 to {2**32 - 1}")
+        if not 0 <= self.seed < 2**32:  # what numpy and scikit-learn accept as a seed
+            raise ConfigError(f"seed={self.seed} must be a whole number from 0 to {2**32 - 1}")
         if self.sample is not None and self.sample < 2:
             raise ConfigError(f"sample={self.sample} must be at least 2 customers")
         if self.k_rule == "dendrogram" and self.method != "hierarchical":

@@ -290,6 +290,10 @@ class SegmentModel:
         )
 
 
+# Far above any model custseg writes (centres and names of a few thousand features).
+MAX_MODEL_BYTES = 256 * 2**20
+
+
 def load_model(path: str | Path) -> SegmentModel:
     """Load a model saved by custseg; a clear :class:`ModelError` for anything else.
 
@@ -306,6 +310,11 @@ def load_model(path: str | Path) -> SegmentModel:
     if not p.is_file():
         hint = " (name the model.json inside it)" if p.is_dir() else ""
         raise ModelError(f"model file '{p}' does not exist{hint}")
+    if p.stat().st_size > MAX_MODEL_BYTES:
+        raise ModelError(
+            f"'{p}' is {p.stat().st_size:,} bytes; a custseg model is far smaller (at most "
+            f"{MAX_MODEL_BYTES:,}), so this is not one"
+        )
     raw = p.read_bytes()
     if not raw.strip():
         raise ModelError(f"model file '{p}' is empty; save the model again with custseg segment")
@@ -314,8 +323,12 @@ def load_model(path: str | Path) -> SegmentModel:
             f"'{p}' is a Python pickle, not a custseg model; custseg never loads pickles "
             "because they can run code"
         )
+    from ._bounded import NestingError, loads_bounded
+
     try:
-        doc = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        doc = loads_bounded(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except NestingError as exc:
+        raise ModelError(f"'{p}' is not a custseg model ({exc})") from None
     except UnicodeDecodeError:
         raise ModelError(f"'{p}' is not a custseg model (not UTF-8 JSON text)") from None
     except json.JSONDecodeError as exc:

@@ -21,6 +21,7 @@ import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -189,23 +190,21 @@ def estimate_memory(p: Path, fmt: str) -> int:
     """Bytes of memory loading ``p`` is expected to need (file size x a factor per format)."""
     size = p.stat().st_size
     if fmt == "csv.gz":
-        # gzip's last 4 bytes hold the uncompressed size modulo 4 GiB; never trust it
-        # below 3x the compressed size (text compresses at least that well).
-        try:
-            with p.open("rb") as fh:
-                fh.seek(-4, os.SEEK_END)
-                isize = int.from_bytes(fh.read(4), "little")
-        except OSError:
-            isize = 0
-        size = max(isize, 3 * size)
+        # A lower bound only (text compresses at least 3x). gzip's last 4 bytes claim
+        # the uncompressed size, but a cut-off file ends in random bytes there and a
+        # multi-member file ends with its last (maybe empty) member's: the decoded
+        # size is measured while streaming instead (see _MeteredGzip).
+        size = 3 * size
     elif fmt == "parquet":
         try:
             import pyarrow.parquet as pq
 
             meta = pq.ParquetFile(p).metadata
-            size = max(
-                size, sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-            )
+            # Run-length and dictionary encoding make the stored size say nothing of
+            # the decoded one: every cell becomes at least 8 bytes in memory.
+            decoded = meta.num_rows * max(meta.num_columns, 1) * 8
+            stored = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+            size = max(size, stored, decoded)
         except Exception:  # a broken file is reported by the reader, with its reason
             pass
     return int(size * MEMORY_FACTOR.get(fmt, 10.0))
@@ -229,6 +228,41 @@ def check_memory(p: Path, fmt: str) -> None:
     )
 
 
+class _MeteredGzip(io.RawIOBase):
+    """A gzip stream that refuses, mid-read, to decode more than memory allows.
+
+    The memory guard for compressed text: it counts the bytes actually decoded, so
+    neither a lying size field nor a gzip bomb gets past it.
+    """
+
+    def __init__(self, p: Path, have: int) -> None:
+        self._p = p
+        self._fh = gzip.open(p, "rb")  # noqa: SIM115 - closed in close()
+        self._have = have
+        self._decoded = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+        n = self._fh.readinto(buffer)
+        self._decoded += n
+        if self._decoded * MEMORY_FACTOR["csv"] > self._have:
+            raise DataError(
+                f"file '{self._p}' ({human_size(self._p.stat().st_size)}) decompresses to "
+                f"more than {human_size(self._decoded)}, which needs more than "
+                f"{human_size(self._decoded * MEMORY_FACTOR['csv'])} of memory to load, more "
+                f"than the {human_size(self._have)} available; save a random sample of its "
+                "rows (or only the columns you need) as a smaller file and segment that, or "
+                "use a machine with more memory"
+            )
+        return n
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
 def _load_parquet(p: Path, columns: list[str] | None) -> LoadedTable:
     import pyarrow.parquet as pq
 
@@ -241,7 +275,11 @@ def _load_parquet(p: Path, columns: list[str] | None) -> LoadedTable:
         raise DataError(
             f"file '{p}' is not a readable Parquet file ({reason}); export it again"
         ) from None
-    return LoadedTable(frame=frame, source=str(p), file_format="parquet")
+    from .prepare import nested_to_text
+
+    repairs: list[str] = []
+    frame = nested_to_text(frame, repairs)  # list/struct columns: text, before anyone hashes them
+    return LoadedTable(frame=frame, source=str(p), file_format="parquet", repairs=tuple(repairs))
 
 
 def _load_excel(p: Path, sheet: str | None) -> LoadedTable:
@@ -252,7 +290,17 @@ def _load_excel(p: Path, sheet: str | None) -> LoadedTable:
             f"file '{p}' is not a readable .xlsx workbook ({_first_line(exc)})"
         ) from None
     with book:  # closes the workbook file on errors too
-        chosen, frame, repairs = _read_sheet(p, book, sheet)
+        try:
+            chosen, frame, repairs = _read_sheet(p, book, sheet)
+        except DataError:
+            raise
+        except Exception as exc:  # openpyxl fails in many ways on sheets that are not tables
+            which = f"sheet {sheet!r}" if sheet is not None else "its first sheet"
+            raise DataError(
+                f"file '{p}': {which} cannot be read as a table ({_first_line(exc)}); it may "
+                "be a chart sheet: choose the sheet holding the table with --sheet, or save "
+                "that sheet as .csv"
+            ) from None
     return LoadedTable(
         frame=frame, source=str(p), file_format="excel", sheet=chosen, repairs=tuple(repairs)
     )
@@ -366,12 +414,16 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
     repairs: list[str] = []
     if encoding not in ("utf-8", "utf-8-sig"):
         repairs.append(f"read as {encoding} text")
+    have = available_memory() if compressed else None
+    source: Any = p
+    if have is not None:
+        source = io.BufferedReader(_MeteredGzip(p, have), buffer_size=1 << 20)
     try:
         frame = pd.read_csv(
-            p,
+            source,
             sep=delimiter,
             encoding=codec,
-            compression="gzip" if compressed else None,
+            compression=None if have is not None else ("gzip" if compressed else None),
             na_values=NA_VALUES,
             keep_default_na=False,
             skipinitialspace=True,
@@ -409,6 +461,9 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
             f"file '{p}' cannot be decompressed ({_first_line(exc)}); "
             "check that the download or copy is complete"
         ) from None
+    finally:
+        if source is not p:
+            source.close()
     # A short row leaves the last column empty: with no gap there, skip the second pass.
     short = (
         _short_rows(p, codec, delimiter, compressed, frame.shape[1])

@@ -197,6 +197,45 @@ _TOTAL_LABEL = re.compile(
 )
 
 
+_NESTED = (list, tuple, dict, set, frozenset, np.ndarray)
+
+
+def _is_nested_column(col: pd.Series) -> bool:
+    if col.dtype != object:
+        return False
+    values = col.dropna()
+    # Parquet list/struct columns are typed: every value has the kind of the first few.
+    return any(isinstance(v, _NESTED) for v in values.iloc[:100])
+
+
+def _as_text(value: object) -> object:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (set, frozenset)):
+        value = sorted(value, key=str)
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def nested_to_text(frame: pd.DataFrame, repairs: list[str]) -> pd.DataFrame:
+    """Columns whose cells hold lists or records (Parquet list/struct) become text, stated.
+
+    A cell must hold one value to be a feature or a descriptor; such a column is kept
+    (as text, so it is shown and written back) and the repair says why it cannot be
+    clustered on.
+    """
+    nested = [c for c in frame.columns if _is_nested_column(frame[c])]
+    if not nested:
+        return frame
+    frame = frame.copy(deep=False)
+    for c in nested:
+        frame[c] = frame[c].map(_as_text, na_action="ignore")
+        repairs.append(
+            f"column {c!r} holds lists or records, not single values; it was read as text "
+            "and cannot be a feature"
+        )
+    return frame
+
+
 def _find_totals_row(frame: pd.DataFrame) -> str | None:
     """Why the last row is a totals row, or None.
 
@@ -309,6 +348,7 @@ def prepare(
         raise DataError(f"'{source}' has no columns; it needs a header row naming each column")
     frame = frame.copy(deep=False)
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame = nested_to_text(frame, repairs_l)
     frame = _drop_empty_unnamed(frame, repairs_l)
     frame = _unnamed_with_data(frame, source, repairs_l)
     if len(frame) == 0:

@@ -95,6 +95,52 @@ def _fail(source: str, msg: str) -> ConfigError:
     return ConfigError(f"playbook '{source}': {msg}")
 
 
+# Bounds on a playbook, far above any real one: a few hundred bytes of nested YAML
+# aliases can otherwise expand to gigabytes of text in names, models and reports.
+MAX_PLAYBOOK_BYTES = 1_000_000
+MAX_ALIASES = 100
+MAX_TEXT = 2_000  # characters in a title, action or word
+MAX_ITEMS = 1_000  # roles, words per role, rules
+
+
+def _text(source: str, value: Any, what: str) -> str:
+    """A scalar of the playbook as text: a string (or number), not a list, within bounds."""
+    if isinstance(value, (list, dict, set, tuple)) or value is None:
+        raise _fail(source, f"{what} must be text, not {_kind(value)}")
+    text = str(value)
+    if len(text) > MAX_TEXT:
+        raise _fail(source, f"{what} is {len(text):,} characters long; keep it under {MAX_TEXT:,}")
+    return text
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a set" if isinstance(value, set) else "a list"
+
+
+def _count(source: str, items: Any, what: str) -> None:
+    if len(items) > MAX_ITEMS:
+        raise _fail(source, f"{what} has {len(items):,} entries; at most {MAX_ITEMS:,} are read")
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses documents using more than MAX_ALIASES aliases."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            self._aliases = getattr(self, "_aliases", 0) + 1
+            if self._aliases > MAX_ALIASES:
+                raise _AliasBomb
+        return super().compose_node(parent, index)
+
+
+class _AliasBomb(Exception):
+    pass
+
+
 def parse_playbook(doc: Any, source: str) -> Playbook:
     """Validate a parsed playbook document."""
     if not isinstance(doc, dict):
@@ -102,20 +148,41 @@ def parse_playbook(doc: Any, source: str) -> Playbook:
     roles_raw = doc.get("roles") or {}
     if not isinstance(roles_raw, dict):
         raise _fail(source, "'roles' must map a role to a list of words")
+    _count(source, roles_raw, "'roles'")
     roles = {}
     for role, words in roles_raw.items():
         if isinstance(words, str):
             words = [words]
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
             raise _fail(source, f"role {role!r} must list words, e.g. [income, salary]")
-        roles[str(role)] = tuple(w.lower() for w in words)
+        _count(source, words, f"role {role!r}")
+        role_name = _text(source, role, "a role name")
+        roles[role_name] = tuple(
+            _text(source, w, f"a word of role {role!r}").lower() for w in words
+        )
     words_raw = doc.get("words") or {}
     if not isinstance(words_raw, dict):
         raise _fail(source, "'words' must map a role to {low: ..., high: ...}")
-    words = {str(r): {str(k): str(v) for k, v in (w or {}).items()} for r, w in words_raw.items()}
+    _count(source, words_raw, "'words'")
+    words = {}
+    for r, w in words_raw.items():
+        if not isinstance(w or {}, dict):
+            raise _fail(
+                source,
+                f"'words' for {r!r} must map levels to words, e.g. {{low: Budget, high: Affluent}},"
+                f" not {_kind(w) if isinstance(w, (list, dict)) else repr(w)}",
+            )
+        _count(source, w or {}, f"'words' for {r!r}")
+        words[_text(source, r, "a role in 'words'")] = {
+            _text(source, k, f"a level in 'words' for {r!r}"): _text(
+                source, v, f"the word for {r!r} {k}"
+            )
+            for k, v in (w or {}).items()
+        }
     rules_raw = doc.get("rules")
     if not isinstance(rules_raw, list) or not rules_raw:
         raise _fail(source, "'rules' must be a non-empty list")
+    _count(source, rules_raw, "'rules'")
     rules = []
     for i, r in enumerate(rules_raw, start=1):
         if not isinstance(r, dict):
@@ -136,21 +203,31 @@ def parse_playbook(doc: Any, source: str) -> Playbook:
                 )
         rules.append(
             Rule(
-                id=str(r.get("id", f"rule-{i}")),
-                title=str(r["title"]),
+                id=_text(source, r.get("id", f"rule-{i}"), f"rule {i} 'id'"),
+                title=_text(source, r["title"], f"rule {i} 'title'"),
                 when={str(k): str(v) for k, v in when.items()},
-                action=" ".join(str(r["action"]).split()),
+                action=" ".join(_text(source, r["action"], f"rule {i} 'action'").split()),
             )
         )
     fb = doc.get("fallback") or {}
+    if not isinstance(fb, dict):
+        raise _fail(
+            source,
+            "'fallback' must be a mapping with 'title' and 'action', e.g. "
+            "{title: Review this segment, action: Decide by hand.}",
+        )
     return Playbook(
         source=source,
         roles=roles,
         words=words,
         rules=tuple(rules),
-        fallback_title=str(fb.get("title", "Review this segment")),
+        fallback_title=_text(source, fb.get("title", "Review this segment"), "'fallback' 'title'"),
         fallback_action=" ".join(
-            str(fb.get("action", "No playbook rule fits this segment; decide by hand.")).split()
+            _text(
+                source,
+                fb.get("action", "No playbook rule fits this segment; decide by hand."),
+                "'fallback' 'action'",
+            ).split()
         ),
     )
 
@@ -171,10 +248,33 @@ def load_playbook(path: str | Path | None = None) -> Playbook:
         p = Path(path)
         if not p.is_file():
             raise ConfigError(f"playbook file '{p}' does not exist")
-        text = p.read_text(encoding="utf-8", errors="replace")
         source = str(p)
+        try:
+            raw = p.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"playbook file '{p}' cannot be read: {exc.strerror}") from None
+        if len(raw) > MAX_PLAYBOOK_BYTES:
+            raise _fail(
+                source, f"is {len(raw):,} bytes; a playbook is at most {MAX_PLAYBOOK_BYTES:,}"
+            )
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line_no = raw[: exc.start].count(b"\n") + 1
+            raise _fail(
+                source,
+                f"is not UTF-8 text (byte {raw[exc.start]:#04x} on line {line_no}); "
+                "save it as UTF-8 and try again",
+            ) from None
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader subclass: no tags run
+    except _AliasBomb:
+        raise _fail(
+            source,
+            f"uses more than {MAX_ALIASES} YAML aliases (*name); write the text out instead",
+        ) from None
+    except RecursionError:
+        raise _fail(source, "is nested too deeply to be a playbook") from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" near line {line + 1}" if line is not None else ""

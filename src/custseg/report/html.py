@@ -242,8 +242,12 @@ def _read_saved(path: Path) -> dict[str, Any]:
         raise ReportError(
             f"'{path}' is missing; point custseg report at a folder written by custseg segment"
         )
+    from .._bounded import NestingError, loads_bounded
+
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = loads_bounded(path.read_text(encoding="utf-8"))
+    except NestingError as exc:
+        raise ReportError(f"'{path}' is not a custseg result ({exc})") from None
     except UnicodeDecodeError:
         raise ReportError(f"'{path}' is not UTF-8 text; it is not a custseg result") from None
     except json.JSONDecodeError as exc:
@@ -288,3 +292,10 @@ def write_saved_report(folder: str | Path, out: str | Path | None = None) -> Pat
         return write_report(doc, model_doc, Path(out) if out else folder / "report.html")
     except ReportError as exc:
         raise ReportError(f"{folder}: {exc}") from None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        # The saved files were edited into something custseg never writes (a size of
+        # "many", a list where a number belongs): a bad input, not a bug.
+        raise ReportError(
+            f"{folder}: segments.json or model.json holds a value custseg never writes "
+            f"({type(exc).__name__}: {exc}); rerun custseg segment to rebuild them"
+        ) from None

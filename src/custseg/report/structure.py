@@ -218,6 +218,39 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 _NUM = (int, float)
 
 
+def _check_same_run(doc: dict[str, Any], model_doc: dict[str, Any], features: tuple) -> None:
+    """Refuse a segments.json and a model.json of different runs (same k is not enough).
+
+    Both files hold each segment's id, size and centre; one run writes the same
+    values into both (segments.json rounds to 10 significant digits).
+    """
+    mismatch = ReportError(
+        "segments.json and model.json come from different runs (their segments differ); "
+        "keep the files of one result folder together"
+    )
+    model_features = [f.get("name") for f in model_doc.get("features") or [] if isinstance(f, dict)]
+    if sorted(map(str, features)) != sorted(map(str, model_features)):
+        raise mismatch
+    by_id = {s.get("id"): s for s in model_doc.get("segments") or [] if isinstance(s, dict)}
+    for seg in doc.get("segments") or []:
+        size = seg.get("size") if isinstance(seg, dict) else None
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise ReportError(
+                f"segments.json: a segment's 'size' should be a whole number, not "
+                f"{size!r}; rerun custseg segment to rebuild it"
+            )
+        other = by_id.get(seg.get("id"))
+        if other is None or seg.get("size") != other.get("size"):
+            raise mismatch
+        mine, theirs = seg.get("centre") or {}, other.get("centre") or {}
+        for f in model_features:
+            a, b = mine.get(f), theirs.get(f)
+            if not isinstance(a, _NUM) or not isinstance(b, _NUM):
+                raise mismatch
+            if abs(a - b) > 1e-6 * max(1.0, abs(a), abs(b)):
+                raise mismatch
+
+
 def build_report(doc: dict[str, Any], model_doc: dict[str, Any]) -> Report:
     """Arrange a saved result into the report's sections.
 
@@ -263,6 +296,7 @@ def build_report(doc: dict[str, Any], model_doc: dict[str, Any]) -> Report:
                 f"segments.json: 'population' has no statistics for feature '{f}'; "
                 "rerun custseg segment to rebuild it"
             )
+    _check_same_run(doc, model_doc, features)
     data = r.get(doc, "data", dict)
     sel = r.get(doc, "k_selection", dict)
 
