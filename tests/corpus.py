@@ -449,6 +449,32 @@ def _id_named_segment(folder: Path) -> Path:
     return _frame("ids.csv", lambda: base().rename(columns={"CustomerID": "segment"}))(folder)
 
 
+def _zero_padded_ids() -> list[str]:
+    return [f"{i:05d}" for i in range(1, N + 1)]
+
+
+def _ids_zero_padded(folder: Path) -> Path:
+    """Issue 11 case 20: ids are text; '00001' must not become '1'."""
+    df = base()
+    df["CustomerID"] = _zero_padded_ids()
+    return _frame("padded.csv", lambda: df)(folder)
+
+
+def _ids_007_and_7_0(folder: Path) -> Path:
+    """Issue 11 case 20: '007' and '7.0' are two different ids, not duplicates."""
+    df = base()
+    df["CustomerID"] = df["CustomerID"].astype(object)
+    df.loc[6, "CustomerID"], df.loc[7, "CustomerID"] = "007", "7.0"
+    return _frame("ids.csv", lambda: df)(folder)
+
+
+def _last_customer_total_wine(folder: Path) -> Path:
+    """Issue 11 case 21: a last customer named 'Total Wine & More' is a customer."""
+    df = base()
+    df.insert(0, "Company", [f"Shop {i}" for i in range(N - 1)] + ["Total Wine & More"])
+    return _frame("shops.csv", lambda: df)(folder)
+
+
 def _currency_decimals(folder: Path) -> Path:
     df = base()
     df["Annual Income (k$)"] = [f"${v}.125" for v in df["Annual Income (k$)"]]
@@ -613,7 +639,7 @@ CASES: list[Case] = [
         "duplicate_ids_given",
         _dup_ids,
         1,
-        ("'CustomerID'", "duplicate value 7", "rows 7, 8"),
+        ("'CustomerID'", "duplicate value '7'", "rows 7, 8"),
         args=("--id", "CustomerID"),
     ),
     Case(
@@ -812,6 +838,15 @@ CASES: list[Case] = [
     ),
     Case("out_is_a_file", _out_is_file, 1, ("--out", "is a file")),
     Case("out_holds_other_files", _out_not_results, 1, ("not empty", "no custseg results")),
+    Case(
+        "ids_zero_padded",
+        _ids_zero_padded,
+        0,
+        n_rows=N,
+        check=_ids_in_assignments(_zero_padded_ids()),
+    ),
+    Case("ids_007_and_7.0", _ids_007_and_7_0, 0, n_rows=N, args=("--id", "CustomerID")),
+    Case("last_customer_named_total_wine", _last_customer_total_wine, 0, n_rows=N),
     Case("out_working_folder", _out_working_folder, 1, ("not empty", "--force")),
     Case(
         "out_working_folder_forced",

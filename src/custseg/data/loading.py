@@ -410,7 +410,12 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
     if not text.strip():
         raise DataError(f"file '{p}' has no text in it; export the table again with a header row")
     delimiter = detect_delimiter(text)
-    _check_header(p, _first_record(text, delimiter))
+    header = _first_record(text, delimiter)
+    _check_header(p, header)
+    from .prepare import looks_like_id_name
+
+    # Ids are text: '00001' stays '00001', and '007' and '7.0' are two customers.
+    id_text = {name: str for name in header if looks_like_id_name(name.strip())}
     repairs: list[str] = []
     if encoding not in ("utf-8", "utf-8-sig"):
         repairs.append(f"read as {encoding} text")
@@ -428,6 +433,7 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
             keep_default_na=False,
             skipinitialspace=True,
             low_memory=False,
+            dtype=id_text or None,
         )
     except pd.errors.EmptyDataError:
         raise DataError(f"file '{p}' has no header row and no data") from None

@@ -125,6 +125,11 @@ def show_value(value: object) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
+def looks_like_id_name(name: str) -> bool:
+    """True for a column name that names customer ids ('CustomerID', 'client_id')."""
+    return _looks_like_id_name(name)
+
+
 def _looks_like_id_name(name: str) -> bool:
     # 'CustomerID', 'client_id', 'Id' yes; 'Paid' or 'Valid' (words ending in -id) no.
     return bool(
@@ -191,8 +196,11 @@ def _ids_text(col: pd.Series) -> pd.Series:
     return col.astype(str).reset_index(drop=True)
 
 
+# The whole cell must be the label ('Total', 'Grand total:', 'Sum (2024)'): a customer
+# called 'Total Wine & More' is a customer. Other totals rows are found by their sums.
 _TOTAL_LABEL = re.compile(
-    r"^\s*(grand\s+)?(totals?|sum|summe|gesamt|totaal|totale|somme|suma|totalt)\b",
+    r"^\s*(grand\s+)?(totals?|sum|summe|gesamt|totaal|totale|somme|suma|totalt)"
+    r"\s*[:.]?\s*(\(.*\))?\s*$",
     re.IGNORECASE,
 )
 
