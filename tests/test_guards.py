@@ -447,3 +447,69 @@ def test_case09_error_lines_are_escaped_too(tmp_path: Path) -> None:
         "segment", str(tmp_path / "c.csv"), "--out", str(tmp_path / "o"), "-f", "\x1b[2Jx"
     )
     assert code == 1 and "\x1b" not in stderr and "\\x1b[2Jx" in stderr
+
+
+# --- case 24: the rest -----------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("command", ["segment", "assign"])
+def test_case24_a_fifo_is_refused_not_waited_on(command: str, tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    if command == "segment":
+        code, _, stderr = run_cli("segment", str(fifo), "--out", str(tmp_path / "o"), *FAST)
+    else:
+        _results(tmp_path)
+        code, _, stderr = run_cli(
+            "assign",
+            str(tmp_path / "r" / "model.json"),
+            str(fifo),
+            "--out",
+            str(tmp_path / "a.csv"),
+        )
+    assert code == 1
+    assert stderr.strip() == (
+        f"Error: '{fifo}' is a named pipe (FIFO); custseg reads tables from files: save the "
+        "table to a file and give its path"
+    )
+
+
+def test_case24_assign_refuses_a_feature_named_twice(tmp_path: Path) -> None:
+    _results(tmp_path)
+    df = base()
+    df.insert(3, "Age2", df["Age"] + 1)
+    text = csv_text(df).replace("Age2", "Age", 1)
+    (tmp_path / "twice.csv").write_text(text)
+    code, _, stderr = run_cli(
+        "assign",
+        str(tmp_path / "r" / "model.json"),
+        str(tmp_path / "twice.csv"),
+        "--out",
+        str(tmp_path / "a.csv"),
+    )
+    assert code == 1
+    assert stderr.strip() == (
+        f"Error: file '{tmp_path}/twice.csv' has two columns named 'Age' (columns 3 and 4); "
+        "rename one so every column name is unique"
+    )
+    assert not (tmp_path / "a.csv").exists()
+
+
+def test_case24_a_feature_name_with_a_comma_can_be_quoted(tmp_path: Path) -> None:
+    df = base().rename(columns={"Annual Income (k$)": "Income, net (k$)"})
+    _table(tmp_path, frame=df)
+    code, _, stderr = run_cli(
+        "segment",
+        str(tmp_path / "c.csv"),
+        "--out",
+        str(tmp_path / "o"),
+        *FAST,
+        "-f",
+        '"Income, net (k$)",Age',
+    )
+    assert code == 0, stderr
+    doc = json.loads((tmp_path / "o" / "segments.json").read_text())
+    assert doc["features"] == ["Income, net (k$)", "Age"]

@@ -123,6 +123,10 @@ def assign_file(
         raise DataError(f"chunk_rows={chunk_rows} must be at least 1")
     src, dst = Path(path), Path(out)
     fmt_out = output_format(dst)
+    if src.exists() and not src.is_dir():
+        from .data.loading import check_regular_file
+
+        check_regular_file(src)  # a FIFO would block without a word
     if not src.is_file():
         raise DataError(f"file '{src}' does not exist; check the path")
     if src.stat().st_size == 0:
@@ -251,6 +255,11 @@ def _csv_chunks(
     if "\x00" in text:
         raise DataError(f"file '{src}' does not look like a text table (it has binary content)")
     sep = detect_delimiter(text)
+    from .data.loading import _check_header, _first_record
+
+    # As `custseg segment` does: two columns named 'Age' would become 'Age', 'Age.1'
+    # and the first would be used without a word.
+    _check_header(src, _first_record(text, sep))
     options: dict[str, Any] = dict(
         sep=sep,
         encoding=codec,

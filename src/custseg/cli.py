@@ -26,10 +26,17 @@ EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
 
 
 def _features(values: tuple[str, ...]) -> tuple[str, ...] | None:
-    """--features may be repeated and each may hold a comma-separated list."""
+    """--features may be repeated and each may hold a comma-separated list.
+
+    A name holding a comma is written in double quotes, as in a CSV header:
+    ``-f '"Income, net (k$)",Age'``.
+    """
+    import csv
+
     out: list[str] = []
     for v in values:
-        out.extend(part.strip() for part in v.split(",") if part.strip())
+        for row in csv.reader([v], skipinitialspace=True):
+            out.extend(part.strip() for part in row if part.strip())
     return tuple(out) or None
 
 
@@ -53,7 +60,8 @@ segment_options = [
         "--features",
         "-f",
         multiple=True,
-        help="Columns to cluster on, comma-separated; may be repeated. "
+        help="Columns to cluster on, comma-separated; may be repeated. A name with a comma "
+        'goes in double quotes: -f \'"Income, net (k$)",Age\'. '
         "Default: every numeric column but the id.",
     ),
     click.option("--id", "id_column", default=None, help="Id column (default: detected)."),

@@ -92,6 +92,12 @@ class SegmentModel:
         from .data.prepare import suggest
 
         names = [str(c).strip() for c in columns]
+        dupes = sorted({n for n in names if names.count(n) > 1} & {*self.features, self.id_column})
+        if dupes:
+            raise ModelError(
+                f"the data has two columns named {dupes[0]!r}; rename one so every column "
+                "name is unique (custseg cannot know which one the model should use)"
+            )
         absent = [f for f in self.features if f not in names]
         if absent:
             f = absent[0]

@@ -88,6 +88,19 @@ def detect_format(path: Path, head: bytes) -> str:
     return "csv"
 
 
+def check_regular_file(p: Path) -> None:
+    """Refuse a pipe, socket or device: reading one blocks, or never ends, without a word."""
+    import stat
+
+    mode = p.stat().st_mode
+    if not stat.S_ISREG(mode):
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise DataError(
+            f"'{p}' is {kind}; custseg reads tables from files: save the table to a file "
+            "and give its path"
+        )
+
+
 def load_table(
     path: str | Path, *, sheet: str | None = None, columns: list[str] | None = None
 ) -> LoadedTable:
@@ -116,6 +129,7 @@ def load_table(
         raise DataError(f"file '{p}' does not exist; check the path")
     if p.is_dir():
         raise DataError(f"'{p}' is a folder, not a file; name the table file inside it")
+    check_regular_file(p)
     try:
         with p.open("rb") as fh:
             head = fh.read(8)
