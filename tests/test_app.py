@@ -585,3 +585,65 @@ def test_run_app_warns_off_localhost_and_removes_its_folder(monkeypatch, tmp_pat
     assert started["env"]["TMPDIR"] == started["cwd"]
     assert started["env"]["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] == "false"
     assert not Path(started["cwd"]).exists()  # the private folder is gone
+
+
+def test_app_answers_only_its_own_host_names():
+    """Issue 11 case 25: DNS rebinding - a request naming another host is not served."""
+    from custseg.app.launch import allowed_hosts
+
+    assert allowed_hosts("127.0.0.1") == ["localhost", "127.0.0.1", "::1"]
+    assert allowed_hosts("10.0.0.5") == ["10.0.0.5", "localhost", "127.0.0.1", "::1"]
+    cmd = streamlit_command(host="127.0.0.1", port=8765, max_upload_mb=50)
+    hosts = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--server.allowedHosts"]
+    assert hosts == ["localhost", "127.0.0.1", "::1"]
+
+
+def _websocket_status(port: int, host_header: str) -> int:
+    import base64
+    import os
+    import socket
+
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET /_stcore/stream HTTP/1.1\r\nHost: {host_header}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: streamlit\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request.encode())
+        status = s.recv(200).split(b"\r\n", 1)[0]
+    return int(status.split()[1])
+
+
+@pytest.mark.slow
+def test_a_rebound_host_name_gets_no_websocket(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from custseg.app.launch import free_port
+
+    port = free_port(start=8650)
+    env = {**os.environ, "HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "custseg", "app", "--no-browser", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.3)
+        assert _websocket_status(port, f"localhost:{port}") == 101
+        assert _websocket_status(port, f"evil.example:{port}") != 101
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -1,6 +1,7 @@
 """Start the web app: ``streamlit run`` in a child process, locked down by default.
 
-The server binds 127.0.0.1 unless told otherwise, sends no usage statistics,
+The server binds 127.0.0.1 unless told otherwise, answers only requests that
+name it by the host it is bound to (no DNS rebinding), sends no usage statistics,
 caps uploads, hides tracebacks from the page, and runs with a private temporary
 folder (its ``TMPDIR``) that is removed when the app stops.
 """
@@ -47,6 +48,32 @@ def free_port(host: str = "127.0.0.1", start: int = DEFAULT_PORT, tries: int = 1
     raise ConfigError(f"no free port in {start}..{start + tries - 1} on {host}; pass --port")
 
 
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+def allowed_hosts(host: str) -> list[str]:
+    """The Host header names the app answers on: the names of the address it is bound to.
+
+    A web page elsewhere can make a browser send requests to this machine under a
+    name of its own (DNS rebinding); the app serves only requests that name it by
+    one of these. Bound to 127.0.0.1: the loopback names. Bound to one address or
+    name: that one, plus the loopback names. Bound to every address (0.0.0.0):
+    this machine's own names and addresses.
+    """
+    names = ["localhost", "127.0.0.1", "::1"]
+    if host in LOCAL_HOSTS:
+        return names
+    if host not in WILDCARD_HOSTS:
+        return [host.lower(), *names]
+    own = {socket.gethostname(), socket.getfqdn()}
+    for name in list(own):
+        try:
+            own.update(str(info[4][0]) for info in socket.getaddrinfo(name, None))
+        except OSError:
+            continue
+    return sorted(n.lower() for n in own if n) + names
+
+
 def streamlit_command(
     *, host: str, port: int, max_upload_mb: int, python: str | None = None
 ) -> list[str]:
@@ -77,6 +104,7 @@ def streamlit_command(
         "false",
         "--server.enableXsrfProtection",
         "true",
+        *[arg for name in allowed_hosts(host) for arg in ("--server.allowedHosts", name)],
         "--browser.gatherUsageStats",
         "false",
         "--browser.serverAddress",
@@ -194,4 +222,11 @@ def run_app(
         shutil.rmtree(private_tmp, ignore_errors=True)
 
 
-__all__ = ["DEFAULT_MAX_UPLOAD_MB", "check_streamlit", "free_port", "run_app", "streamlit_command"]
+__all__ = [
+    "DEFAULT_MAX_UPLOAD_MB",
+    "allowed_hosts",
+    "check_streamlit",
+    "free_port",
+    "run_app",
+    "streamlit_command",
+]
