@@ -61,7 +61,7 @@ segment_options = [
         "-f",
         multiple=True,
         help="Columns to cluster on, comma-separated; may be repeated. A name with a comma "
-        'goes in double quotes: -f \'"Income, net (k$)",Age\'. '
+        "goes in double quotes: -f '\"Income, net (k$)\",Age'. "
         "Default: every numeric column but the id.",
     ),
     click.option("--id", "id_column", default=None, help="Id column (default: detected)."),
