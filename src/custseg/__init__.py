@@ -12,6 +12,8 @@ segment in business words and recommend an action for it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
 from .config import SegmentationConfig
@@ -22,7 +24,6 @@ from .errors import (
     CustsegError,
     DataError,
     ModelError,
-    NotFittedError,
     OutputError,
     SegmentationWarning,
 )
@@ -30,7 +31,10 @@ from .model import SegmentModel, load_model
 from .outputs import write_results
 from .pipeline import segment
 from .results import KCandidate, KSelection, Segment, SegmentationResult
-from .segmenter import Segmenter
+
+if TYPE_CHECKING:
+    from .not_fitted import NotFittedError
+    from .segmenter import Segmenter
 
 __all__ = [
     "ConfigError",
@@ -54,3 +58,17 @@ __all__ = [
     "segment",
     "write_results",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The estimator and its NotFittedError subclass scikit-learn's classes, whose import
+    # takes about a second: `import custseg` (and so the command line) does not pay it.
+    if name == "Segmenter":
+        from .segmenter import Segmenter
+
+        return Segmenter
+    if name == "NotFittedError":
+        from .not_fitted import NotFittedError
+
+        return NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

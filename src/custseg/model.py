@@ -130,40 +130,12 @@ class SegmentModel:
         --------
         >>> load_model("result/model.json").assign(new_customers)  # doctest: +SKIP
         """
-        from .data.prepare import rows_list
         from .engines import get_engine
 
         frame = frame.set_axis([str(c).strip() for c in frame.columns], axis=1)
         check = self.check_columns(list(frame.columns))
         n = len(frame)
-        X = np.empty((n, len(self.features)), dtype=np.float64)
-        for j, f in enumerate(self.features):
-            X[:, j] = _numeric_column(frame[f], f, row_offset)
-        inf = np.isinf(X)
-        if inf.any():
-            i, j = np.argwhere(inf)[0]
-            raise DataError(
-                f"feature {self.features[j]!r} has an infinite value in row {row_offset + i + 1}; "
-                "replace it with a real number or leave the cell empty"
-            )
-        missing = np.isnan(X)
-        reasons = np.full(n, "", dtype=object)
-        if missing.any():
-            if self.missing == "error":
-                j = int(np.flatnonzero(missing.any(axis=0))[0])
-                pos = np.flatnonzero(missing[:, j])
-                raise DataError(
-                    f"feature {self.features[j]!r} has empty values "
-                    f"({rows_list(pos + row_offset)}) and the model's missing-value policy is "
-                    "'error'; fill them in"
-                )
-            if self.missing == "impute":
-                for j, f in enumerate(self.features):
-                    X[missing[:, j], j] = self.impute_values[f]
-            else:
-                for i in np.flatnonzero(missing.any(axis=1)):
-                    cols = [self.features[j] for j in np.flatnonzero(missing[i])]
-                    reasons[i] = "missing value in " + ", ".join(f"'{c}'" for c in cols)
+        X, reasons = self.feature_rows(frame, row_offset=row_offset)
         ok = reasons == ""
         index = np.zeros(n, dtype=np.int64)
         dist = np.full(n, np.nan)
@@ -194,6 +166,52 @@ class SegmentModel:
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Segment id of each row (0 where a row cannot be assigned)."""
         return self.assign(frame)["segment"].fillna(0).to_numpy(dtype=np.int64)
+
+    def feature_rows(
+        self, frame: pd.DataFrame, *, row_offset: int = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The model's features of each row of ``frame``, unscaled, under its missing policy.
+
+        Returns
+        -------
+        X : ndarray of shape (n_rows, n_features)
+            Float values in the order of ``features``; gaps imputed when the
+            policy is ``"impute"``, left as NaN when it is ``"drop"``.
+        left_out_reason : ndarray of str, shape (n_rows,)
+            Empty for rows that can be assigned, else why not.
+        """
+        from .data.prepare import rows_list
+
+        n = len(frame)
+        X = np.empty((n, len(self.features)), dtype=np.float64)
+        for j, f in enumerate(self.features):
+            X[:, j] = _numeric_column(frame[f], f, row_offset)
+        inf = np.isinf(X)
+        if inf.any():
+            i, j = np.argwhere(inf)[0]
+            raise DataError(
+                f"feature {self.features[j]!r} has an infinite value in row {row_offset + i + 1}; "
+                "replace it with a real number or leave the cell empty"
+            )
+        missing = np.isnan(X)
+        reasons = np.full(n, "", dtype=object)
+        if missing.any():
+            if self.missing == "error":
+                j = int(np.flatnonzero(missing.any(axis=0))[0])
+                pos = np.flatnonzero(missing[:, j])
+                raise DataError(
+                    f"feature {self.features[j]!r} has empty values "
+                    f"({rows_list(pos + row_offset)}) and the model's missing-value policy is "
+                    "'error'; fill them in"
+                )
+            if self.missing == "impute":
+                for j, f in enumerate(self.features):
+                    X[missing[:, j], j] = self.impute_values[f]
+            else:
+                for i in np.flatnonzero(missing.any(axis=1)):
+                    cols = [self.features[j] for j in np.flatnonzero(missing[i])]
+                    reasons[i] = "missing value in " + ", ".join(f"'{c}'" for c in cols)
+        return X, reasons
 
     # -- persistence ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
