@@ -276,6 +276,11 @@ def config_options() -> Iterator[tuple[str, Option, Any]]:
         yield f.name, f.metadata["option"], f.default
 
 
+def option_of(name: str) -> Option:
+    """The :class:`Option` of one config field."""
+    return SegmentationConfig.__dataclass_fields__[name].metadata["option"]
+
+
 def estimator_param(name: str) -> str:
     """The :class:`~custseg.segmenter.Segmenter` parameter of a config field."""
-    return SegmentationConfig.__dataclass_fields__[name].metadata["option"].param or name
+    return option_of(name).param or name

@@ -25,8 +25,9 @@ import streamlit as st
 from custseg import __version__
 from custseg.app import files
 from custseg.app.edits import EditedResult, SegmentEdit, apply_edits
-from custseg.config import LINKAGES, METHODS, MISSING, SCALES, SegmentationConfig
-from custseg.data.columns import default_features, describe_columns, detected_id_column
+from custseg.app.form import options_form
+from custseg.config import SegmentationConfig, option_of
+from custseg.data.columns import describe_columns
 from custseg.data.loading import LoadedTable, read_bytes_as_table
 from custseg.errors import CustsegError, SegmentationWarning
 from custseg.model import SegmentModel
@@ -39,18 +40,6 @@ ISSUES_URL = "https://github.com/custseg/custseg/issues"
 # .xls is accepted so that the loader can say how to convert it, as the CLI does.
 UPLOAD_TYPES = ["csv", "tsv", "txt", "gz", "parquet", "pq", "xlsx", "xlsm", "xls"]
 DEMO_NAME = "demo_customers.csv"
-METHOD_LABELS = {"kmeans": "k-means", "hierarchical": "hierarchical (agglomerative)"}
-SCALE_LABELS = {
-    "standard": "standardise (mean 0, sd 1)",
-    "minmax": "min-max (0 to 1)",
-    "robust": "robust (median, IQR)",
-    "none": "none (original units)",
-}
-MISSING_LABELS = {
-    "drop": "leave those customers out",
-    "impute": "fill with the column median",
-    "error": "stop with an error",
-}
 # Session-state key of the bytes offered for download (read by the tests too).
 DOWNLOADS = "custseg_downloads"
 
@@ -104,6 +93,13 @@ def load_model_upload(data: bytes, name: str) -> SegmentModel:
 
 
 # --- helpers ---------------------------------------------------------------------------
+def method_label(method: str) -> str:
+    """The form's words for a method (e.g. "k-means")."""
+    app = option_of("method").app
+    labels = (app.choice_labels if app else None) or {}
+    return labels.get(method, method)
+
+
 def upload_limit_mb() -> int:
     return int(st.get_option("server.maxUploadSize"))
 
@@ -170,46 +166,6 @@ def choose_source() -> tuple[str, bytes] | None:
     if st.session_state.get("use_demo"):
         return DEMO_NAME, demo_bytes()
     return None
-
-
-def options_form(data_key: str, table: LoadedTable, columns: pd.DataFrame) -> SegmentationConfig:
-    """The analysis options; they apply when the form is submitted (or on first view)."""
-    names = columns["column"].tolist()
-    detected = detected_id_column(table.frame)
-    auto_id = f"(detected: {detected})" if detected else "(none detected: row numbers)"
-    with st.form(f"options-{data_key}"):
-        features = st.multiselect(
-            "Features to cluster on",
-            options=[c for c in names if c != detected],
-            default=default_features(columns),
-            help="Default: every numeric column but the id, as in the command line.",
-        )
-        c1, c2 = st.columns(2)
-        method = c1.selectbox("Method", METHODS, format_func=METHOD_LABELS.__getitem__)
-        scale = c2.selectbox("Scaling", SCALES, format_func=SCALE_LABELS.__getitem__)
-        id_choice = c1.selectbox("Id column", [auto_id, *names])
-        missing = c2.selectbox(
-            "Customers with empty values", MISSING, format_func=MISSING_LABELS.__getitem__
-        )
-        linkage = c1.selectbox("Linkage (hierarchical only)", LINKAGES)
-        sample = c2.number_input(
-            "Quick look: segment a random sample of (0 = everyone)",
-            min_value=0,
-            value=0,
-            step=1000,
-            help="For large tables: the customers outside the sample are left out of the "
-            "result, as with --sample on the command line.",
-        )
-        st.form_submit_button("Segment", type="primary")
-    return SegmentationConfig(
-        method=str(method),
-        scale=str(scale),
-        missing=str(missing),
-        linkage=str(linkage),
-        features=tuple(features) if features else None,
-        id_column=None if id_choice == auto_id else id_choice,
-        sample=int(sample) or None,
-    )
 
 
 def _edit_keys(rkey: str, sid: int) -> tuple[str, str, str]:
@@ -415,7 +371,7 @@ def segment_page() -> None:
     st.subheader(f"{result.k} segments")
     st.caption(
         f"{summary.n_used:,} customers segmented{dropped} · features: "
-        f"{', '.join(summary.features)} · {METHOD_LABELS[config.method]} · scaling: {config.scale}"
+        f"{', '.join(summary.features)} · {method_label(config.method)} · scaling: {config.scale}"
     )
     for message in result.warnings:
         st.warning(message)
