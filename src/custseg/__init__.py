@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .config import SegmentationConfig
 from .data.demo import make_customers
 from .data.loading import load_table

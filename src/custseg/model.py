@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,9 +18,9 @@ import pandas as pd
 
 from .errors import DataError, ModelError
 from .features.scaling import Scaler
+from .json_values import json_safe
+from .model_schema import FORMAT, FORMAT_VERSION, content_checksum, validate_model_document
 
-FORMAT = "custseg-model"
-FORMAT_VERSION = 1
 ATYPICAL_QUANTILE = 0.99
 
 
@@ -216,7 +215,7 @@ class SegmentModel:
     # -- persistence ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The ``model.json`` document (see docs/model-format.md)."""
-        doc = _json_safe(
+        doc = json_safe(
             {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
@@ -271,8 +270,6 @@ class SegmentModel:
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any], source: str = "<dict>") -> SegmentModel:
-        from .model_schema import validate_model_document
-
         validate_model_document(doc, source)
         features = tuple(f["name"] for f in doc["features"])
         pre = doc["preprocessing"]
@@ -364,17 +361,6 @@ def _is_pickle(raw: bytes) -> bool:
     return bool(ops) and ops[-1][0].name == "STOP"
 
 
-def content_checksum(doc: dict[str, Any]) -> str:
-    """SHA-256 of a model document's canonical JSON, without ``checksum`` and ``created_at``.
-
-    Leaving out the timestamp makes the checksum a function of the fit alone, so
-    the same fit saved twice has the same checksum.
-    """
-    body = {k: v for k, v in doc.items() if k not in ("checksum", "created_at")}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def _numeric_column(col: pd.Series, name: str, row_offset: int) -> np.ndarray:
     """A feature column as float64, with file-wide row numbers in errors."""
     from .data.numbers import coerce_numeric
@@ -428,17 +414,3 @@ def created_timestamp() -> str:
         else datetime.now(UTC)
     )
     return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        return value
-    return value

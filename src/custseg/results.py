@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .json_values import json_safe
+
 if TYPE_CHECKING:
     from .config import SegmentationConfig
     from .identity import IdentityReport
@@ -20,19 +22,9 @@ if TYPE_CHECKING:
 LEVELS = ("low", "average", "high")
 
 
-def _clean(value: Any) -> Any:
-    """Make numpy scalars and non-finite floats JSON-safe."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        if not np.isfinite(value):
-            return None
-        return float(round(value, 10))
-    return value
+def clean(value: Any) -> Any:
+    """JSON-safe ``value`` with floats rounded to 10 decimals: the numbers of ``segments.json``."""
+    return json_safe(value, digits=10)
 
 
 @dataclass(frozen=True)
@@ -58,7 +50,7 @@ class DataSummary:
         return self.n_rows - self.n_used
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return clean(
             {
                 "source": self.source,
                 "format": self.file_format,
@@ -99,7 +91,7 @@ class KCandidate:
         }
         if self.merge_gap is not None:
             d["merge_gap"] = self.merge_gap
-        return _clean(d)
+        return clean(d)
 
 
 @dataclass(frozen=True)
@@ -130,7 +122,7 @@ class KSelection:
         raise KeyError(k)
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return clean(
             {
                 "rule": self.rule,
                 "chosen": self.chosen,
@@ -159,7 +151,7 @@ class FeatureStats:
     std: float
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return clean(
             {
                 "mean": self.mean,
                 "median": self.median,
@@ -204,7 +196,7 @@ class Segment:
     recommendation: Recommendation
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return clean(
             {
                 "id": self.id,
                 "name": self.name,
@@ -255,7 +247,7 @@ class Projection:
         }
         if self.values is not None:
             d["values"] = {f: [round(float(v), 6) for v in col] for f, col in self.values.items()}
-        return _clean(d)
+        return clean(d)
 
 
 @dataclass(frozen=True)
@@ -269,7 +261,7 @@ class Dendrogram:
     truncated: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return clean(
             {
                 "linkage": self.linkage.tolist(),
                 "cut_height": self.cut_height,
@@ -311,10 +303,10 @@ class SegmentationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The content of ``segments.json``."""
-        from . import __version__
+        from ._version import __version__
 
         cfg = self.config
-        return _clean(
+        return clean(
             {
                 "custseg_version": __version__,
                 "method": cfg.method,
