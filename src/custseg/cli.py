@@ -23,10 +23,10 @@ ISSUES_URL = "https://github.com/custseg/custseg/issues"
 EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
 
 
-def _print_summary(doc: dict, out: Path) -> None:
+def _print_summary(result, out: Path) -> None:
     from .report.text import summary_lines
 
-    for line in summary_lines(doc):
+    for line in summary_lines(result):
         click.echo(line)
     click.echo(f"\nResults in {out}/")
 
@@ -85,7 +85,7 @@ def _run_segment(path, out, sheet, no_plots, quiet, **options):
         if say:
             say("writing results")
         write_results(result, out, plots=not no_plots)
-    _print_summary(result.to_dict(), Path(out))
+    _print_summary(result, Path(out))
 
 
 @cli.command()
@@ -166,7 +166,7 @@ def demo(out: Path, rows: int, seed: int, method: str, quiet: bool) -> None:
         write_results(
             result, out, extra_files={"customers.csv": frame.to_csv(index=False).encode("utf-8")}
         )
-    _print_summary(result.to_dict(), out)
+    _print_summary(result, out)
 
 
 @cli.command()

@@ -6,7 +6,7 @@ The report, the web app and the CLI read these objects (or their saved
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -331,6 +331,35 @@ class SegmentationResult:
                 **({"identity": self.identity.to_dict()} if self.identity else {}),
             }
         )
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any], model: SegmentModel) -> SegmentationResult:
+        """The result saved as ``segments.json`` (``doc``), with its ``model.json`` model.
+
+        Checked against the JSON Schema shipped with custseg; per-customer labels
+        are not in ``segments.json``, so ``labels``, ``ids`` and ``left_out`` are
+        empty. See :func:`custseg.results_json.result_from_dict`.
+        """
+        from .results_json import result_from_dict
+
+        return result_from_dict(doc, model)
+
+    def with_k_evidence(self, sweep: SegmentationResult) -> SegmentationResult:
+        """This result of a k set by the user, with the k evidence of ``sweep``.
+
+        ``sweep`` is the automatic run on the same data and options: its
+        candidates and indices are kept, the rule becomes ``"fixed"`` and the
+        note says which k the automatic choice was (the app's k slider).
+        """
+        auto = sweep.k_selection
+        selection = replace(
+            auto,
+            rule="fixed",
+            chosen=self.k,
+            note=f"k={self.k} was set by the user; the automatic choice was "
+            f"k={auto.chosen}: {auto.note}",
+        )
+        return replace(self, k_selection=selection)
 
     def segments_frame(self) -> pd.DataFrame:
         """One row per segment: id, name, size, share, centre per feature, action."""
