@@ -69,22 +69,21 @@ def test_default_features_match_the_pipeline():
 
 
 # --- edits -----------------------------------------------------------------------------
-def test_apply_edits_renames_in_model_and_doc(small_result):
-    doc = small_result.to_dict()
-    before = json.dumps(doc, sort_keys=True)
+def test_apply_edits_renames_in_model_and_result(small_result):
+    before = json.dumps(small_result.to_dict(), sort_keys=True)
     edited = apply_edits(
-        doc,
-        small_result.model,
+        small_result,
         {2: SegmentEdit(name="  Bargain   hunters ", title="Weekly deals", action="Send coupons.")},
     )
-    assert json.dumps(doc, sort_keys=True) == before  # the input is not modified
+    assert json.dumps(small_result.to_dict(), sort_keys=True) == before  # input not modified
     seg2 = edited.model.segments[1]
     assert seg2.name == "Bargain hunters"
     assert seg2.recommendation["title"] == "Weekly deals"
     assert seg2.recommendation["action"] == "Send coupons."
     assert edited.model.segments[0].name == small_result.segments[0].name
-    assert edited.doc["segments"][1]["name"] == "Bargain hunters"
-    assert edited.doc["segments"][1]["recommendation"]["action"] == "Send coupons."
+    assert edited.result.segments[1].name == "Bargain hunters"
+    assert edited.result.segments[1].recommendation.action == "Send coupons."
+    assert edited.result.model is edited.model
     # The downloaded model loads again and assigns with the new name.
     again = SegmentModel.from_dict(json.loads(files.model_json(edited.model)))
     assigned = again.assign(make_customers(150, seed=1))
@@ -93,16 +92,15 @@ def test_apply_edits_renames_in_model_and_doc(small_result):
 
 
 def test_apply_edits_rejects_empty_and_duplicate_names(small_result):
-    doc, model = small_result.to_dict(), small_result.model
     with pytest.raises(ConfigError, match=r"^segment 1 has an empty name; type a name for it$"):
-        apply_edits(doc, model, {1: SegmentEdit(name="  ", title="t", action="a")})
+        apply_edits(small_result, {1: SegmentEdit(name="  ", title="t", action="a")})
     taken = small_result.segments[0].name
     with pytest.raises(
         ConfigError, match=r"^segments 1 and 3 are both named .*give each segment its own name$"
     ):
-        apply_edits(doc, model, {3: SegmentEdit(name=taken.upper(), title="t", action="a")})
+        apply_edits(small_result, {3: SegmentEdit(name=taken.upper(), title="t", action="a")})
     with pytest.raises(ConfigError, match="there is no segment 9"):
-        apply_edits(doc, model, {9: SegmentEdit(name="x", title="t", action="a")})
+        apply_edits(small_result, {9: SegmentEdit(name="x", title="t", action="a")})
 
 
 # --- uploads and downloads ---------------------------------------------------------------
@@ -139,20 +137,10 @@ def test_check_size_and_display_name():
     assert files.display_name("") == "upload"
 
 
-def test_report_html_only_when_the_renderer_exists(monkeypatch, small_result):
-    import custseg.report
-
-    monkeypatch.delattr(custseg.report, "render_report", raising=False)
-    assert files.report_html({}, {}) is None
-    seen = {}
-
-    def render_report(doc, model_doc):
-        seen["names"] = [s["name"] for s in doc["segments"]]
-        return "<html>ok</html>"
-
-    monkeypatch.setattr(custseg.report, "render_report", render_report, raising=False)
-    assert files.report_html(small_result.to_dict(), {}) == b"<html>ok</html>"
-    assert seen["names"] == [s.name for s in small_result.segments]
+def test_report_html_is_the_report_of_the_typed_result(small_result):
+    edited = apply_edits(small_result, {1: SegmentEdit(name="Night owls", title="t", action="a")})
+    html = files.report_html(edited.result).decode("utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "Night owls" in html
 
 
 # --- launcher and CLI --------------------------------------------------------------------
@@ -489,11 +477,11 @@ def test_report_download_gets_the_edited_result(monkeypatch):
 
     seen = {}
 
-    def render_report(doc, model_doc):
-        seen["doc"], seen["model"] = doc, model_doc
+    def render_result(result):
+        seen["doc"], seen["model"] = result.to_dict(), result.model.to_dict()
         return "<html>report</html>"
 
-    monkeypatch.setattr(custseg.report, "render_report", render_report, raising=False)
+    monkeypatch.setattr(custseg.report, "render_result", render_result)
     at = upload(new_app(), "shop.csv", csv_bytes(make_customers(120, seed=8)))
     auto_k = at.select_slider[0].value
     other = 3 if auto_k != 3 else 4

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import MALL, run_cli
-from custseg import ModelError, SegmentationConfig, load_model, segment
+from conftest import run_cli
+from custseg import ModelError, SegmentationConfig, load_model, make_customers, segment
 from custseg.identity import apply_previous
 
 CENTRES = {"A": (20, 20), "B": (80, 20), "C": (20, 80), "D": (80, 80), "E": (50, 50)}
@@ -121,14 +121,14 @@ def test_customers_moving_between_segments_are_counted(q1):
     assert int(mig.sum()) == 500
 
 
-def test_refit_on_shuffled_perturbed_mall_keeps_ids_and_names(tmp_path):
-    if not MALL.is_file():
-        pytest.skip("../shared/data/mall_customers.csv is not present")
+def test_refit_on_shuffled_perturbed_customers_keeps_ids_and_names(tmp_path):
     features = "Annual Income (k$),Spending Score (1-100)"
-    code, _, err = run_cli("segment", str(MALL), "-f", features, "--out", str(tmp_path / "q1"),
+    q1 = tmp_path / "q1.csv"
+    make_customers(200, seed=11).to_csv(q1, index=False)
+    code, _, err = run_cli("segment", str(q1), "-f", features, "--out", str(tmp_path / "q1"),
                            "--no-plots", "-q", "--k", "5", "--k-max", "5")  # fmt: skip
     assert code == 0, err
-    frame = pd.read_csv(MALL).sample(frac=1, random_state=7).reset_index(drop=True)
+    frame = pd.read_csv(q1).sample(frac=1, random_state=7).reset_index(drop=True)
     rng = np.random.default_rng(7)
     for col in features.split(","):
         frame[col] = frame[col] + rng.normal(0, 1.5, len(frame))

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import MALL, run_cli
-from custseg import ModelError, SegmentationConfig, load_model, segment
+from conftest import run_cli
+from custseg import ModelError, SegmentationConfig, load_model, make_customers, segment
 from custseg.model import content_checksum
 from custseg.model_schema import model_schema
 
@@ -21,15 +21,14 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "model-format.md"
 
 
 @pytest.fixture(scope="module")
-def mall_frame() -> pd.DataFrame:
-    if not MALL.is_file():
-        pytest.skip("../shared/data/mall_customers.csv is not present")
-    return pd.read_csv(MALL)
+def customers_frame() -> pd.DataFrame:
+    """A generated table shaped like the Mall Customers data (200 rows, same columns)."""
+    return make_customers(200, seed=11)
 
 
 @pytest.fixture(scope="module")
-def fitted(mall_frame):
-    return segment(mall_frame, SegmentationConfig(features=FEATURES, k=5, k_max=5))
+def fitted(customers_frame):
+    return segment(customers_frame, SegmentationConfig(features=FEATURES, k=5, k_max=5))
 
 
 @pytest.fixture
@@ -48,12 +47,14 @@ def _write(tmp_path: Path, doc: dict, *, fix_checksum: bool = True) -> Path:
 # -- round trips --------------------------------------------------------------------------
 
 
-def test_kmeans_round_trip_assigns_training_data_to_fitted_segments(fitted, mall_frame, tmp_path):
+def test_kmeans_round_trip_assigns_training_data_to_fitted_segments(
+    fitted, customers_frame, tmp_path
+):
     path = fitted.model.save(tmp_path / "model.json")
     model = load_model(path)
-    assigned = model.assign(mall_frame)
+    assigned = model.assign(customers_frame)
     assert (assigned["segment"].to_numpy(dtype=np.int64) == fitted.labels).all()
-    assert assigned["CustomerID"].tolist() == mall_frame["CustomerID"].astype(str).tolist()
+    assert assigned["CustomerID"].tolist() == customers_frame["CustomerID"].astype(str).tolist()
     names = {s.id: s.name for s in fitted.segments}
     assert assigned["segment_name"].tolist() == [names[v] for v in fitted.labels]
     # the loaded model writes exactly the document it was read from
@@ -64,33 +65,33 @@ def test_kmeans_agreement_with_fit_is_one(fitted):
     assert fitted.model.assignment_agreement == 1.0
 
 
-def test_hierarchical_agreement_is_measured_and_stored(mall_frame, tmp_path):
+def test_hierarchical_agreement_is_measured_and_stored(customers_frame, tmp_path):
     result = segment(
-        mall_frame,
+        customers_frame,
         SegmentationConfig(
             method="hierarchical", features=("Age", "Spending Score (1-100)"), scale="none"
         ),
     )
-    nearest = result.model.predict(mall_frame)
+    nearest = result.model.predict(customers_frame)
     expected = float((nearest == result.labels).mean())
     doc = json.loads(result.model.to_json())
     assert doc["assignment"]["agreement_with_fit"] == pytest.approx(expected)
     assert 0.5 < expected <= 1.0
 
 
-def test_same_fit_saved_twice_is_byte_identical_but_for_created_at(mall_frame, tmp_path):
+def test_same_fit_saved_twice_is_byte_identical_but_for_created_at(customers_frame, tmp_path):
     config = SegmentationConfig(features=FEATURES, k=5, k_max=5)
-    a = segment(mall_frame, config).model.save(tmp_path / "a.json").read_text("utf-8")
-    b = segment(mall_frame, config).model.save(tmp_path / "b.json").read_text("utf-8")
+    a = segment(customers_frame, config).model.save(tmp_path / "a.json").read_text("utf-8")
+    b = segment(customers_frame, config).model.save(tmp_path / "b.json").read_text("utf-8")
     stamp = re.compile(r'"created_at": "[^"]*"')
     assert stamp.search(a)
     assert stamp.sub("", a) == stamp.sub("", b)
     assert json.loads(a)["checksum"] == json.loads(b)["checksum"]
 
 
-def test_created_at_honours_source_date_epoch(fitted, monkeypatch, mall_frame):
+def test_created_at_honours_source_date_epoch(fitted, monkeypatch, customers_frame):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    result = segment(mall_frame, SegmentationConfig(features=FEATURES, k=5, k_max=5))
+    result = segment(customers_frame, SegmentationConfig(features=FEATURES, k=5, k_max=5))
     assert result.model.created_at == "2023-11-14T22:13:20Z"
 
 

@@ -10,13 +10,16 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from conftest import run_cli
+from custseg import SegmentationConfig, segment
 from custseg.errors import ReportError
 from custseg.report import render_report, write_report
 from custseg.report.html import fmt_count, fmt_num, fmt_pct, json_for_script
 from custseg.report.structure import build_report, unit_of
+from custseg.results_json import load_result
 from report_data import (
     PLAYBOOK_TITLE,
     PROBE,
@@ -256,7 +259,7 @@ def test_numbers_are_formatted_for_people(kmeans_html):
 
 def test_category_mix_compares_with_the_whole_base(kmeans_html):
     doc, model_doc, _ = kmeans_html
-    report = build_report(doc, model_doc)
+    report = build_report(load_result(doc, model_doc))
     n = sum(s["size"] for s in doc["segments"])
     females = sum(
         s["size"] * s["profile"]["categories"]["Gender"].get("Female", 0) for s in doc["segments"]
@@ -407,12 +410,8 @@ def test_chart_labels_from_the_data_are_shown_literally():
     from custseg.report.plots import segment_profile_svg
 
     name = "Spend $x^2$ (<b>)"
-    doc = {
-        "features": [name],
-        "population": {name: {"mean": 10.0, "std": 2.0}},
-        "segments": [{"id": 1, "centre": {name: 12.0}}, {"id": 2, "centre": {name: 8.0}}],
-    }
-    svg = segment_profile_svg(doc, 1)
+    frame = pd.DataFrame({name: [8.0, 9.0, 10.0, 11.0, 12.0, 13.0] * 5})
+    svg = segment_profile_svg(segment(frame, SegmentationConfig(k=2)), 1)
     assert "Spend $x^2$ (&lt;b&gt;)" in svg
     assert "<b>" not in svg
 
@@ -427,7 +426,7 @@ def test_dendrogram_branches_take_their_segment_colours(hierarchical_html):
     doc = hierarchical_html[0]
     dd = doc["dendrogram"]
     Z = np.asarray(dd["linkage"], dtype=float)
-    colour_of = _dendrogram_link_colours(doc, Z)
+    colour_of = _dendrogram_link_colours(load_result(doc, hierarchical_html[1]), Z)
     n = len(Z) + 1
     # Customers under the branches of each colour add up to that segment's size.
     flat = fcluster(Z, t=dd["cut_height"], criterion="distance")
@@ -448,8 +447,8 @@ def test_map_positions_are_where_the_points_are_drawn():
     """The hover script finds customers by these positions; they must match the SVG."""
     from custseg.report.plots import map_svg
 
-    doc = kmeans_result()[0]
-    svg, positions = map_svg(doc)
+    doc, model_doc = kmeans_result()
+    svg, positions = map_svg(load_result(doc, model_doc))
     drawn = [
         (float(x), float(y))
         for x, y in re.findall(r'<use xlink:href="[^"]+" x="([-\d.]+)" y="([-\d.]+)"', svg)
@@ -472,6 +471,7 @@ def test_drawing_the_report_leaves_no_open_figures(kmeans_html):
     from custseg.report.plots import map_svg, render_plots
 
     before = plt.get_fignums()
-    render_plots(kmeans_html[0])
-    map_svg(kmeans_html[0])
+    result = load_result(kmeans_html[0], kmeans_html[1])
+    render_plots(result)
+    map_svg(result)
     assert plt.get_fignums() == before

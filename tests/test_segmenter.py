@@ -19,7 +19,8 @@ def test_init_only_stores_params():
     seg = Segmenter(method="hierarchical", k=3, random_state=5)
     assert seg.get_params()["method"] == "hierarchical"
     assert seg.set_params(k=4).k == 4
-    assert repr(seg) == "Segmenter(method='hierarchical', k=4, random_state=5)"
+    # scikit-learn's repr: the parameters that differ from their defaults, by name
+    assert repr(seg) == "Segmenter(k=4, method='hierarchical', random_state=5)"
 
 
 @pytest.mark.parametrize("method", ["kmeans", "hierarchical"])

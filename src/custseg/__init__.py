@@ -12,8 +12,9 @@ segment in business words and recommend an action for it.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .config import SegmentationConfig
 from .data.demo import make_customers
 from .data.loading import load_table
@@ -22,7 +23,6 @@ from .errors import (
     CustsegError,
     DataError,
     ModelError,
-    NotFittedError,
     OutputError,
     SegmentationWarning,
 )
@@ -30,7 +30,10 @@ from .model import SegmentModel, load_model
 from .outputs import write_results
 from .pipeline import segment
 from .results import KCandidate, KSelection, Segment, SegmentationResult
-from .segmenter import Segmenter
+
+if TYPE_CHECKING:
+    from .not_fitted import NotFittedError
+    from .segmenter import Segmenter
 
 __all__ = [
     "ConfigError",
@@ -54,3 +57,17 @@ __all__ = [
     "segment",
     "write_results",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The estimator and its NotFittedError subclass scikit-learn's classes, whose import
+    # takes about a second: `import custseg` (and so the command line) does not pay it.
+    if name == "Segmenter":
+        from .segmenter import Segmenter
+
+        return Segmenter
+    if name == "NotFittedError":
+        from .not_fitted import NotFittedError
+
+        return NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

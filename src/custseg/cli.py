@@ -19,25 +19,11 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_options import config_click_options
 from .errors import CustsegError
 
 ISSUES_URL = "https://github.com/custseg/custseg/issues"
 EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
-
-
-def _features(values: tuple[str, ...]) -> tuple[str, ...] | None:
-    """--features may be repeated and each may hold a comma-separated list.
-
-    A name holding a comma is written in double quotes, as in a CSV header:
-    ``-f '"Income, net (k$)",Age'``.
-    """
-    import csv
-
-    out: list[str] = []
-    for v in values:
-        for row in csv.reader([v], skipinitialspace=True):
-            out.extend(part.strip() for part in row if part.strip())
-    return tuple(out) or None
 
 
 def _echo(text: str, err: bool = False) -> None:
@@ -47,88 +33,18 @@ def _echo(text: str, err: bool = False) -> None:
     click.echo("\n".join(safe_line(part) for part in text.split("\n")), err=err)
 
 
-def _print_summary(doc: dict, out: Path) -> None:
+def _print_summary(result, out: Path) -> None:
     from .report.text import summary_lines
 
-    for line in summary_lines(doc):
+    for line in summary_lines(result):
         _echo(line)
     _echo(f"\nResults in {out}/")
 
 
+# Options of the command itself; the analysis options come from SegmentationConfig.
 segment_options = [
-    click.option(
-        "--features",
-        "-f",
-        multiple=True,
-        help="Columns to cluster on, comma-separated; may be repeated. A name with a comma "
-        "goes in double quotes: -f '\"Income, net (k$)\",Age'. "
-        "Default: every numeric column but the id.",
-    ),
-    click.option("--id", "id_column", default=None, help="Id column (default: detected)."),
-    click.option(
-        "--method",
-        type=click.Choice(["kmeans", "hierarchical"]),
-        default="kmeans",
-        show_default=True,
-    ),
-    click.option(
-        "--linkage",
-        type=click.Choice(["ward", "complete", "average", "single"]),
-        default="ward",
-        show_default=True,
-        help="Hierarchical linkage.",
-    ),
-    click.option(
-        "--k", "k", default="auto", show_default=True, help="Number of segments, or 'auto'."
-    ),
-    click.option("--k-min", default=2, show_default=True, type=int),
-    click.option("--k-max", default=10, show_default=True, type=int),
-    click.option(
-        "--k-rule",
-        type=click.Choice(
-            ["auto", "elbow", "dendrogram", "silhouette", "calinski", "davies", "consensus"]
-        ),
-        default="auto",
-        show_default=True,
-        help="How --k auto chooses (auto: elbow for k-means, dendrogram gap for hierarchical).",
-    ),
-    click.option(
-        "--scale",
-        type=click.Choice(["standard", "minmax", "robust", "none"]),
-        default="standard",
-        show_default=True,
-    ),
-    click.option(
-        "--missing",
-        type=click.Choice(["drop", "impute", "error"]),
-        default="drop",
-        show_default=True,
-        help="Rows with missing feature values.",
-    ),
-    click.option("--seed", default=0, show_default=True, type=int),
-    click.option("--n-init", default=10, show_default=True, type=int, help="k-means restarts."),
-    click.option(
-        "--sample",
-        default=None,
-        type=int,
-        help="Segment a random sample of this many customers (quick exploration).",
-    ),
-    click.option(
-        "--playbook",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help="YAML playbook replacing the default recommendations.",
-    ),
     click.option("--sheet", default=None, help="Excel sheet (default: the first)."),
-    click.option("--engine", default="local", show_default=True, help="Compute engine."),
     click.option("--no-plots", is_flag=True, help="Skip the PNG plots."),
-    click.option(
-        "--previous",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help="A previous model.json: segments that persist keep its ids and names; "
-        "new and vanished segments and customer moves are reported.",
-    ),
     click.option("--quiet", "-q", is_flag=True, help="Print only the summary."),
 ]
 
@@ -158,52 +74,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-def _run_segment(
-    path,
-    out,
-    features,
-    id_column,
-    method,
-    linkage,
-    k,
-    k_min,
-    k_max,
-    k_rule,
-    scale,
-    missing,
-    seed,
-    n_init,
-    sample,
-    playbook,
-    sheet,
-    engine,
-    no_plots,
-    quiet,
-    previous=None,
-    force=False,
-):
-    from .config import SegmentationConfig
+def _run_segment(path, out, sheet, no_plots, quiet, force=False, **options):
+    from .cli_options import config_from_cli
     from .outputs import write_results
     from .pipeline import segment
 
-    config = SegmentationConfig(
-        method=method,
-        k=k,
-        k_min=k_min,
-        k_max=k_max,
-        k_rule=k_rule,
-        scale=scale,
-        missing=missing,
-        linkage=linkage,
-        features=_features(features),
-        id_column=id_column,
-        seed=seed,
-        n_init=n_init,
-        engine=engine,
-        sample=sample,
-        playbook=playbook,
-        previous=previous,
-    )
+    config = config_from_cli(options)
     from ._atomic import check_replaceable
 
     check_replaceable(out, force=force, inputs=(path,))  # fail before the work, not after it
@@ -219,7 +95,7 @@ def _run_segment(
         if say:
             say("writing results")
         write_results(result, out, plots=not no_plots, force=force, inputs=(path,))
-    _print_summary(result.to_dict(), Path(out))
+    _print_summary(result, Path(out))
 
 
 @cli.command()
@@ -237,6 +113,7 @@ def _run_segment(
     help="Write into a non-empty folder custseg did not create (files with custseg's "
     "names are replaced; nothing else there is touched).",
 )
+@config_click_options()
 @_apply(segment_options)
 def segment(path: Path, out: Path, **options) -> None:
     """Segment the customers in PATH (CSV, Parquet or .xlsx) and write results to --out.
@@ -264,10 +141,7 @@ def segment(path: Path, out: Path, **options) -> None:
     help="Folder for the demo table and results.",
 )
 @click.option("--rows", default=1000, show_default=True, type=int, help="Number of customers.")
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option(
-    "--method", type=click.Choice(["kmeans", "hierarchical"]), default="kmeans", show_default=True
-)
+@config_click_options("method", "seed")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
 def demo(out: Path, rows: int, seed: int, method: str, quiet: bool) -> None:
     """Generate a realistic demo customer table and segment it.
@@ -311,7 +185,7 @@ def demo(out: Path, rows: int, seed: int, method: str, quiet: bool) -> None:
         write_results(
             result, out, extra_files={"customers.csv": frame.to_csv(index=False).encode("utf-8")}
         )
-    _print_summary(result.to_dict(), out)
+    _print_summary(result, out)
 
 
 @cli.command()

@@ -1,9 +1,18 @@
-"""Options of a segmentation run, validated once at the boundary."""
+"""Options of a segmentation run, validated once at the boundary.
+
+This is the one list of options. Each field of :class:`SegmentationConfig`
+carries its help text, its choices and how each front end shows it
+(:class:`Option`, in the field's metadata); from it are generated the options
+of ``custseg segment`` (:mod:`custseg.cli_options`), the parameters of
+:class:`~custseg.segmenter.Segmenter` and the web app's form
+(:mod:`custseg.app.form`). Adding an option is adding one field here.
+"""
 
 from __future__ import annotations
 
 import numbers
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from .errors import ConfigError
@@ -21,54 +30,195 @@ LINKAGES = ("ward", "complete", "average", "single")
 K_RULES = ("auto", "elbow", "dendrogram", "silhouette", "calinski", "davies", "consensus")
 
 
+@dataclass(frozen=True)
+class AppField:
+    """How the web app's form shows an option.
+
+    ``choice_labels`` maps each choice to the words the form shows;
+    ``widget`` is ``"select"`` (choices), ``"count"`` (a whole number where 0
+    means "not set"), ``"features"`` or ``"id_column"`` (lists of the
+    uploaded table's columns).
+    """
+
+    label: str
+    widget: Literal["select", "count", "features", "id_column"] = "select"
+    help: str | None = None
+    choice_labels: Mapping[str, str] | None = None
+    step: int = 1
+
+
+@dataclass(frozen=True)
+class Option:
+    """What every front end needs to know about one field of :class:`SegmentationConfig`.
+
+    Parameters
+    ----------
+    help : str
+        One sentence for ``--help``, the estimator's docstring and the form.
+    choices : tuple of str, optional
+        The allowed values (checked in ``__post_init__``).
+    flag : str, optional
+        The CLI flag (default: ``--`` and the field name with dashes).
+    short : str, optional
+        A one-letter CLI alias, e.g. ``"-f"``.
+    param : str, optional
+        The estimator's parameter name (default: the field name;
+        ``seed`` is scikit-learn's ``random_state``).
+    kind : {"value", "path", "names"}
+        How the CLI reads it: a plain value, a file path, or column names
+        (comma-separated, repeatable).
+    app : AppField or None
+        The form field of the web app, or None when the app sets the option
+        another way or not at all (``app_reason`` says which).
+    """
+
+    help: str
+    choices: tuple[str, ...] | None = None
+    flag: str | None = None
+    short: str | None = None
+    param: str | None = None
+    kind: Literal["value", "path", "names"] = "value"
+    app: AppField | None = None
+    app_reason: str | None = None
+
+
+def option(default: Any, **spec: Any) -> Any:
+    """A dataclass field with an :class:`Option` in its metadata."""
+    return field(default=default, metadata={"option": Option(**spec)})
+
+
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ConfigError(f"{name}={value!r} is not one of {', '.join(allowed)}")
     return value
 
 
+NO_FORM_K = "the app sets k with its slider, after the automatic run"
+NO_FORM_SEARCH = "the app keeps the default search range and rule"
+
+
 @dataclass(frozen=True)
 class SegmentationConfig:
     """Every option of a run; recorded verbatim in ``segments.json`` and ``model.json``.
 
-    Parameters
-    ----------
-    method : {"kmeans", "hierarchical"}
-    k : int or "auto"
-        Number of segments, or ``"auto"`` to choose it over ``k_min..k_max``.
-    k_rule : str
-        How ``k="auto"`` chooses: ``"auto"`` is the elbow for k-means and the
-        dendrogram's largest gap for hierarchical clustering.
-    features : tuple of str or None
-        Columns to cluster on; ``None`` means every numeric column but the id.
-    previous : str or None
-        A previous ``model.json``: segments that persist keep its ids and names
-        (see :mod:`custseg.identity`).
+    Each field's meaning is its ``help`` (see :func:`config_options`); in
+    short: ``k`` is a number of segments or ``"auto"`` to choose it over
+    ``k_min..k_max`` with ``k_rule``; ``features=None`` means every numeric
+    column but the id; ``previous`` is an earlier ``model.json`` whose ids and
+    names persisting segments keep (see :mod:`custseg.identity`).
     """
 
-    method: str = "kmeans"
-    k: int | str = "auto"
-    k_min: int = 2
-    k_max: int = 10
-    k_rule: str = "auto"
-    scale: str = "standard"
-    missing: str = "drop"
-    linkage: str = "ward"
-    features: tuple[str, ...] | None = None
-    id_column: str | None = None
-    seed: int = 0
-    n_init: int = 10
-    engine: str = "local"
-    sample: int | None = None
-    playbook: str | None = field(default=None)
-    previous: str | None = None
+    method: str = option(
+        "kmeans",
+        help="Clustering method.",
+        choices=METHODS,
+        app=AppField(
+            "Method",
+            choice_labels={"kmeans": "k-means", "hierarchical": "hierarchical (agglomerative)"},
+        ),
+    )
+    k: int | str = option("auto", help="Number of segments, or 'auto'.", app_reason=NO_FORM_K)
+    k_min: int = option(2, help="Smallest k compared when k is 'auto'.", app_reason=NO_FORM_SEARCH)
+    k_max: int = option(10, help="Largest k compared when k is 'auto'.", app_reason=NO_FORM_SEARCH)
+    k_rule: str = option(
+        "auto",
+        help="How --k auto chooses (auto: elbow for k-means, dendrogram gap for hierarchical).",
+        choices=K_RULES,
+        app_reason=NO_FORM_SEARCH,
+    )
+    scale: str = option(
+        "standard",
+        help="How features are scaled before clustering.",
+        choices=SCALES,
+        app=AppField(
+            "Scaling",
+            choice_labels={
+                "standard": "standardise (mean 0, sd 1)",
+                "minmax": "min-max (0 to 1)",
+                "robust": "robust (median, IQR)",
+                "none": "none (original units)",
+            },
+        ),
+    )
+    missing: str = option(
+        "drop",
+        help="Rows with missing feature values.",
+        choices=MISSING,
+        app=AppField(
+            "Customers with empty values",
+            choice_labels={
+                "drop": "leave those customers out",
+                "impute": "fill with the column median",
+                "error": "stop with an error",
+            },
+        ),
+    )
+    linkage: str = option(
+        "ward",
+        help="Hierarchical linkage.",
+        choices=LINKAGES,
+        app=AppField("Linkage (hierarchical only)"),
+    )
+    features: tuple[str, ...] | None = option(
+        None,
+        help="Columns to cluster on, comma-separated; may be repeated. A name with a comma "
+        "goes in double quotes: -f '\"Income, net (k$)\",Age'. "
+        "Default: every numeric column but the id.",
+        short="-f",
+        kind="names",
+        app=AppField(
+            "Features to cluster on",
+            widget="features",
+            help="Default: every numeric column but the id, as in the command line.",
+        ),
+    )
+    id_column: str | None = option(
+        None,
+        help="Id column (default: detected).",
+        flag="--id",
+        app=AppField("Id column", "id_column"),
+    )
+    seed: int = option(
+        0,
+        help="Random seed: the same seed gives the same segments.",
+        param="random_state",
+        app_reason="the app always uses seed 0, so a table gives the same segments every time",
+    )
+    n_init: int = option(
+        10, help="k-means restarts.", app_reason="the app keeps the default restarts"
+    )
+    engine: str = option(
+        "local", help="Compute engine.", app_reason="the app runs on this computer only"
+    )
+    sample: int | None = option(
+        None,
+        help="Segment a random sample of this many customers (quick exploration).",
+        app=AppField(
+            "Quick look: segment a random sample of (0 = everyone)",
+            widget="count",
+            help="For large tables: the customers outside the sample are left out of the "
+            "result, as with --sample on the command line.",
+            step=1000,
+        ),
+    )
+    playbook: str | None = option(
+        None,
+        help="YAML playbook replacing the default recommendations.",
+        kind="path",
+        app_reason="the app uses the default playbook; its actions are edited on the page",
+    )
+    previous: str | None = option(
+        None,
+        help="A previous model.json: segments that persist keep its ids and names; "
+        "new and vanished segments and customer moves are reported.",
+        kind="path",
+        app_reason="the app segments one table at a time",
+    )
 
     def __post_init__(self) -> None:
-        _choice("method", self.method, METHODS)
-        _choice("scale", self.scale, SCALES)
-        _choice("missing", self.missing, MISSING)
-        _choice("linkage", self.linkage, LINKAGES)
-        _choice("k_rule", self.k_rule, K_RULES)
+        for name, opt, _ in config_options():
+            if opt.choices is not None:
+                _choice(name, getattr(self, name), opt.choices)
         if isinstance(self.k, str) and self.k != "auto":
             try:
                 object.__setattr__(self, "k", int(self.k))
@@ -124,3 +274,19 @@ class SegmentationConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SegmentationConfig:
         return cls(**d)
+
+
+def config_options() -> Iterator[tuple[str, Option, Any]]:
+    """``(field name, Option, default)`` of every option, in the order of the fields."""
+    for f in fields(SegmentationConfig):
+        yield f.name, f.metadata["option"], f.default
+
+
+def option_of(name: str) -> Option:
+    """The :class:`Option` of one config field."""
+    return SegmentationConfig.__dataclass_fields__[name].metadata["option"]
+
+
+def estimator_param(name: str) -> str:
+    """The :class:`~custseg.segmenter.Segmenter` parameter of a config field."""
+    return option_of(name).param or name

@@ -8,6 +8,11 @@ a bug in custseg (exit status 2).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .not_fitted import NotFittedError as NotFittedError
+
 
 class CustsegError(Exception):
     """Base class of every error a user can cause and fix."""
@@ -30,10 +35,6 @@ class ModelError(CustsegError):
     """A saved model cannot be loaded or does not fit the data given to it."""
 
 
-class NotFittedError(CustsegError, AttributeError):
-    """A fitted-only method was called before ``fit``."""
-
-
 class OutputError(CustsegError):
     """Results cannot be written where asked."""
 
@@ -44,3 +45,12 @@ class SegmentationWarning(UserWarning):
 
 class ReportError(CustsegError):
     """Saved results cannot be turned into a report (missing, invalid or mismatched)."""
+
+
+def __getattr__(name: str) -> Any:
+    # NotFittedError subclasses scikit-learn's, whose import is slow: load it on first use.
+    if name == "NotFittedError":
+        from .not_fitted import NotFittedError
+
+        return NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

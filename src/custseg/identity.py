@@ -36,7 +36,7 @@ import pandas as pd
 
 from .errors import ModelError
 from .model import SegmentModel, load_model
-from .results import SegmentationResult, _clean
+from .results import SegmentationResult, clean
 
 NOT_PRESENT = "(not in that run)"
 LEFT_OUT = "(left out)"
@@ -54,7 +54,7 @@ class SegmentMatch:
     size_now: int
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return clean(
             {
                 "id": self.id,
                 "name": self.name,
@@ -76,7 +76,7 @@ class SegmentChange:
     nearest_distance: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return clean(
             {
                 "id": self.id,
                 "name": self.name,
@@ -107,7 +107,7 @@ class IdentityReport:
     migration_note: str
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return clean(
             {
                 "previous_model": self.previous_model,
                 "previous_fingerprint": self.previous_fingerprint,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,9 +18,9 @@ import pandas as pd
 
 from .errors import DataError, ModelError
 from .features.scaling import Scaler
+from .json_values import json_safe
+from .model_schema import FORMAT, FORMAT_VERSION, content_checksum, validate_model_document
 
-FORMAT = "custseg-model"
-FORMAT_VERSION = 1
 ATYPICAL_QUANTILE = 0.99
 
 
@@ -136,40 +135,12 @@ class SegmentModel:
         --------
         >>> load_model("result/model.json").assign(new_customers)  # doctest: +SKIP
         """
-        from .data.prepare import rows_list
         from .engines import get_engine
 
         frame = frame.set_axis([str(c).strip() for c in frame.columns], axis=1)
         check = self.check_columns(list(frame.columns))
         n = len(frame)
-        X = np.empty((n, len(self.features)), dtype=np.float64)
-        for j, f in enumerate(self.features):
-            X[:, j] = _numeric_column(frame[f], f, row_offset)
-        inf = np.isinf(X)
-        if inf.any():
-            i, j = np.argwhere(inf)[0]
-            raise DataError(
-                f"feature {self.features[j]!r} has an infinite value in row {row_offset + i + 1}; "
-                "replace it with a real number or leave the cell empty"
-            )
-        missing = np.isnan(X)
-        reasons = np.full(n, "", dtype=object)
-        if missing.any():
-            if self.missing == "error":
-                j = int(np.flatnonzero(missing.any(axis=0))[0])
-                pos = np.flatnonzero(missing[:, j])
-                raise DataError(
-                    f"feature {self.features[j]!r} has empty values "
-                    f"({rows_list(pos + row_offset)}) and the model's missing-value policy is "
-                    "'error'; fill them in"
-                )
-            if self.missing == "impute":
-                for j, f in enumerate(self.features):
-                    X[missing[:, j], j] = self.impute_values[f]
-            else:
-                for i in np.flatnonzero(missing.any(axis=1)):
-                    cols = [self.features[j] for j in np.flatnonzero(missing[i])]
-                    reasons[i] = "missing value in " + ", ".join(f"'{c}'" for c in cols)
+        X, reasons = self.feature_rows(frame, row_offset=row_offset)
         ok = reasons == ""
         index = np.zeros(n, dtype=np.int64)
         dist = np.full(n, np.nan)
@@ -201,10 +172,56 @@ class SegmentModel:
         """Segment id of each row (0 where a row cannot be assigned)."""
         return self.assign(frame)["segment"].fillna(0).to_numpy(dtype=np.int64)
 
+    def feature_rows(
+        self, frame: pd.DataFrame, *, row_offset: int = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The model's features of each row of ``frame``, unscaled, under its missing policy.
+
+        Returns
+        -------
+        X : ndarray of shape (n_rows, n_features)
+            Float values in the order of ``features``; gaps imputed when the
+            policy is ``"impute"``, left as NaN when it is ``"drop"``.
+        left_out_reason : ndarray of str, shape (n_rows,)
+            Empty for rows that can be assigned, else why not.
+        """
+        from .data.prepare import rows_list
+
+        n = len(frame)
+        X = np.empty((n, len(self.features)), dtype=np.float64)
+        for j, f in enumerate(self.features):
+            X[:, j] = _numeric_column(frame[f], f, row_offset)
+        inf = np.isinf(X)
+        if inf.any():
+            i, j = np.argwhere(inf)[0]
+            raise DataError(
+                f"feature {self.features[j]!r} has an infinite value in row {row_offset + i + 1}; "
+                "replace it with a real number or leave the cell empty"
+            )
+        missing = np.isnan(X)
+        reasons = np.full(n, "", dtype=object)
+        if missing.any():
+            if self.missing == "error":
+                j = int(np.flatnonzero(missing.any(axis=0))[0])
+                pos = np.flatnonzero(missing[:, j])
+                raise DataError(
+                    f"feature {self.features[j]!r} has empty values "
+                    f"({rows_list(pos + row_offset)}) and the model's missing-value policy is "
+                    "'error'; fill them in"
+                )
+            if self.missing == "impute":
+                for j, f in enumerate(self.features):
+                    X[missing[:, j], j] = self.impute_values[f]
+            else:
+                for i in np.flatnonzero(missing.any(axis=1)):
+                    cols = [self.features[j] for j in np.flatnonzero(missing[i])]
+                    reasons[i] = "missing value in " + ", ".join(f"'{c}'" for c in cols)
+        return X, reasons
+
     # -- persistence ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The ``model.json`` document (see docs/model-format.md)."""
-        doc = _json_safe(
+        doc = json_safe(
             {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
@@ -259,8 +276,6 @@ class SegmentModel:
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any], source: str = "<dict>") -> SegmentModel:
-        from .model_schema import validate_model_document
-
         validate_model_document(doc, source)
         features = tuple(f["name"] for f in doc["features"])
         pre = doc["preprocessing"]
@@ -365,17 +380,6 @@ def _is_pickle(raw: bytes) -> bool:
     return bool(ops) and ops[-1][0].name == "STOP"
 
 
-def content_checksum(doc: dict[str, Any]) -> str:
-    """SHA-256 of a model document's canonical JSON, without ``checksum`` and ``created_at``.
-
-    Leaving out the timestamp makes the checksum a function of the fit alone, so
-    the same fit saved twice has the same checksum.
-    """
-    body = {k: v for k, v in doc.items() if k not in ("checksum", "created_at")}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def _numeric_column(col: pd.Series, name: str, row_offset: int) -> np.ndarray:
     """A feature column as float64, with file-wide row numbers in errors."""
     from .data.numbers import coerce_numeric
@@ -429,17 +433,3 @@ def created_timestamp() -> str:
         else datetime.now(UTC)
     )
     return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        return value
-    return value

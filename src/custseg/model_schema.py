@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from ._version import __version__
 from .errors import ModelError
 
 SCHEMA_FILE = "model.schema.json"
+FORMAT = "custseg-model"
+FORMAT_VERSION = 1
 
 
 @lru_cache(maxsize=1)
@@ -22,9 +26,6 @@ def model_schema() -> dict[str, Any]:
 
 def validate_model_document(doc: Any, source: str) -> None:
     """Raise :class:`ModelError` naming the first problem of a model document."""
-    from . import __version__
-    from .model import FORMAT, FORMAT_VERSION
-
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ModelError(f'\'{source}\' is not a custseg model (no "format": "{FORMAT}" field)')
     version = doc.get("format_version")
@@ -51,8 +52,6 @@ def _invalid(source: str, what: str) -> ModelError:
 
 def _check_consistency(doc: dict[str, Any], source: str) -> None:
     """What a schema cannot say: matching lengths, unique ids, finite numbers, the checksum."""
-    from .model import content_checksum
-
     if doc["checksum"] != content_checksum(doc):
         raise ModelError(
             f"'{source}' was changed after custseg wrote it (its checksum does not match its "
@@ -113,3 +112,14 @@ def _first_non_finite(value: Any, where: str = "") -> str | None:
         if found:
             return found
     return None
+
+
+def content_checksum(doc: dict[str, Any]) -> str:
+    """SHA-256 of a model document's canonical JSON, without ``checksum`` and ``created_at``.
+
+    Leaving out the timestamp makes the checksum a function of the fit alone, so
+    the same fit saved twice has the same checksum.
+    """
+    body = {k: v for k, v in doc.items() if k not in ("checksum", "created_at")}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()

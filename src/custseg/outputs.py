@@ -103,9 +103,13 @@ def write_results(
         if plots:
             from .report.plots import write_plots
 
-            write_plots(result.to_dict(), tmp)
+            write_plots(result, tmp)
         if report:
-            from .report import write_report
+            from .report.html import write_result_report
+            from .results_json import result_from_dict
 
-            write_report(result.to_dict(), result.model.to_dict(), tmp / "report.html")
+            # Drawn from what segments.json holds (numbers rounded as saved), so that
+            # `custseg report` rebuilds the same page from the folder.
+            saved = result_from_dict(result.to_dict(), result.model)
+            write_result_report(saved, tmp / "report.html")
     return target

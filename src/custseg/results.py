@@ -6,11 +6,13 @@ The report, the web app and the CLI read these objects (or their saved
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from .json_values import json_safe
 
 if TYPE_CHECKING:
     from .config import SegmentationConfig
@@ -20,19 +22,9 @@ if TYPE_CHECKING:
 LEVELS = ("low", "average", "high")
 
 
-def _clean(value: Any) -> Any:
-    """Make numpy scalars and non-finite floats JSON-safe."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        if not np.isfinite(value):
-            return None
-        return float(round(value, 10))
-    return value
+def clean(value: Any) -> Any:
+    """JSON-safe ``value`` with floats rounded to 10 decimals: the numbers of ``segments.json``."""
+    return json_safe(value, digits=10)
 
 
 @dataclass(frozen=True)
@@ -58,7 +50,7 @@ class DataSummary:
         return self.n_rows - self.n_used
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return clean(
             {
                 "source": self.source,
                 "format": self.file_format,
@@ -99,7 +91,7 @@ class KCandidate:
         }
         if self.merge_gap is not None:
             d["merge_gap"] = self.merge_gap
-        return _clean(d)
+        return clean(d)
 
 
 @dataclass(frozen=True)
@@ -130,7 +122,7 @@ class KSelection:
         raise KeyError(k)
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return clean(
             {
                 "rule": self.rule,
                 "chosen": self.chosen,
@@ -159,7 +151,7 @@ class FeatureStats:
     std: float
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return clean(
             {
                 "mean": self.mean,
                 "median": self.median,
@@ -204,7 +196,7 @@ class Segment:
     recommendation: Recommendation
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return clean(
             {
                 "id": self.id,
                 "name": self.name,
@@ -255,7 +247,7 @@ class Projection:
         }
         if self.values is not None:
             d["values"] = {f: [round(float(v), 6) for v in col] for f, col in self.values.items()}
-        return _clean(d)
+        return clean(d)
 
 
 @dataclass(frozen=True)
@@ -269,7 +261,7 @@ class Dendrogram:
     truncated: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return clean(
             {
                 "linkage": self.linkage.tolist(),
                 "cut_height": self.cut_height,
@@ -311,10 +303,10 @@ class SegmentationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The content of ``segments.json``."""
-        from . import __version__
+        from ._version import __version__
 
         cfg = self.config
-        return _clean(
+        return clean(
             {
                 "custseg_version": __version__,
                 "method": cfg.method,
@@ -339,6 +331,35 @@ class SegmentationResult:
                 **({"identity": self.identity.to_dict()} if self.identity else {}),
             }
         )
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any], model: SegmentModel) -> SegmentationResult:
+        """The result saved as ``segments.json`` (``doc``), with its ``model.json`` model.
+
+        Checked against the JSON Schema shipped with custseg; per-customer labels
+        are not in ``segments.json``, so ``labels``, ``ids`` and ``left_out`` are
+        empty. See :func:`custseg.results_json.result_from_dict`.
+        """
+        from .results_json import result_from_dict
+
+        return result_from_dict(doc, model)
+
+    def with_k_evidence(self, sweep: SegmentationResult) -> SegmentationResult:
+        """This result of a k set by the user, with the k evidence of ``sweep``.
+
+        ``sweep`` is the automatic run on the same data and options: its
+        candidates and indices are kept, the rule becomes ``"fixed"`` and the
+        note says which k the automatic choice was (the app's k slider).
+        """
+        auto = sweep.k_selection
+        selection = replace(
+            auto,
+            rule="fixed",
+            chosen=self.k,
+            note=f"k={self.k} was set by the user; the automatic choice was "
+            f"k={auto.chosen}: {auto.note}",
+        )
+        return replace(self, k_selection=selection)
 
     def segments_frame(self) -> pd.DataFrame:
         """One row per segment: id, name, size, share, centre per feature, action."""

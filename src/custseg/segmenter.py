@@ -1,26 +1,62 @@
-"""The scikit-learn-style estimator over the pipeline."""
+"""The scikit-learn estimator over the pipeline.
+
+:class:`Segmenter` is a clusterer and a transformer in scikit-learn's sense: it
+passes ``sklearn.utils.estimator_checks.check_estimator``, works in a
+``Pipeline`` (after a ``ColumnTransformer``, say), is cloned and searched by
+``GridSearchCV``. Its parameters are generated from the fields of
+:class:`~custseg.config.SegmentationConfig` (``seed`` is called
+``random_state`` here), so the estimator, the command line and the app offer
+the same options.
+"""
 
 from __future__ import annotations
 
+import inspect
+import os
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.utils.validation import validate_data
 
-from .config import SegmentationConfig
-from .errors import NotFittedError
-from .model import SegmentModel
+from .config import SegmentationConfig, config_options, estimator_param
+from .not_fitted import NotFittedError
 from .pipeline import segment
 from .results import SegmentationResult
 
+# Column names given to the columns of a NumPy array (no names of its own).
+ARRAY_COLUMN = "x{}"
 
-class Segmenter:
+
+def _init_signature() -> inspect.Signature:
+    """``__init__(self, *, method="kmeans", k="auto", ...)``: one keyword per config field."""
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    for name, _, default in config_options():
+        params.append(
+            inspect.Parameter(
+                estimator_param(name), inspect.Parameter.KEYWORD_ONLY, default=default
+            )
+        )
+    return inspect.Signature(params)
+
+
+def _params_doc() -> str:
+    lines = []
+    for name, opt, default in config_options():
+        lines.append(f"{estimator_param(name)} : default={default!r}")
+        lines.append(f"    {opt.help}")
+    return "\n    ".join(lines)
+
+
+class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     """Segment customers, then assign new ones.
 
-    Parameters are keyword-only and stored as given; see
-    :class:`~custseg.config.SegmentationConfig` for their meaning
-    (``previous="q1/model.json"`` keeps the ids and names of segments that
-    persist from an earlier model).
+    Parameters are keyword-only and stored as given (they are checked by
+    ``fit``); each is a field of :class:`~custseg.config.SegmentationConfig`:
+
+    {params}
 
     Attributes
     ----------
@@ -29,7 +65,27 @@ class Segmenter:
     model_ : SegmentModel
         What :meth:`predict` uses; ``model_.save(path)`` writes ``model.json``.
     labels_ : ndarray of shape (n_rows,)
-        Segment id of each input row (0 for rows left out).
+        Segment of each input row as 0..k-1 (scikit-learn's convention), -1 for
+        rows left out (missing values under ``missing="drop"``).
+    segment_ids_ : ndarray of shape (k,)
+        The business id of each segment (1..k; ids kept from ``previous``),
+        so ``segment_ids_[labels_]`` is the ``segment`` column of ``assignments.csv``.
+    segment_names_ : ndarray of shape (k,)
+        The name of each segment.
+    cluster_centers_ : ndarray of shape (k, n_features_used)
+        Each segment's mean of the features used (``features_``), in input units.
+    features_ : tuple of str
+        The columns clustered on.
+    n_features_in_ : int
+        Number of columns seen by ``fit``.
+    feature_names_in_ : ndarray of str
+        Their names, when ``fit`` was given a DataFrame with text column names.
+
+    Notes
+    -----
+    :meth:`transform` and :meth:`score` work in the scaled feature space in
+    which segments are formed (``scale``), like :meth:`predict`; scores of
+    runs with different ``scale`` are not comparable.
 
     Examples
     --------
@@ -40,113 +96,146 @@ class Segmenter:
     True
     """
 
-    def __init__(
-        self,
-        *,
-        method: str = "kmeans",
-        k: int | str = "auto",
-        k_min: int = 2,
-        k_max: int = 10,
-        k_rule: str = "auto",
-        scale: str = "standard",
-        missing: str = "drop",
-        linkage: str = "ward",
-        features: list[str] | tuple[str, ...] | None = None,
-        id_column: str | None = None,
-        random_state: int = 0,
-        n_init: int = 10,
-        engine: str = "local",
-        playbook: str | None = None,
-        previous: str | None = None,
-    ) -> None:
-        self.method = method
-        self.k = k
-        self.k_min = k_min
-        self.k_max = k_max
-        self.k_rule = k_rule
-        self.scale = scale
-        self.missing = missing
-        self.linkage = linkage
-        self.features = features
-        self.id_column = id_column
-        self.random_state = random_state
-        self.n_init = n_init
-        self.engine = engine
-        self.playbook = playbook
-        self.previous = previous
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _PARAMS}
-
-    def set_params(self, **params: Any) -> Segmenter:
-        for name, value in params.items():
-            if name not in _PARAMS:
-                raise ValueError(f"Segmenter has no parameter {name!r}")
+    def __init__(self, **params: Any) -> None:
+        bound = _SIGNATURE.bind(self, **params)  # a TypeError names an unknown parameter
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
             setattr(self, name, value)
-        return self
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        # Missing values are input, not an error: rows with one are left out (label -1) or
+        # imputed, as the `missing` parameter says. So check_estimators_nan_inf does not apply.
+        tags.input_tags.allow_nan = True
+        return tags
+
+    # -- fitting -----------------------------------------------------------------------
     def _config(self) -> SegmentationConfig:
-        return SegmentationConfig(
-            method=self.method,
-            k=self.k,
-            k_min=self.k_min,
-            k_max=self.k_max,
-            k_rule=self.k_rule,
-            scale=self.scale,
-            missing=self.missing,
-            linkage=self.linkage,
-            features=tuple(self.features) if self.features is not None else None,
-            id_column=self.id_column,
-            seed=self.random_state,
-            n_init=self.n_init,
-            engine=self.engine,
-            playbook=self.playbook,
-            previous=self.previous,
-        )
+        values = {name: getattr(self, estimator_param(name)) for name, _, _ in config_options()}
+        if values["features"] is not None and not isinstance(values["features"], str):
+            values["features"] = tuple(values["features"])
+        return SegmentationConfig(**values)
 
-    def fit(self, X: pd.DataFrame, y: None = None) -> Segmenter:
-        """Segment the customers in X (a DataFrame, or a path to a table file)."""
-        self.result_: SegmentationResult = segment(X, self._config())
-        self.model_: SegmentModel = self.result_.model
-        self.labels_: np.ndarray = self.result_.labels
+    def fit(self, X: Any, y: None = None) -> Segmenter:
+        """Segment the customers in X.
+
+        Parameters
+        ----------
+        X : DataFrame, array-like of shape (n_rows, n_columns), or path to a table file
+            A DataFrame may hold an id column and text columns (profiled, not
+            clustered); an array's columns are all features.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        config = self._config()
+        if isinstance(X, (str, os.PathLike)):
+            result = segment(X, config)
+            self.n_features_in_ = len(result.model.features)
+            self.feature_names_in_ = np.asarray(result.model.features, dtype=object)
+        elif isinstance(X, pd.DataFrame):
+            validate_data(self, X, skip_check_array=True)  # n_features_in_, feature_names_in_
+            result = segment(X, config)
+        else:
+            values = validate_data(
+                self, X, dtype=np.float64, ensure_all_finite="allow-nan", ensure_min_samples=2
+            )
+            frame = self._array_frame(values)
+            if config.features is None:
+                config = replace(config, features=tuple(frame.columns))
+            result = segment(frame, config)
+        self._set_fitted(result)
         return self
 
-    def _check_fitted(self) -> None:
+    def _set_fitted(self, result: SegmentationResult) -> None:
+        model = result.model
+        self.result_ = result
+        self.model_ = model
+        self.features_ = tuple(model.features)
+        self.segment_ids_ = model.segment_ids
+        self.segment_names_ = np.array([s.name for s in model.segments], dtype=object)
+        self.cluster_centers_ = np.array(
+            [[s.centre[f] for f in model.features] for s in model.segments], dtype=np.float64
+        )
+        self.labels_ = self._positions(np.asarray(result.labels, dtype=np.int64))
+
+    def _positions(self, segment_ids: np.ndarray) -> np.ndarray:
+        """Business segment ids (0 = left out) -> 0..k-1 in ``segment_ids_`` order (-1)."""
+        lookup = np.full(int(self.segment_ids_.max()) + 1, -1, dtype=np.int64)
+        lookup[self.segment_ids_] = np.arange(len(self.segment_ids_))
+        return lookup[segment_ids]
+
+    # -- using the fit ---------------------------------------------------------------
+    def _check_fitted(self, method: str) -> None:
         if not hasattr(self, "model_"):
             raise NotFittedError(
-                "this Segmenter is not fitted yet; call fit(customers) before predict"
+                f"this Segmenter is not fitted yet; call fit(customers) before {method}"
             )
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """Segment id of each row of X (0 where a row cannot be assigned)."""
-        self._check_fitted()
-        return self.model_.predict(X)
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
 
-    def fit_predict(self, X: pd.DataFrame, y: None = None) -> np.ndarray:
-        return self.fit(X).labels_
+    def _array_frame(self, values: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(
+            values, columns=[ARRAY_COLUMN.format(j) for j in range(values.shape[1])]
+        )
 
-    def __repr__(self) -> str:
-        defaults = Segmenter()
-        changed = [
-            f"{n}={getattr(self, n)!r}" for n in _PARAMS if getattr(self, n) != getattr(defaults, n)
-        ]
-        return f"Segmenter({', '.join(changed)})"
+    def _frame(self, X: Any) -> pd.DataFrame:
+        """New customers as a DataFrame with the columns the model reads."""
+        if isinstance(X, pd.DataFrame) and hasattr(self, "feature_names_in_"):
+            # Columns are found by name, as `custseg assign` does: other columns are ignored.
+            return X
+        if hasattr(self, "feature_names_in_"):
+            values = validate_data(self, X, reset=False, dtype=None, ensure_all_finite="allow-nan")
+            return pd.DataFrame(values, columns=list(self.feature_names_in_))
+        values = validate_data(
+            self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan"
+        )
+        return self._array_frame(values)
+
+    def _scaled(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled features of the rows that can be assigned, and which rows those are."""
+        values, reasons = self.model_.feature_rows(self._frame(X))
+        ok = reasons == ""
+        return self.model_.scaler.transform(values[ok]), ok
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Nearest segment of each row as 0..k-1 (-1 where a row cannot be assigned).
+
+        ``segment_ids_[labels]`` gives business ids, ``segment_names_[labels]`` names.
+        """
+        self._check_fitted("predict")
+        frame = self._frame(X)
+        return self._positions(self.model_.predict(frame))
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Distance of each row to each segment centre, shape (n_rows, k), in scaled units.
+
+        Rows that cannot be assigned (missing values under ``missing="drop"``)
+        get NaN.
+        """
+        self._check_fitted("transform")
+        Xs, ok = self._scaled(X)
+        out = np.full((len(ok), len(self.segment_ids_)), np.nan)
+        diff = Xs[:, None, :] - self.model_.centres[None, :, :]
+        out[ok] = np.sqrt((diff**2).sum(axis=2))
+        return out
+
+    def score(self, X: Any, y: None = None) -> float:
+        """Opposite of the sum of squared distances to the nearest centre (higher is better).
+
+        Rows that cannot be assigned do not count. Like k-means' ``score``, it
+        grows with k: compare methods at a fixed k, or choose k with ``k="auto"``.
+        """
+        self._check_fitted("score")
+        d = self.transform(X)
+        assigned = ~np.isnan(d).all(axis=1)
+        return -float((np.nanmin(d[assigned], axis=1) ** 2).sum()) if assigned.any() else 0.0
 
 
-_PARAMS = (
-    "method",
-    "k",
-    "k_min",
-    "k_max",
-    "k_rule",
-    "scale",
-    "missing",
-    "linkage",
-    "features",
-    "id_column",
-    "random_state",
-    "n_init",
-    "engine",
-    "playbook",
-    "previous",
-)
+_SIGNATURE = _init_signature()
+# scikit-learn reads the parameters from the signature of __init__ (get_params, clone).
+Segmenter.__init__.__signature__ = _SIGNATURE  # type: ignore[attr-defined]
+Segmenter.__doc__ = (Segmenter.__doc__ or "").replace("{params}", _params_doc())

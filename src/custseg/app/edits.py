@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 from ..errors import ConfigError
 from ..model import SegmentModel
+from ..results import SegmentationResult
 
 
 @dataclass(frozen=True)
@@ -32,41 +31,40 @@ class SegmentEdit:
 
 @dataclass(frozen=True)
 class EditedResult:
-    """The saved forms of a result with the user's edits applied."""
+    """A result with the user's edits applied, to its segments and its model."""
 
-    doc: dict[str, Any]
-    model: SegmentModel
+    result: SegmentationResult
+
+    @property
+    def model(self) -> SegmentModel:
+        return self.result.model
 
     @property
     def names(self) -> dict[int, str]:
         return {s.id: s.name for s in self.model.segments}
 
 
-def _clean(edit: SegmentEdit, segment_id: int) -> SegmentEdit:
+def _tidy(edit: SegmentEdit, segment_id: int) -> SegmentEdit:
     name = " ".join(edit.name.split())
     if not name:
         raise ConfigError(f"segment {segment_id} has an empty name; type a name for it")
     return SegmentEdit(name=name, title=edit.title.strip(), action=edit.action.strip())
 
 
-def apply_edits(
-    doc: dict[str, Any], model: SegmentModel, edits: Mapping[int, SegmentEdit]
-) -> EditedResult:
-    """Apply renames and action edits to a result's ``segments.json`` dict and its model.
+def apply_edits(result: SegmentationResult, edits: Mapping[int, SegmentEdit]) -> EditedResult:
+    """Apply renames and action edits to a result's segments and its model.
 
     Parameters
     ----------
-    doc : dict
-        ``SegmentationResult.to_dict()``; not modified.
-    model : SegmentModel
-        The fitted model; a new one is returned (models are immutable).
+    result : SegmentationResult
+        The result; a new one is returned (results and models are immutable).
     edits : mapping of segment id to SegmentEdit
         Segments without an entry keep their generated name and action.
 
     Returns
     -------
     EditedResult
-        The edited dict and model; the model is checked against the model
+        The edited result and model; the model is checked against the model
         schema, so what the user downloads loads again with ``load_model``.
 
     Raises
@@ -74,11 +72,12 @@ def apply_edits(
     ConfigError
         A name is empty, two segments share a name, or an id is not a segment.
     """
+    model = result.model
     known = {s.id for s in model.segments}
     unknown = sorted(set(edits) - known)
     if unknown:
         raise ConfigError(f"there is no segment {unknown[0]}; segments are 1 to {len(known)}")
-    cleaned = {sid: _clean(e, sid) for sid, e in edits.items()}
+    cleaned = {sid: _tidy(e, sid) for sid, e in edits.items()}
 
     infos = []
     for info in model.segments:
@@ -102,14 +101,14 @@ def apply_edits(
     # Round-trip through the schema: the downloaded model must load again.
     edited_model = SegmentModel.from_dict(edited_model.to_dict(), "the edited model")
 
-    edited_doc = copy.deepcopy(doc)
-    for seg in edited_doc.get("segments", []):
-        e = cleaned.get(seg["id"])
+    segments = []
+    for seg in result.segments:
+        e = cleaned.get(seg.id)
         if e is not None:
-            seg["name"] = e.name
-            seg["recommendation"]["title"] = e.title
-            seg["recommendation"]["action"] = e.action
-    return EditedResult(doc=edited_doc, model=edited_model)
+            new_rec = replace(seg.recommendation, title=e.title, action=e.action)
+            seg = replace(seg, name=e.name, recommendation=new_rec)
+        segments.append(seg)
+    return EditedResult(replace(result, segments=tuple(segments), model=edited_model))
 
 
 __all__ = ["EditedResult", "SegmentEdit", "apply_edits"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -76,14 +75,11 @@ def model_json(model: SegmentModel) -> bytes:
     return model.to_json().encode("utf-8")
 
 
-def report_html(doc: dict[str, Any], model_doc: dict[str, Any]) -> bytes | None:
-    """The HTML report, when this custseg has the report renderer; otherwise ``None``."""
+def report_html(result: SegmentationResult) -> bytes:
+    """The HTML report of a (possibly edited) result."""
     from .. import report
 
-    render = getattr(report, "render_report", None)
-    if render is None:
-        return None
-    return render(doc, model_doc).encode("utf-8")
+    return report.render_result(result).encode("utf-8")
 
 
 def demo_csv(n_rows: int = 1000, seed: int = 0) -> bytes:

@@ -17,7 +17,6 @@ import sys
 import traceback
 import warnings
 from dataclasses import replace
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -25,32 +24,21 @@ import streamlit as st
 from custseg import __version__
 from custseg.app import files
 from custseg.app.edits import EditedResult, SegmentEdit, apply_edits
-from custseg.config import LINKAGES, METHODS, MISSING, SCALES, SegmentationConfig
-from custseg.data.columns import default_features, describe_columns, detected_id_column
+from custseg.app.form import options_form
+from custseg.config import SegmentationConfig, option_of
+from custseg.data.columns import describe_columns
 from custseg.data.loading import LoadedTable, read_bytes_as_table
 from custseg.errors import CustsegError, SegmentationWarning
 from custseg.model import SegmentModel
 from custseg.pipeline import segment
 from custseg.report import plots
 from custseg.report.palette import segment_colour
-from custseg.results import SegmentationResult
+from custseg.results import Segment, SegmentationResult
 
 ISSUES_URL = "https://github.com/custseg/custseg/issues"
 # .xls is accepted so that the loader can say how to convert it, as the CLI does.
 UPLOAD_TYPES = ["csv", "tsv", "txt", "gz", "parquet", "pq", "xlsx", "xlsm", "xls"]
 DEMO_NAME = "demo_customers.csv"
-METHOD_LABELS = {"kmeans": "k-means", "hierarchical": "hierarchical (agglomerative)"}
-SCALE_LABELS = {
-    "standard": "standardise (mean 0, sd 1)",
-    "minmax": "min-max (0 to 1)",
-    "robust": "robust (median, IQR)",
-    "none": "none (original units)",
-}
-MISSING_LABELS = {
-    "drop": "leave those customers out",
-    "impute": "fill with the column median",
-    "error": "stop with an error",
-}
 # Session-state key of the bytes offered for download (read by the tests too).
 DOWNLOADS = "custseg_downloads"
 
@@ -80,15 +68,15 @@ def run_segmentation(
 
 
 @st.cache_data(scope="session", max_entries=16, show_spinner=False)
-def k_plots(run_key: str, _doc: dict[str, Any]) -> tuple[bytes, bytes]:
-    return plots.elbow_png(_doc), plots.silhouette_png(_doc)
+def k_plots(run_key: str, _result: SegmentationResult) -> tuple[bytes, bytes]:
+    return plots.elbow_png(_result), plots.silhouette_png(_result)
 
 
 @st.cache_data(scope="session", max_entries=16, show_spinner=False)
-def named_plots(run_key: str, names_json: str, _doc: dict[str, Any]) -> dict[str, bytes]:
-    out = {"profiles": plots.profiles_png(_doc)}
-    if _doc.get("dendrogram"):
-        out["dendrogram"] = plots.dendrogram_png(_doc)
+def named_plots(run_key: str, names_json: str, _result: SegmentationResult) -> dict[str, bytes]:
+    out = {"profiles": plots.profiles_png(_result)}
+    if _result.dendrogram is not None:
+        out["dendrogram"] = plots.dendrogram_png(_result)
     return out
 
 
@@ -104,6 +92,13 @@ def load_model_upload(data: bytes, name: str) -> SegmentModel:
 
 
 # --- helpers ---------------------------------------------------------------------------
+def method_label(method: str) -> str:
+    """The form's words for a method (e.g. "k-means")."""
+    app = option_of("method").app
+    labels = (app.choice_labels if app else None) or {}
+    return labels.get(method, method)
+
+
 def upload_limit_mb() -> int:
     return int(st.get_option("server.maxUploadSize"))
 
@@ -126,19 +121,6 @@ def segmented(data_key: str, config: SegmentationConfig, table: LoadedTable) -> 
 def run_key(data_key: str, config: SegmentationConfig) -> str:
     text = data_key + json.dumps(config.to_dict(), sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def with_auto_evidence(doc: dict[str, Any], auto_doc: dict[str, Any]) -> dict[str, Any]:
-    """A fixed-k result's saved form, with the candidate k and indices of the automatic run."""
-    auto_sel = auto_doc["k_selection"]
-    doc["k_selection"] = {
-        **auto_sel,
-        "rule": "fixed",
-        "chosen": doc["k"],
-        "note": f"k={doc['k']} was set by the user; the automatic choice was "
-        f"k={auto_sel['chosen']}: {auto_sel['note']}",
-    }
-    return doc
 
 
 def _use_demo() -> None:
@@ -172,106 +154,64 @@ def choose_source() -> tuple[str, bytes] | None:
     return None
 
 
-def options_form(data_key: str, table: LoadedTable, columns: pd.DataFrame) -> SegmentationConfig:
-    """The analysis options; they apply when the form is submitted (or on first view)."""
-    names = columns["column"].tolist()
-    detected = detected_id_column(table.frame)
-    auto_id = f"(detected: {detected})" if detected else "(none detected: row numbers)"
-    with st.form(f"options-{data_key}"):
-        features = st.multiselect(
-            "Features to cluster on",
-            options=[c for c in names if c != detected],
-            default=default_features(columns),
-            help="Default: every numeric column but the id, as in the command line.",
-        )
-        c1, c2 = st.columns(2)
-        method = c1.selectbox("Method", METHODS, format_func=METHOD_LABELS.__getitem__)
-        scale = c2.selectbox("Scaling", SCALES, format_func=SCALE_LABELS.__getitem__)
-        id_choice = c1.selectbox("Id column", [auto_id, *names])
-        missing = c2.selectbox(
-            "Customers with empty values", MISSING, format_func=MISSING_LABELS.__getitem__
-        )
-        linkage = c1.selectbox("Linkage (hierarchical only)", LINKAGES)
-        sample = c2.number_input(
-            "Quick look: segment a random sample of (0 = everyone)",
-            min_value=0,
-            value=0,
-            step=1000,
-            help="For large tables: the customers outside the sample are left out of the "
-            "result, as with --sample on the command line.",
-        )
-        st.form_submit_button("Segment", type="primary")
-    return SegmentationConfig(
-        method=str(method),
-        scale=str(scale),
-        missing=str(missing),
-        linkage=str(linkage),
-        features=tuple(features) if features else None,
-        id_column=None if id_choice == auto_id else id_choice,
-        sample=int(sample) or None,
-    )
-
-
 def _edit_keys(rkey: str, sid: int) -> tuple[str, str, str]:
     return (f"name-{rkey}-{sid}", f"title-{rkey}-{sid}", f"action-{rkey}-{sid}")
 
 
-def current_edits(rkey: str, doc: dict[str, Any]) -> dict[int, SegmentEdit]:
+def current_edits(rkey: str, result: SegmentationResult) -> dict[int, SegmentEdit]:
     """The edit fields' values (initialised to the generated names and actions)."""
     edits = {}
-    for seg in doc["segments"]:
-        keys = _edit_keys(rkey, seg["id"])
-        defaults = (seg["name"], seg["recommendation"]["title"], seg["recommendation"]["action"])
+    for seg in result.segments:
+        keys = _edit_keys(rkey, seg.id)
+        defaults = (seg.name, seg.recommendation.title, seg.recommendation.action)
         for key, default in zip(keys, defaults):
             st.session_state.setdefault(key, default)
-        edits[seg["id"]] = SegmentEdit(*(st.session_state[k] for k in keys))
+        edits[seg.id] = SegmentEdit(*(st.session_state[k] for k in keys))
     return edits
 
 
-def segment_card(seg: dict[str, Any], doc: dict[str, Any], rkey: str) -> None:
-    pop = doc["population"]
+def segment_card(seg: Segment, result: SegmentationResult, rkey: str) -> None:
+    pop = result.population
     with st.container(border=True):
-        st.markdown(f"#### {seg['id']} · {seg['name']}")
-        st.caption(f"{seg['size']:,} customers · {seg['share']:.0%} of those segmented")
+        st.markdown(f"#### {seg.id} · {seg.name}")
+        st.caption(f"{seg.size:,} customers · {seg.share:.0%} of those segmented")
         lines = []
-        for feature, level in seg["levels"].items():
-            mean = seg["profile"]["features"][feature]["mean"]
+        for feature, level in seg.levels.items():
+            mean = seg.stats[feature].mean
             lines.append(
                 f"- **{feature}**: {level} (mean {mean:,.1f}; all customers "
-                f"{pop[feature]['mean']:,.1f})"
+                f"{pop[feature].mean:,.1f})"
             )
-        for column, shares in seg["profile"]["categories"].items():
+        for column, shares in seg.categories.items():
             top = sorted(shares.items(), key=lambda kv: -kv[1])[:3]
             lines.append(f"- **{column}**: " + ", ".join(f"{v} {p:.0%}" for v, p in top))
         st.markdown("\n".join(lines))
-        rec = seg["recommendation"]
-        st.markdown(f"**Action: {rec['title']}**")
-        st.write(rec["action"])
-        name_key, title_key, action_key = _edit_keys(rkey, seg["id"])
+        rec = seg.recommendation
+        st.markdown(f"**Action: {rec.title}**")
+        st.write(rec.action)
+        name_key, title_key, action_key = _edit_keys(rkey, seg.id)
         with st.expander("Rename or edit the action"):
             st.text_input("Segment name", key=name_key)
             st.text_input("Action headline", key=title_key)
             st.text_area("Action", key=action_key, height=110)
 
 
-def scatter(doc: dict[str, Any]) -> None:
-    proj = doc.get("projection")
-    if not proj:
+def scatter(result: SegmentationResult) -> None:
+    proj = result.projection
+    if proj is None:
         return
-    names = {s["id"]: s["name"] for s in doc["segments"]}
+    names = {s.id: s.name for s in result.segments}
     labels = [f"{sid}: {names[sid]}" for sid in sorted(names)]
     frame = pd.DataFrame(
         {
-            "x": proj["x"],
-            "y": proj["y"],
-            "segment": [f"{s}: {names[s]}" for s in proj["segment"]],
-            "customer": proj["ids"],
+            "x": proj.x,
+            "y": proj.y,
+            "segment": [f"{s}: {names[int(s)]}" for s in proj.segment],
+            "customer": list(proj.ids),
         }
     )
-    ev = proj.get("explained_variance")
-    titles = [
-        f"{proj['axes'][i]} ({ev[i]:.0%} of variance)" if ev else proj["axes"][i] for i in (0, 1)
-    ]
+    ev = proj.explained_variance
+    titles = [f"{proj.axes[i]} ({ev[i]:.0%} of variance)" if ev else proj.axes[i] for i in (0, 1)]
     spec = {
         "height": 440,
         "mark": {"type": "circle", "opacity": 0.75, "size": 36},
@@ -296,7 +236,7 @@ def scatter(doc: dict[str, Any]) -> None:
                 "legend": {"orient": "bottom", "columns": 2, "labelLimit": 400, "title": None},
             },
             "tooltip": [
-                {"field": "customer", "title": doc["data"].get("id_column") or "row"},
+                {"field": "customer", "title": result.data.id_column or "row"},
                 {"field": "segment"},
                 {"field": "x", "title": titles[0], "format": ",.2f"},
                 {"field": "y", "title": titles[1], "format": ",.2f"},
@@ -304,8 +244,8 @@ def scatter(doc: dict[str, Any]) -> None:
         },
     }
     st.vega_lite_chart(frame, spec, width="stretch")
-    if proj["n_shown"] < proj["n_total"]:
-        st.caption(f"A random sample of {proj['n_shown']:,} of {proj['n_total']:,} customers.")
+    if proj.sampled:
+        st.caption(f"A random sample of {len(proj.x):,} of {proj.n_total:,} customers.")
     st.caption("Drag to pan, scroll to zoom, hover for a customer's id.")
 
 
@@ -315,9 +255,7 @@ def downloads(result: SegmentationResult, edited: EditedResult, rkey: str) -> No
         "assignments.csv": assignments_bytes(rkey, names_json, result),
         "model.json": files.model_json(edited.model),
     }
-    report = files.report_html(edited.doc, edited.model.to_dict())
-    if report is not None:
-        offered["report.html"] = report
+    offered["report.html"] = files.report_html(edited.result)
     st.session_state[DOWNLOADS] = offered
     mime = {"assignments.csv": "text/csv", "model.json": "application/json"}
     cols = st.columns(3)
@@ -330,8 +268,6 @@ def downloads(result: SegmentationResult, edited: EditedResult, rkey: str) -> No
             on_click="ignore",
             width="stretch",
         )
-    if report is None:
-        cols[2].caption("report.html: this version of custseg has no HTML report yet.")
 
 
 # --- pages -----------------------------------------------------------------------------
@@ -377,7 +313,6 @@ def segment_page() -> None:
         return
     auto_key = run_key(data_key, config)
     auto_k = auto.k_selection.chosen
-    auto_doc = auto.to_dict()
 
     st.subheader("Number of segments")
     ks = [c.k for c in auto.k_selection.candidates]
@@ -390,12 +325,12 @@ def segment_page() -> None:
             key=f"k-{auto_key}",
         )
     st.write(auto.k_selection.note)
-    elbow, silhouette = k_plots(auto_key, auto_doc)
+    elbow, silhouette = k_plots(auto_key, auto)
     c1, c2 = st.columns(2)
     c1.image(elbow, caption="Inertia by k; the knee and the automatic choice are marked")
     c2.image(silhouette, caption="Silhouette by k; the automatic choice is highlighted")
 
-    result, rkey, doc = auto, auto_key, auto_doc
+    result, rkey = auto, auto_key
     if k != auto_k:
         # Only the chosen k is clustered: the evidence for every k is the automatic run's
         # (k-means runs each k independently with the same seed, so the labels are the ones
@@ -407,7 +342,7 @@ def segment_page() -> None:
             st.error(f"Error: {exc}")
             return
         rkey = run_key(data_key, fixed)
-        doc = with_auto_evidence(result.to_dict(), auto_doc)
+        result = result.with_k_evidence(auto)
         st.info(f"Showing k = {k}, your choice; the automatic choice is k = {auto_k}.")
 
     summary = result.data
@@ -415,25 +350,26 @@ def segment_page() -> None:
     st.subheader(f"{result.k} segments")
     st.caption(
         f"{summary.n_used:,} customers segmented{dropped} · features: "
-        f"{', '.join(summary.features)} · {METHOD_LABELS[config.method]} · scaling: {config.scale}"
+        f"{', '.join(summary.features)} · {method_label(config.method)} · scaling: {config.scale}"
     )
     for message in result.warnings:
         st.warning(message)
 
-    edits = current_edits(rkey, doc)
+    edits = current_edits(rkey, result)
     try:
-        edited = apply_edits(doc, result.model, edits)
+        edited = apply_edits(result, edits)
     except CustsegError as exc:
         st.error(f"Error: {exc}")
-        edited = apply_edits(doc, result.model, {})
-    cols = st.columns(min(3, len(edited.doc["segments"])))
-    for i, seg in enumerate(edited.doc["segments"]):
+        edited = apply_edits(result, {})
+    shown = edited.result
+    cols = st.columns(min(3, len(shown.segments)))
+    for i, seg in enumerate(shown.segments):
         with cols[i % len(cols)]:
-            segment_card(seg, edited.doc, rkey)
+            segment_card(seg, shown, rkey)
 
-    pictures = named_plots(rkey, json.dumps(edited.names, sort_keys=True), edited.doc)
+    pictures = named_plots(rkey, json.dumps(edited.names, sort_keys=True), shown)
     st.subheader("Segment map")
-    scatter(edited.doc)
+    scatter(shown)
     if "dendrogram" in pictures:
         st.subheader("Dendrogram")
         st.image(pictures["dendrogram"])

@@ -1,7 +1,8 @@
 """Presentation only: plots, text summaries and the HTML report.
 
-Everything here reads a result's saved form (``segments.json`` / ``model.json``
-dictionaries); nothing here computes segments. Plotting and templating
+Everything here reads a typed :class:`~custseg.results.SegmentationResult`
+(fresh, or read back from ``segments.json`` and ``model.json``); nothing here
+computes segments. Plotting and templating
 libraries are imported lazily, when a plot or a report is drawn.
 """
 
@@ -12,7 +13,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["render_report", "write_report"]
+    from ..results import SegmentationResult
+
+
+def render_result(result: SegmentationResult) -> str:
+    """The HTML report of a result (see :func:`custseg.report.html.render_result`)."""
+    from .html import render_result as _render
+
+    return _render(result)
+
+
+__all__ = ["render_report", "render_result", "write_report"]
 
 
 def render_report(doc: dict[str, Any], model_doc: dict[str, Any]) -> str:

@@ -16,9 +16,12 @@ import math
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .structure import Report, build_report
+
+if TYPE_CHECKING:
+    from ..results import SegmentationResult
 
 _CURRENCY_PREFIX = {"$", "€", "£", "¥"}
 
@@ -122,23 +125,24 @@ def _environment():
     return env
 
 
-def _charts(doc: dict[str, Any], report: Report) -> dict[str, Any]:
+def _charts(report: Report) -> dict[str, Any]:
     """Inline SVG of every chart (trusted markup: matplotlib escapes the text it writes)."""
     from markupsafe import Markup
 
     from . import plots
 
+    result = report.result
     charts: dict[str, Any] = {
-        "elbow": plots.elbow_svg(doc),
-        "silhouette": plots.silhouette_svg(doc),
-        "profiles": {c.id: plots.segment_profile_svg(doc, c.id) for c in report.segments},
+        "elbow": plots.elbow_svg(result),
+        "silhouette": plots.silhouette_svg(result),
+        "profiles": {c.id: plots.segment_profile_svg(result, c.id) for c in report.segments},
     }
-    if report.choosing_k.dendrogram is not None:
-        charts["dendrogram"] = plots.dendrogram_svg(doc)
+    if result.dendrogram is not None:
+        charts["dendrogram"] = plots.dendrogram_svg(result)
     map_points = None
-    if report.map is not None:
-        charts["map"], positions = plots.map_svg(doc)
-        map_points = _map_points(doc, positions)
+    if result.projection is not None:
+        charts["map"], positions = plots.map_svg(result)
+        map_points = _map_points(result, positions)
 
     def safe(name: str, svg: str) -> Markup:
         return Markup(_scope_svg_ids(svg, name))  # trusted: matplotlib escapes its SVG text
@@ -151,24 +155,26 @@ def _charts(doc: dict[str, Any], report: Report) -> dict[str, Any]:
     return out
 
 
-def _map_points(doc: dict[str, Any], positions: list[tuple[float, float]]) -> dict[str, Any]:
+def _map_points(result: SegmentationResult, positions: list[tuple[float, float]]) -> dict[str, Any]:
     """What the map's hover script needs: positions, ids, segments and feature values."""
     from .structure import unit_of
 
-    proj = doc["projection"]
-    values = proj.get("values")
-    if values is None and not proj.get("explained_variance"):
+    proj = result.projection
+    assert proj is not None  # only called for results with a map
+    values = proj.values
+    if values is None and not proj.explained_variance:
         # Results saved before the projection carried values: the axes are the features.
-        values = {a: proj[c] for a, c in zip(proj["axes"], ("x", "y")) if a}
+        values = {a: c for a, c in zip(proj.axes, (proj.x, proj.y)) if a}
     return {
         "pos": [[x, y] for x, y in positions],
-        "ids": proj["ids"],
-        "segment": proj["segment"],
-        "names": {str(s["id"]): s["name"] for s in doc["segments"]},
+        "ids": list(proj.ids),
+        "segment": [int(s) for s in proj.segment],
+        "names": {str(s.id): s.name for s in result.segments},
         "features": [
-            {"name": f, "unit": unit_of(f), "values": v} for f, v in (values or {}).items()
+            {"name": f, "unit": unit_of(f), "values": [round(float(x), 6) for x in v]}
+            for f, v in (values or {}).items()
         ],
-        "idColumn": (doc.get("data") or {}).get("id_column") or "row",
+        "idColumn": result.data.id_column or "row",
     }
 
 
@@ -180,15 +186,13 @@ def _csp(script: str) -> str:
     )
 
 
-def render_report(doc: dict[str, Any], model_doc: dict[str, Any]) -> str:
-    """The HTML report of a saved result, as one self-contained page.
+def render_result(result: SegmentationResult) -> str:
+    """The HTML report of a result, as one self-contained page.
 
     Parameters
     ----------
-    doc : dict
-        The content of ``segments.json`` (``SegmentationResult.to_dict()``).
-    model_doc : dict
-        The content of ``model.json`` (``SegmentModel.to_dict()``).
+    result : SegmentationResult
+        A run's result, or one read back with :func:`custseg.results_json.load_result`.
 
     Returns
     -------
@@ -196,22 +200,15 @@ def render_report(doc: dict[str, Any], model_doc: dict[str, Any]) -> str:
         HTML text. It makes no network request: styles, script and charts are
         inline, and its Content-Security-Policy forbids anything else.
 
-    Raises
-    ------
-    ReportError
-        When the dicts are not a complete custseg result.
-
     Examples
     --------
-    >>> import json
-    >>> from custseg.report import render_report
-    >>> doc = json.load(open("result/segments.json"))  # doctest: +SKIP
-    >>> html = render_report(doc, json.load(open("result/model.json")))  # doctest: +SKIP
+    >>> from custseg import make_customers, segment
+    >>> html = render_result(segment(make_customers(200)))  # doctest: +SKIP
     """
-    report = build_report(doc, model_doc)
+    report = build_report(result)
     env = _environment()
     script = _static("report.js")
-    charts = _charts(doc, report)
+    charts = _charts(report)
     template = env.get_template("report.html.j2")
     return template.render(
         r=report,
@@ -223,8 +220,48 @@ def render_report(doc: dict[str, Any], model_doc: dict[str, Any]) -> str:
     )
 
 
+def render_report(doc: dict[str, Any], model_doc: dict[str, Any]) -> str:
+    """The HTML report of a saved result (``segments.json`` and ``model.json`` dicts).
+
+    Parameters
+    ----------
+    doc : dict
+        The content of ``segments.json`` (``SegmentationResult.to_dict()``).
+    model_doc : dict
+        The content of ``model.json`` (``SegmentModel.to_dict()``).
+
+    Returns
+    -------
+    str
+        See :func:`render_result`.
+
+    Raises
+    ------
+    ReportError
+        When the dicts are not a complete custseg result, or come from different runs.
+
+    Examples
+    --------
+    >>> import json
+    >>> from custseg.report import render_report
+    >>> doc = json.load(open("result/segments.json"))  # doctest: +SKIP
+    >>> html = render_report(doc, json.load(open("result/model.json")))  # doctest: +SKIP
+    """
+    from ..results_json import load_result
+
+    return render_result(load_result(doc, model_doc))
+
+
+def write_result_report(result: SegmentationResult, path: str | Path) -> Path:
+    """Render the report of ``result`` and write it to ``path`` atomically; return the path."""
+    from .._atomic import atomic_write_text
+
+    atomic_write_text(path, render_result(result))
+    return Path(path)
+
+
 def write_report(doc: dict[str, Any], model_doc: dict[str, Any], path: str | Path) -> Path:
-    """Render the report and write it to ``path`` atomically; return the path.
+    """Render the report of a saved result and write it to ``path`` atomically.
 
     See :func:`render_report` for the parameters.
     """

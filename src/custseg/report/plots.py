@@ -1,4 +1,4 @@
-"""Plots drawn from a result's saved form (the dict of ``segments.json``).
+"""Plots drawn from a typed :class:`~custseg.results.SegmentationResult`.
 
 Each plot is built once as a matplotlib figure (``*_figure``) and serialised
 as PNG (the files in the result folder) or as SVG text (inlined in the HTML
@@ -15,9 +15,12 @@ import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .palette import segment_colour
+
+if TYPE_CHECKING:
+    from ..results import Projection, SegmentationResult
 
 
 @contextlib.contextmanager
@@ -98,15 +101,15 @@ def _svg(fig, *, tight: bool = True) -> str:
     return head + ">" + rest
 
 
-def elbow_figure(doc: dict[str, Any]):
+def elbow_figure(result: SegmentationResult):
     """Inertia by k with the chosen k (and the knee, when found) marked."""
-    sel = doc["k_selection"]
-    ks = [c["k"] for c in sel["candidates"]]
-    inertia = [c["inertia"] for c in sel["candidates"]]
+    sel = result.k_selection
+    ks = [c.k for c in sel.candidates]
+    inertia = [c.inertia for c in sel.candidates]
     fig, ax = _subplots(figsize=(6, 3.6))
     ax.plot(ks, inertia, "o-", color="#0072B2", label="inertia (within-segment sum of squares)")
-    if sel.get("elbow") is not None and sel["elbow"] in ks:
-        i = ks.index(sel["elbow"])
+    if sel.elbow is not None and sel.elbow in ks:
+        i = ks.index(sel.elbow)
         ax.plot(
             [ks[i]],
             [inertia[i]],
@@ -115,10 +118,10 @@ def elbow_figure(doc: dict[str, Any]):
             mfc="none",
             mec="#D55E00",
             mew=2,
-            label=f"knee (Kneedle): k={sel['elbow']}",
+            label=f"knee (Kneedle): k={sel.elbow}",
         )
-    if sel["chosen"] in ks:
-        ax.axvline(sel["chosen"], color="#009E73", ls="--", label=f"chosen k={sel['chosen']}")
+    if sel.chosen in ks:
+        ax.axvline(sel.chosen, color="#009E73", ls="--", label=f"chosen k={sel.chosen}")
     ax.set_xlabel("number of segments k")
     ax.set_ylabel("inertia")
     ax.set_title("Elbow method")
@@ -127,38 +130,39 @@ def elbow_figure(doc: dict[str, Any]):
     return fig
 
 
-def silhouette_figure(doc: dict[str, Any]):
+def silhouette_figure(result: SegmentationResult):
     """Silhouette by k."""
-    sel = doc["k_selection"]
-    pts = [(c["k"], c["silhouette"]) for c in sel["candidates"] if c["silhouette"] is not None]
+    sel = result.k_selection
+    pts = [(c.k, c.silhouette) for c in sel.candidates if c.silhouette is not None]
     fig, ax = _subplots(figsize=(6, 3.6))
     if pts:
         ks, sil = zip(*pts)
-        ax.bar(ks, sil, color=["#009E73" if k == sel["chosen"] else "#56B4E9" for k in ks])
+        ax.bar(ks, sil, color=["#009E73" if k == sel.chosen else "#56B4E9" for k in ks])
         ax.set_xticks(ks)
     ax.set_xlabel("number of segments k")
     ax.set_ylabel("mean silhouette")
-    sample = sel.get("silhouette_sample_size")
+    sample = sel.silhouette_sample_size
     ax.set_title("Silhouette by k" + (f" (sample of {sample:,} customers)" if sample else ""))
     return fig
 
 
-def scatter_figure(doc: dict[str, Any], *, legend_outside: bool = False):
+def scatter_figure(result: SegmentationResult, *, legend_outside: bool = False):
     """Customers coloured by segment on the two features or the first two principal components.
 
     With ``legend_outside`` the legend sits right of the axes (the HTML map, where
     points under a legend could not be hovered) and the layout is fixed so that
     :func:`map_svg` can tell where each point lands.
     """
-    proj = doc["projection"]
-    names = {s["id"]: s["name"] for s in doc["segments"]}
+    proj = result.projection
+    assert proj is not None  # only drawn for results with a map
+    names = {s.id: s.name for s in result.segments}
     if legend_outside:
         fig, ax = _subplots(figsize=(9, 5), dpi=SVG_DPI, layout="constrained")
     else:
         fig, ax = _subplots(figsize=(7, 5))
     for sid in sorted(names):
-        xs = [x for x, s in zip(proj["x"], proj["segment"]) if s == sid]
-        ys = [y for y, s in zip(proj["y"], proj["segment"]) if s == sid]
+        xs = proj.x[proj.segment == sid]
+        ys = proj.y[proj.segment == sid]
         ax.scatter(
             xs,
             ys,
@@ -169,10 +173,10 @@ def scatter_figure(doc: dict[str, Any], *, legend_outside: bool = False):
         )
     ax.set_xlabel(_label(_axis_label(proj, 0)))
     ax.set_ylabel(_label(_axis_label(proj, 1)))
-    shown = proj["n_shown"]
+    shown = len(proj.x)
     title = "Customers by segment"
-    if shown < proj["n_total"]:
-        title += f" (random sample of {shown:,} of {proj['n_total']:,})"
+    if shown < proj.n_total:
+        title += f" (random sample of {shown:,} of {proj.n_total:,})"
     ax.set_title(title)
     if legend_outside:
         fig.legend(frameon=False, fontsize=8, loc="outside right upper")
@@ -181,36 +185,37 @@ def scatter_figure(doc: dict[str, Any], *, legend_outside: bool = False):
     return fig
 
 
-def _axis_label(proj: dict[str, Any], i: int) -> str:
-    name = proj["axes"][i]
-    ev = proj.get("explained_variance")
+def _axis_label(proj: Projection, i: int) -> str:
+    name = proj.axes[i]
+    ev = proj.explained_variance
     if ev:
         return f"{name} ({ev[i]:.0%} of variance)"
     return name
 
 
-def _z(value: float, stats: dict[str, Any]) -> float:
-    return (value - stats["mean"]) / stats["std"] if stats["std"] else 0.0
+def _z(value: float, stats: Any) -> float:
+    """``value`` in standard deviations from the mean of ``stats`` (a FeatureStats)."""
+    return (value - stats.mean) / stats.std if stats.std else 0.0
 
 
-def profiles_figure(doc: dict[str, Any]):
+def profiles_figure(result: SegmentationResult):
     """Each segment's mean per feature, relative to the whole base (in standard deviations)."""
     import numpy as np
 
-    features = doc["features"]
-    pop = doc["population"]
-    segs = doc["segments"]
+    features = result.data.features
+    pop = result.population
+    segs = result.segments
     fig, ax = _subplots(figsize=(max(6, 1.2 * len(features) * max(1, len(segs)) / 3), 4))
     width = 0.8 / max(1, len(segs))
     x = np.arange(len(features))
     for i, s in enumerate(segs):
-        z = [_z(s["centre"][f], pop[f]) for f in features]
+        z = [_z(s.centre[f], pop[f]) for f in features]
         ax.bar(
             x + i * width - 0.4 + width / 2,
             z,
             width,
-            color=segment_colour(s["id"]),
-            label=_label(f"{s['id']}: {s['name']}"),
+            color=segment_colour(s.id),
+            label=_label(f"{s.id}: {s.name}"),
         )
     ax.axhline(0, color="#444", lw=0.8)
     ax.set_xticks(
@@ -225,19 +230,17 @@ def profiles_figure(doc: dict[str, Any]):
     return fig
 
 
-def segment_profile_figure(doc: dict[str, Any], segment_id: int):
+def segment_profile_figure(result: SegmentationResult, segment_id: int):
     """One segment's mean per feature against all customers, in standard deviations.
 
-    The horizontal scale is the same for every segment of ``doc`` so that the
+    The horizontal scale is the same for every segment of ``result`` so that the
     cards of a report can be compared at a glance.
     """
-    features = doc["features"]
-    pop = doc["population"]
-    seg = next(s for s in doc["segments"] if s["id"] == segment_id)
-    reach = max(
-        [1.0] + [abs(_z(s["centre"][f], pop[f])) for s in doc["segments"] for f in features]
-    )
-    z = [_z(seg["centre"][f], pop[f]) for f in features]
+    features = result.data.features
+    pop = result.population
+    seg = result.segment(segment_id)
+    reach = max([1.0] + [abs(_z(s.centre[f], pop[f])) for s in result.segments for f in features])
+    z = [_z(seg.centre[f], pop[f]) for f in features]
     fig, ax = _subplots(figsize=(4.6, 0.42 * len(features) + 1.0))
     rows = list(range(len(features)))[::-1]  # first feature on top
     ax.barh(rows, z, height=0.6, color=segment_colour(segment_id))
@@ -251,7 +254,7 @@ def segment_profile_figure(doc: dict[str, Any], segment_id: int):
     return fig
 
 
-def _dendrogram_link_colours(doc: dict[str, Any], Z) -> Any:
+def _dendrogram_link_colours(result: SegmentationResult, Z) -> Any:
     """A ``link_color_func`` giving each branch below the cut its segment's colour.
 
     The drawn tree's clusters at the cut are the segments; they are matched to
@@ -261,15 +264,16 @@ def _dendrogram_link_colours(doc: dict[str, Any], Z) -> Any:
     import numpy as np
     from scipy.cluster.hierarchy import fcluster
 
-    dd = doc["dendrogram"]
+    dd = result.dendrogram
+    assert dd is not None  # only drawn for hierarchical results
     n = len(Z) + 1
-    cut = dd["cut_height"]
+    cut = dd.cut_height
     flat = fcluster(Z, t=cut, criterion="distance")
-    counts = np.asarray(dd["leaf_counts"])
+    counts = np.asarray(dd.leaf_counts)
     sizes = {int(c): int(counts[flat == c].sum()) for c in np.unique(flat)}
     clusters = sorted(sizes, key=lambda c: (-sizes[c], c))
-    segments = sorted(doc["segments"], key=lambda s: (-s["size"], s["id"]))
-    colour = {c: segment_colour(s["id"]) for c, s in zip(clusters, segments)}
+    segments = sorted(result.segments, key=lambda s: (-s.size, s.id))
+    colour = {c: segment_colour(s.id) for c, s in zip(clusters, segments)}
     first_leaf = list(range(n))
     for a, _b, _h, _c in Z:
         first_leaf.append(first_leaf[int(a)])
@@ -282,30 +286,30 @@ def _dendrogram_link_colours(doc: dict[str, Any], Z) -> Any:
     return link_colour
 
 
-def dendrogram_figure(doc: dict[str, Any]):
+def dendrogram_figure(result: SegmentationResult):
     """The top of the hierarchical tree with the cut line, branches in segment colours."""
     import numpy as np
     from scipy.cluster.hierarchy import dendrogram
 
-    dd = doc["dendrogram"]
-    Z = np.asarray(dd["linkage"], dtype=float)
-    counts = dd["leaf_counts"]
+    dd = result.dendrogram
+    assert dd is not None  # only drawn for hierarchical results
+    Z = np.asarray(dd.linkage, dtype=float)
+    counts = [int(c) for c in dd.leaf_counts]
     fig, ax = _subplots(figsize=(8, 4.2))
-    labels = [f"({c:,})" if c > 1 else "1" for c in counts] if dd["truncated"] else None
+    labels = [f"({c:,})" if c > 1 else "1" for c in counts] if dd.truncated else None
     dendrogram(
         Z,
         ax=ax,
         labels=labels,
-        link_color_func=_dendrogram_link_colours(doc, Z),
-        no_labels=not dd["truncated"] and dd["n_leaves"] > 60,
+        link_color_func=_dendrogram_link_colours(result, Z),
+        no_labels=not dd.truncated and dd.n_leaves > 60,
         leaf_rotation=90,
     )
-    ax.axhline(dd["cut_height"], color="#000000", ls="--", lw=1, label=f"cut: k={doc['k']}")
+    ax.axhline(dd.cut_height, color="#000000", ls="--", lw=1, label=f"cut: k={result.k}")
     title = "Dendrogram"
-    if dd["truncated"]:
+    if dd.truncated:
         title += (
-            f" (top {len(counts)} clusters of {dd['n_leaves']:,} leaves;"
-            " leaf labels count customers)"
+            f" (top {len(counts)} clusters of {dd.n_leaves:,} leaves; leaf labels count customers)"
         )
     ax.set_title(title, fontsize=10)
     ax.set_ylabel("merge height")
@@ -313,52 +317,52 @@ def dendrogram_figure(doc: dict[str, Any]):
     return fig
 
 
-def elbow_png(doc: dict[str, Any]) -> bytes:
+def elbow_png(result: SegmentationResult) -> bytes:
     """Inertia by k with the chosen k (and the knee, when found) marked."""
-    return _png(elbow_figure(doc))
+    return _png(elbow_figure(result))
 
 
-def silhouette_png(doc: dict[str, Any]) -> bytes:
+def silhouette_png(result: SegmentationResult) -> bytes:
     """Silhouette by k."""
-    return _png(silhouette_figure(doc))
+    return _png(silhouette_figure(result))
 
 
-def scatter_png(doc: dict[str, Any]) -> bytes:
+def scatter_png(result: SegmentationResult) -> bytes:
     """Customers coloured by segment on the two features or the first two principal components."""
-    return _png(scatter_figure(doc))
+    return _png(scatter_figure(result))
 
 
-def profiles_png(doc: dict[str, Any]) -> bytes:
+def profiles_png(result: SegmentationResult) -> bytes:
     """Each segment's mean per feature, relative to the whole base (in standard deviations)."""
-    return _png(profiles_figure(doc))
+    return _png(profiles_figure(result))
 
 
-def dendrogram_png(doc: dict[str, Any]) -> bytes:
+def dendrogram_png(result: SegmentationResult) -> bytes:
     """The top of the hierarchical tree with the cut line."""
-    return _png(dendrogram_figure(doc))
+    return _png(dendrogram_figure(result))
 
 
-def elbow_svg(doc: dict[str, Any]) -> str:
+def elbow_svg(result: SegmentationResult) -> str:
     """:func:`elbow_figure` as inline SVG text."""
-    return _svg(elbow_figure(doc))
+    return _svg(elbow_figure(result))
 
 
-def silhouette_svg(doc: dict[str, Any]) -> str:
+def silhouette_svg(result: SegmentationResult) -> str:
     """:func:`silhouette_figure` as inline SVG text."""
-    return _svg(silhouette_figure(doc))
+    return _svg(silhouette_figure(result))
 
 
-def dendrogram_svg(doc: dict[str, Any]) -> str:
+def dendrogram_svg(result: SegmentationResult) -> str:
     """:func:`dendrogram_figure` as inline SVG text."""
-    return _svg(dendrogram_figure(doc))
+    return _svg(dendrogram_figure(result))
 
 
-def segment_profile_svg(doc: dict[str, Any], segment_id: int) -> str:
+def segment_profile_svg(result: SegmentationResult, segment_id: int) -> str:
     """:func:`segment_profile_figure` as inline SVG text."""
-    return _svg(segment_profile_figure(doc, segment_id))
+    return _svg(segment_profile_figure(result, segment_id))
 
 
-def map_svg(doc: dict[str, Any]) -> tuple[str, list[tuple[float, float]]]:
+def map_svg(result: SegmentationResult) -> tuple[str, list[tuple[float, float]]]:
     """The segment map as inline SVG, and where each projected customer lands in it.
 
     Returns
@@ -366,41 +370,42 @@ def map_svg(doc: dict[str, Any]) -> tuple[str, list[tuple[float, float]]]:
     svg : str
         The ``<svg>`` element (its ``viewBox`` is in points).
     positions : list of (x, y)
-        One pair per point of ``doc["projection"]``, in the SVG's user units, so a
+        One pair per point of ``result.projection``, in the SVG's user units, so a
         script can find the customer under the mouse.
     """
     import numpy as np
 
-    fig = scatter_figure(doc, legend_outside=True)
+    fig = scatter_figure(result, legend_outside=True)
     svg = _svg(fig, tight=False)
     # Read the transform after saving: the layout of that last draw is what the SVG shows.
     ax = fig.axes[0]
-    proj = doc["projection"]
-    xy = np.column_stack([proj["x"], proj["y"]]).astype(float)
+    proj = result.projection
+    assert proj is not None  # only drawn for results with a map
+    xy = np.column_stack([proj.x, proj.y]).astype(float)
     pix = ax.transData.transform(xy) if len(xy) else np.empty((0, 2))
     height = fig.get_figheight() * SVG_DPI
     positions = [(round(float(x), 2), round(float(height - y), 2)) for x, y in pix]
     return svg, positions
 
 
-def render_plots(doc: dict[str, Any]) -> dict[str, bytes]:
+def render_plots(result: SegmentationResult) -> dict[str, bytes]:
     """File name -> PNG bytes for every plot that applies to this result."""
     out = {
-        "elbow.png": elbow_png(doc),
-        "silhouette.png": silhouette_png(doc),
-        "profiles.png": profiles_png(doc),
+        "elbow.png": elbow_png(result),
+        "silhouette.png": silhouette_png(result),
+        "profiles.png": profiles_png(result),
     }
-    if doc.get("projection"):
-        out["scatter.png"] = scatter_png(doc)
-    if doc.get("dendrogram"):
-        out["dendrogram.png"] = dendrogram_png(doc)
+    if result.projection is not None:
+        out["scatter.png"] = scatter_png(result)
+    if result.dendrogram is not None:
+        out["dendrogram.png"] = dendrogram_png(result)
     return out
 
 
-def write_plots(doc: dict[str, Any], folder: str | Path) -> list[Path]:
+def write_plots(result: SegmentationResult, folder: str | Path) -> list[Path]:
     """Write the PNG plots into ``folder`` and return their paths."""
     paths = []
-    for name, data in render_plots(doc).items():
+    for name, data in render_plots(result).items():
         p = Path(folder) / name
         p.write_bytes(data)
         paths.append(p)

@@ -2,93 +2,93 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..identity import IdentityReport
+    from ..results import SegmentationResult
 
 
-def summary_lines(doc: dict[str, Any]) -> list[str]:
+def summary_lines(result: SegmentationResult) -> list[str]:
     """Plain-text lines: what was used, the k and why, one line per segment."""
-    data = doc["data"]
-    sel = doc["k_selection"]
+    data = result.data
+    sel = result.k_selection
+    hierarchical = result.config.method == "hierarchical"
+    agreement = result.model.assignment_agreement
     lines = [
-        f"{data['n_used']:,} of {data['n_rows']:,} customers segmented"
+        f"{data.n_used:,} of {data.n_rows:,} customers segmented"
         + (
-            f" ({data['n_dropped']:,} left out: "
-            + ", ".join(f"{v:,} {k}" for k, v in data["dropped"].items())
+            f" ({data.n_dropped:,} left out: "
+            + ", ".join(f"{v:,} {k}" for k, v in data.dropped.items())
             + ")"
-            if data["n_dropped"]
+            if data.n_dropped
             else ""
         ),
-        f"features ({data['features_chosen_by']}): "
-        + ", ".join(data["features"])
-        + f"; scaling: {doc['scale']}",
-        f"method: {doc['method']}"
-        + (f" ({doc['linkage']} linkage)" if doc.get("linkage") else "")
+        f"features ({data.features_chosen_by}): "
+        + ", ".join(data.features)
+        + f"; scaling: {result.config.scale}",
+        f"method: {result.config.method}"
+        + (f" ({result.config.linkage} linkage)" if hierarchical else "")
         + (
             f"; new customers go to the nearest segment centre, which agrees with the tree "
-            f"for {doc['assignment_agreement']:.1%} of these customers"
-            if doc.get("linkage") and doc.get("assignment_agreement") is not None
+            f"for {agreement:.1%} of these customers"
+            if hierarchical and agreement is not None
             else ""
         ),
-        f"k = {doc['k']}: {sel['note']}",
+        f"k = {result.k}: {sel.note}",
         "",
     ]
-    width = max(len(s["name"]) for s in doc["segments"])
-    for s in doc["segments"]:
+    width = max(len(s.name) for s in result.segments)
+    for s in result.segments:
         lines.append(
-            f"  {s['id']:>2}  {s['name']:<{width}}  {s['size']:>7,} ({s['share']:.0%})  "
-            f"-> {s['recommendation']['title']}"
+            f"  {s.id:>2}  {s.name:<{width}}  {s.size:>7,} ({s.share:.0%})  "
+            f"-> {s.recommendation.title}"
         )
-    lines.extend(identity_lines(doc.get("identity")))
-    for w in doc.get("warnings", []):
+    lines.extend(identity_lines(result.identity))
+    for w in result.warnings:
         lines.append(f"warning: {w}")
     # Every repair made to the input is stated where the user sees it, not only in the JSON.
-    for r in data.get("repairs", []):
+    for r in data.repairs:
         lines.append(r if r.startswith("flagged: ") else f"repaired: {r}")
     return lines
 
 
-def identity_lines(identity: dict[str, Any] | None) -> list[str]:
+def identity_lines(identity: IdentityReport | None) -> list[str]:
     """How the segments follow a previous model (--previous): kept, new, vanished, moves."""
-    if not identity:
+    if identity is None:
         return []
-    lines = ["", f"segment identity from {identity['previous_model']}:"]
-    kept = identity["matched"]
+    lines = ["", f"segment identity from {identity.previous_model}:"]
+    kept = identity.matched
     lines.append(
-        f"  kept ids and names: {', '.join(str(m['id']) for m in kept) or 'none'}"
+        f"  kept ids and names: {', '.join(str(m.id) for m in kept) or 'none'}"
         + "".join(
-            f"\n    {m['id']} would now be named '{m['computed_name']}'"
+            f"\n    {m.id} would now be named '{m.computed_name}'"
             for m in kept
-            if m["computed_name"] != m["name"]
+            if m.computed_name != m.name
         )
     )
-    for s in identity["new"]:
-        lines.append(f"  new segment {s['id']}: {s['name']} ({s['size']:,} customers)")
-    for s in identity["vanished"]:
-        lines.append(f"  vanished: segment {s['id']} {s['name']} (had {s['size']:,} customers)")
-    migration = identity.get("migration")
+    for s in identity.new:
+        lines.append(f"  new segment {s.id}: {s.name} ({s.size:,} customers)")
+    for s in identity.vanished:
+        lines.append(f"  vanished: segment {s.id} {s.name} (had {s.size:,} customers)")
+    migration = identity.migration
     if migration is None:
-        lines.append(f"  no migration table: {identity['migration_note']}")
+        lines.append(f"  no migration table: {identity.migration_note}")
     else:
-        moved = [
-            r
-            for r in migration
-            if r["from_segment"] is not None
-            and r["to_segment"] is not None
-            and r["from_segment"] != r["to_segment"]
-        ]
-        stayed = sum(
-            r["customers"]
-            for r in migration
-            if r["from_segment"] is not None and r["from_segment"] == r["to_segment"]
-        )
-        total_moved = sum(r["customers"] for r in moved)
+        both = migration["from_segment"].notna() & migration["to_segment"].notna()
+        same = both & (migration["from_segment"] == migration["to_segment"])
+        moved = migration[both & ~same]
+        stayed = int(migration.loc[same, "customers"].sum())
+        total_moved = int(moved["customers"].sum())
         lines.append(
             f"  customers in both runs: {stayed:,} stayed in their segment, {total_moved:,} moved"
             " (migration.csv)"
         )
-        for r in sorted(moved, key=lambda r: -r["customers"])[:5]:
+        for r in (
+            moved.sort_values("customers", ascending=False, kind="stable").head(5).itertuples()
+        ):
             lines.append(
-                f"    {r['from_segment']} -> {r['to_segment']}: {r['customers']:,} customer(s)"
+                f"    {r.from_segment} -> {r.to_segment}: {int(r.customers):,} customer(s)"
             )
     return lines
 
