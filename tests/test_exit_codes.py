@@ -118,7 +118,11 @@ def test_memory_estimate_of_gzip_uses_the_uncompressed_size(tmp_path: Path) -> N
     raw = b"a,b\n" + b"1,2\n" * 100_000
     p = tmp_path / "t.csv.gz"
     p.write_bytes(gzip.compress(raw))
-    assert loading.estimate_memory(p, "csv.gz") == int(len(raw) * loading.MEMORY_FACTOR["csv"])
+    # The header's size field can lie (a cut-off file, a multi-member file): the estimate
+    # before reading is a lower bound (text compresses at least 3x); the decoded size is
+    # measured while streaming (tests/test_guards.py).
+    estimate = loading.estimate_memory(p, "csv.gz")
+    assert estimate == int(3 * p.stat().st_size * loading.MEMORY_FACTOR["csv.gz"])
 
 
 @pytest.mark.parametrize(

@@ -323,7 +323,7 @@ PROBES: list[Probe] = [
         _size_many,
         ("report", "{d}/r", "--out", "{d}/x.html"),
         1,
-        "Error: {d}/r: segments.json: a segment's 'size' should be a whole number, not 'many'; "
+        "Error: {d}/r: segments.json: 'segments[1].size' should be a whole number, not 'many'; "
         "rerun custseg segment to rebuild it",
     ),
     Probe(

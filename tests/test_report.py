@@ -281,7 +281,10 @@ def test_json_for_script_cannot_break_out():
     ("change", "message"),
     [
         (lambda d, m: d.pop("k_selection"), "segments.json has no 'k_selection'"),
-        (lambda d, m: d.update(segments="x"), "segments.json: 'segments' should be list, not str"),
+        (
+            lambda d, m: d.update(segments="x"),
+            "segments.json: 'segments' should be a list, not 'x'",
+        ),
         (lambda d, m: m.update(k=9), "model.json has k=9 but segments.json has k=5"),
         (lambda d, m: d["population"].pop("Age", None) or d.update(features=["Age"]), "Age"),
     ],

@@ -40,13 +40,13 @@ if TYPE_CHECKING:
 SCHEMA_FILE = "segments.schema.json"
 RERUN = "rerun custseg segment to rebuild it"
 _JSON_TYPES = {
-    "array": "list",
-    "object": "dict",
-    "string": "str",
-    "integer": "int",
-    "number": "int or float",
-    "boolean": "bool",
-    "null": "None",
+    "array": "a list",
+    "object": "a mapping",
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
 }
 
 
@@ -55,6 +55,14 @@ def result_schema() -> dict[str, Any]:
     """The JSON Schema of ``segments.json``."""
     text = resources.files("custseg.schemas").joinpath(SCHEMA_FILE).read_text("utf-8")
     return json.loads(text)
+
+
+def _path_as_user_counts(path: list[Any]) -> str:
+    """'segments.0.size' reads 'segments[1].size': list positions counted from 1."""
+    out = ""
+    for part in path:
+        out += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 def validate_result_document(doc: Any, file: str = "segments.json") -> None:
@@ -68,7 +76,7 @@ def validate_result_document(doc: Any, file: str = "segments.json") -> None:
     if not errors:
         return
     err = errors[0]
-    where = ".".join(str(p) for p in err.absolute_path)
+    where = _path_as_user_counts(list(err.absolute_path))
     if err.validator == "required":
         missing = err.message.split("'")[1]
         key = f"{where}.{missing}" if where else missing
@@ -79,7 +87,7 @@ def validate_result_document(doc: Any, file: str = "segments.json") -> None:
         )
         expected = " or ".join(_JSON_TYPES.get(str(t), str(t)) for t in wanted)
         raise ReportError(
-            f"{file}: '{where}' should be {expected}, not {type(err.instance).__name__}; {RERUN}"
+            f"{file}: '{where}' should be {expected}, not {err.instance!r:.60}; {RERUN}"
         )
     raise ReportError(f"{file}: at '{where or '(top level)'}': {err.message}; {RERUN}")
 
