@@ -392,6 +392,10 @@ def segment_prepared(
             categories=p.categories,
             distinctive=p.distinctive,
             recommendation=recs[s],
+            evidence={
+                f: {"effect": e.effect, "vtest": e.vtest, "ratio": e.ratio}
+                for f, e in p.evidence.items()
+            },
         )
         for s, p in enumerate(profiles)
     )

@@ -202,6 +202,9 @@ class Segment:
     categories: dict[str, dict[str, float]]
     distinctive: tuple[str, ...]
     recommendation: Recommendation
+    # Per feature, the figures its level rests on: standardised difference ``effect``,
+    # ``vtest`` and, for flags and shares, the rate ``ratio`` (custseg.profiling.levels).
+    evidence: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return _clean(
@@ -216,6 +219,7 @@ class Segment:
                     "features": {f: s.to_dict() for f, s in self.stats.items()},
                     "categories": {c: dict(v) for c, v in self.categories.items()},
                     "distinctive": list(self.distinctive),
+                    "evidence": {f: dict(e) for f, e in self.evidence.items()},
                 },
                 "recommendation": self.recommendation.to_dict(),
             }

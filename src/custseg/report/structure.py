@@ -115,6 +115,10 @@ class FeatureRow:
     segment_max: float | None
     level: str | None
     distinctive: bool
+    # What the level rests on (segments.json profile.evidence; absent in older files).
+    effect: float | None = None
+    vtest: float | None = None
+    ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -358,6 +362,11 @@ def build_report(doc: dict[str, Any], model_doc: dict[str, Any]) -> Report:
     )
 
 
+def _optional_float(figures: Any, key: str) -> float | None:
+    value = figures.get(key) if isinstance(figures, dict) else None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
 def _card(
     r: _Reader,
     s: dict[str, Any],
@@ -371,6 +380,7 @@ def _card(
     stats = profile.get("features") or {}
     distinctive = tuple(profile.get("distinctive") or ())
     levels = s.get("levels") or {}
+    evidence = profile.get("evidence") or {}
     rows = []
     for f in features:
         if f not in centre:
@@ -386,6 +396,9 @@ def _card(
                 segment_max=fs.get("max"),
                 level=levels.get(f),
                 distinctive=f in distinctive,
+                effect=_optional_float(evidence.get(f), "effect"),
+                vtest=_optional_float(evidence.get(f), "vtest"),
+                ratio=_optional_float(evidence.get(f), "ratio"),
             )
         )
     total = sum(int(x.get("size") or 0) for x in segments) or 1
