@@ -106,3 +106,31 @@ def test_many_features_name_the_most_distinctive_three():
     assert name_segments(levels, levels, effects, feats) == ["Low b · High d · High e"]
     avg = [{f: "average" for f in feats}]
     assert name_segments(avg, avg, [{f: 0.0 for f in feats}], feats) == ["Average on Every Feature"]
+
+
+def test_surrogate_rule_per_segment_on_separated_groups():
+    from custseg.profiling.surrogate import surrogate_rules
+
+    # Three groups on Income, Spend irrelevant: each rule names Income only, exactly.
+    income = np.array([10.0, 12, 14, 50, 52, 54, 90, 92, 94])
+    spend = np.array([5.0, 50, 95, 5, 50, 95, 5, 50, 95])
+    labels = np.repeat([0, 1, 2], 3)
+    s = surrogate_rules(np.column_stack([income, spend]), labels, 3, ("Income", "Spend"))
+    assert s.fidelity == 1.0
+    assert [r.text for r in s.rules] == ["Income <= 32", "32 < Income <= 72", "Income > 72"]
+    assert all(r.precision == 1.0 and r.recall == 1.0 for r in s.rules)
+
+
+def test_surrogate_sibling_leaves_of_one_segment_read_as_one_condition():
+    from custseg.profiling.surrogate import surrogate_rules
+
+    rng = np.random.default_rng(1)
+    X = rng.uniform(0, 100, size=(2000, 2))
+    labels = (X[:, 0] > 60).astype(int)
+    # Below a = 60, some of segment 1 where b > 50: the tree splits on b there, and both
+    # children still belong to segment 0, so its rule must not fragment into two.
+    flip = (X[:, 0] <= 60) & (X[:, 1] > 50) & (rng.uniform(size=2000) < 0.3)
+    labels[flip] = 1
+    s = surrogate_rules(X, labels, 2, ("a", "b"))
+    assert s.rules[0].text.startswith("a <= 60") or s.rules[0].text.startswith("a <= 59")
+    assert " or " not in s.rules[0].text and "b" not in s.rules[0].text

@@ -24,6 +24,7 @@ from .features.scaling import fit_scaler
 from .model import ATYPICAL_QUANTILE, SegmentInfo, SegmentModel, created_timestamp, fingerprint
 from .playbook import load_playbook
 from .profiling import LEVEL_RULE, name_segments, profile_segments
+from .profiling.surrogate import surrogate_rules
 from .results import (
     Dendrogram,
     KCandidate,
@@ -364,6 +365,7 @@ def segment_prepared(
         playbook.vocabulary(features),
     )
     recs = [playbook.recommend(p.levels, features) for p in profiles]
+    surrogate = surrogate_rules(X, labels, k, features, config.seed)
 
     # --- distances and the model ---------------------------------------------------
     nearest, own = engine.assign(Xs, centres)
@@ -396,6 +398,7 @@ def segment_prepared(
                 f: {"effect": e.effect, "vtest": e.vtest, "ratio": e.ratio}
                 for f, e in p.evidence.items()
             },
+            rule=rule.to_dict() if (rule := surrogate.rules[s]) else None,
         )
         for s, p in enumerate(profiles)
     )
@@ -452,6 +455,7 @@ def segment_prepared(
         projection=projection,
         dendrogram=dendrogram,
         warnings=tuple(warns),
+        surrogate=surrogate.to_dict(),
     )
 
 

@@ -151,6 +151,10 @@ class SegmentCard:
     action_title: str
     action: str
     action_reason: str
+    # Who is in it, from the surrogate tree (None in older files or without a leaf).
+    rule: str | None = None
+    rule_precision: float | None = None
+    rule_recall: float | None = None
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,9 @@ class Report:
     model: ModelInfo
     level_rule: str
     warnings: tuple[str, ...]
+    # Fidelity of the surrogate tree behind the segments' rules (None in older files).
+    rule_fidelity: float | None = None
+    rule_depth: int | None = None
 
 
 class _Reader:
@@ -359,6 +366,10 @@ def build_report(doc: dict[str, Any], model_doc: dict[str, Any]) -> Report:
         model=model,
         level_rule=str(doc.get("level_rule") or ""),
         warnings=tuple(str(w) for w in doc.get("warnings") or ()),
+        rule_fidelity=_optional_float(doc.get("surrogate"), "fidelity"),
+        rule_depth=int(d)
+        if isinstance(d := (doc.get("surrogate") or {}).get("depth"), int)
+        else None,
     )
 
 
@@ -433,4 +444,7 @@ def _card(
         action_title=str(rec.get("title") or "No recommendation"),
         action=str(rec.get("action") or ""),
         action_reason=str(rec.get("reason") or ""),
+        rule=str(rule["text"]) if isinstance(rule := profile.get("rule"), dict) else None,
+        rule_precision=_optional_float(rule, "precision"),
+        rule_recall=_optional_float(rule, "recall"),
     )
