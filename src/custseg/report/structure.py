@@ -156,6 +156,22 @@ class SegmentCard:
     rule_precision: float | None = None
     rule_recall: float | None = None
 
+    @property
+    def ranked_features(self) -> tuple[FeatureRow, ...]:
+        """The features by how much they set the segment apart: the distinctive ones
+        first, each group by the size of its difference, then in the data's order."""
+        order = {row.feature: i for i, row in enumerate(self.features)}
+        return tuple(
+            sorted(
+                self.features,
+                key=lambda row: (
+                    not row.distinctive,
+                    -abs(row.effect or 0.0),
+                    order[row.feature],
+                ),
+            )
+        )
+
 
 @dataclass(frozen=True)
 class MapInfo:
