@@ -364,7 +364,7 @@ def segment_prepared(
         features,
         playbook.vocabulary(features),
     )
-    recs = [playbook.recommend(p.levels, features) for p in profiles]
+    actions = [playbook.recommend_all(p.levels, features, p.effect) for p in profiles]
     surrogate = surrogate_rules(X, labels, k, features, config.seed)
 
     # --- distances and the model ---------------------------------------------------
@@ -393,7 +393,8 @@ def segment_prepared(
             stats=p.stats,
             categories=p.categories,
             distinctive=p.distinctive,
-            recommendation=recs[s],
+            recommendation=actions[s][0],
+            more_actions=actions[s][1:],
             evidence={
                 f: {"effect": e.effect, "vtest": e.vtest, "ratio": e.ratio}
                 for f, e in p.evidence.items()

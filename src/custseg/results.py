@@ -209,6 +209,8 @@ class Segment:
     # (custseg.profiling.surrogate): ``text``, ``precision``, ``recall``; None when the
     # tree gives the segment no leaf.
     rule: dict[str, Any] | None = None
+    # Further playbook actions that also hold for the segment, ranked after the first.
+    more_actions: tuple[Recommendation, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return _clean(
@@ -227,6 +229,7 @@ class Segment:
                     "rule": dict(self.rule) if self.rule else None,
                 },
                 "recommendation": self.recommendation.to_dict(),
+                "more_actions": [r.to_dict() for r in self.more_actions],
             }
         )
 

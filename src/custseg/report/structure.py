@@ -155,6 +155,8 @@ class SegmentCard:
     rule: str | None = None
     rule_precision: float | None = None
     rule_recall: float | None = None
+    # Further actions that also fit: (title, action, reason).
+    more_actions: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def ranked_features(self) -> tuple[FeatureRow, ...]:
@@ -463,4 +465,9 @@ def _card(
         rule=str(rule["text"]) if isinstance(rule := profile.get("rule"), dict) else None,
         rule_precision=_optional_float(rule, "precision"),
         rule_recall=_optional_float(rule, "recall"),
+        more_actions=tuple(
+            (str(a.get("title") or ""), str(a.get("action") or ""), str(a.get("reason") or ""))
+            for a in s.get("more_actions") or ()
+            if isinstance(a, dict)
+        ),
     )
