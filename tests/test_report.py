@@ -478,3 +478,20 @@ def test_drawing_the_report_leaves_no_open_figures(kmeans_html):
     render_plots(result)
     map_svg(result)
     assert plt.get_fignums() == before
+
+
+def test_cards_show_the_level_evidence_and_who_is_in_the_segment(kmeans_html):
+    doc, _, html = kmeans_html
+    text = Page(html).all_text
+    assert f"decision tree of depth {doc['surrogate']['depth']}" in text
+    for s in doc["segments"]:
+        rule = s["profile"]["rule"]
+        assert f"Who is in it: {rule['text']}" in text
+        for figures in s["profile"]["evidence"].values():
+            # The difference column shows the figure the level rests on.
+            shown = (
+                f"×{figures['ratio']:.2f} the rate"
+                if figures["ratio"] is not None
+                else f"{figures['effect']:+.2f} sd"
+            )
+            assert shown in text

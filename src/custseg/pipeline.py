@@ -24,6 +24,7 @@ from .features.scaling import fit_scaler
 from .model import ATYPICAL_QUANTILE, SegmentInfo, SegmentModel, created_timestamp, fingerprint
 from .playbook import load_playbook
 from .profiling import LEVEL_RULE, name_segments, profile_segments
+from .profiling.surrogate import surrogate_rules
 from .results import (
     Dendrogram,
     KCandidate,
@@ -363,7 +364,8 @@ def segment_prepared(
         features,
         playbook.vocabulary(features),
     )
-    recs = [playbook.recommend(p.levels, features) for p in profiles]
+    actions = [playbook.recommend_all(p.levels, features, p.effect) for p in profiles]
+    surrogate = surrogate_rules(X, labels, k, features, config.seed)
 
     # --- distances and the model ---------------------------------------------------
     nearest, own = engine.assign(Xs, centres)
@@ -391,7 +393,13 @@ def segment_prepared(
             stats=p.stats,
             categories=p.categories,
             distinctive=p.distinctive,
-            recommendation=recs[s],
+            recommendation=actions[s][0],
+            more_actions=actions[s][1:],
+            evidence={
+                f: {"effect": e.effect, "vtest": e.vtest, "ratio": e.ratio}
+                for f, e in p.evidence.items()
+            },
+            rule=rule.to_dict() if (rule := surrogate.rules[s]) else None,
         )
         for s, p in enumerate(profiles)
     )
@@ -448,6 +456,7 @@ def segment_prepared(
         projection=projection,
         dendrogram=dendrogram,
         warnings=tuple(warns),
+        surrogate=surrogate.to_dict(),
     )
 
 

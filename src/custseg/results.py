@@ -194,6 +194,15 @@ class Segment:
     categories: dict[str, dict[str, float]]
     distinctive: tuple[str, ...]
     recommendation: Recommendation
+    # Per feature, the figures its level rests on: standardised difference ``effect``,
+    # ``vtest`` and, for flags and shares, the rate ``ratio`` (custseg.profiling.levels).
+    evidence: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    # Who is in the segment as a rule over the features, from the surrogate tree
+    # (custseg.profiling.surrogate): ``text``, ``precision``, ``recall``; None when the
+    # tree gives the segment no leaf.
+    rule: dict[str, Any] | None = None
+    # Further playbook actions that also hold for the segment, ranked after the first.
+    more_actions: tuple[Recommendation, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return clean(
@@ -208,8 +217,11 @@ class Segment:
                     "features": {f: s.to_dict() for f, s in self.stats.items()},
                     "categories": {c: dict(v) for c, v in self.categories.items()},
                     "distinctive": list(self.distinctive),
+                    "evidence": {f: dict(e) for f, e in self.evidence.items()},
+                    "rule": dict(self.rule) if self.rule else None,
                 },
                 "recommendation": self.recommendation.to_dict(),
+                "more_actions": [r.to_dict() for r in self.more_actions],
             }
         )
 
@@ -290,6 +302,8 @@ class SegmentationResult:
     dendrogram: Dendrogram | None = None
     warnings: tuple[str, ...] = field(default=())
     identity: IdentityReport | None = None
+    # The shallow decision tree behind the segments' rules: depth, fidelity, its text.
+    surrogate: dict[str, Any] | None = None
 
     @property
     def k(self) -> int:
@@ -327,6 +341,7 @@ class SegmentationResult:
                 # How often "nearest segment centre" (used for new customers) agrees with
                 # the fitted segments on these customers: 1.0 for k-means by construction.
                 "assignment_agreement": self.model.assignment_agreement,
+                "surrogate": self.surrogate,
                 "config": cfg.to_dict(),
                 **({"identity": self.identity.to_dict()} if self.identity else {}),
             }

@@ -191,6 +191,7 @@ def result_from_dict(
         ),
         warnings=tuple(str(w) for w in doc.get("warnings") or ()),
         identity=_identity(doc["identity"]) if doc.get("identity") else None,
+        surrogate=dict(doc["surrogate"]) if isinstance(doc.get("surrogate"), dict) else None,
     )
 
 
@@ -258,12 +259,25 @@ def _segment(d: dict[str, Any]) -> Segment:
         stats={f: _stats(s) for f, s in (profile.get("features") or {}).items()},
         categories={c: dict(v) for c, v in (profile.get("categories") or {}).items()},
         distinctive=tuple(profile.get("distinctive") or ()),
-        recommendation=Recommendation(
-            rule=rec.get("rule"),
-            title=str(rec.get("title") or "No recommendation"),
-            action=str(rec.get("action") or ""),
-            reason=str(rec.get("reason") or ""),
+        recommendation=_recommendation(rec),
+        evidence={
+            str(f): {str(k): v for k, v in e.items()}
+            for f, e in (profile.get("evidence") or {}).items()
+            if isinstance(e, dict)
+        },
+        rule=dict(rule) if isinstance(rule := profile.get("rule"), dict) else None,
+        more_actions=tuple(
+            _recommendation(a) for a in d.get("more_actions") or () if isinstance(a, dict)
         ),
+    )
+
+
+def _recommendation(rec: dict[str, Any]) -> Recommendation:
+    return Recommendation(
+        rule=rec.get("rule"),
+        title=str(rec.get("title") or "No recommendation"),
+        action=str(rec.get("action") or ""),
+        reason=str(rec.get("reason") or ""),
     )
 
 

@@ -1,10 +1,21 @@
-"""A playbook maps patterns of levels (income high, spending low ...) to actions."""
+"""A playbook maps patterns of levels over column roles (income high, recency low ...) to actions.
+
+Each segment gets every rule whose conditions all hold, ranked: more conditions first
+(a more specific pattern), then the larger differences of the features that matched,
+then the playbook's order. The first is the segment's recommendation; the next ones
+(at most :data:`MAX_ACTIONS` in all) are its further actions. Each says why it matched,
+naming the features and the differences it used.
+
+A feature plays a role given by custseg's column-role registry when the pipeline
+passes one (``feature_roles``), or else the first playbook role whose words its name
+contains (the playbook's own ``roles`` section, as in version 1 playbooks).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,6 +26,79 @@ from ..errors import ConfigError
 from ..results import LEVELS, Recommendation
 
 DEFAULT_PLAYBOOK = "default.yaml"
+MAX_ACTIONS = 3
+EVERY = "every"
+"""The condition ``every: average`` holds when every feature is average."""
+_CONDITION = re.compile(r"^\s*([A-Za-z_][\w ]*?)\s*(?:\[([^\]]+)\])?\s*$")
+# Words that name the kind of a column rather than its subject ("MntWines" -> "wines").
+_NOT_SUBJECT = frozenset(
+    [
+        "mnt",
+        "amt",
+        "amount",
+        "amounts",
+        "num",
+        "number",
+        "no",
+        "of",
+        "on",
+        "in",
+        "for",
+        "the",
+        "total",
+        "sum",
+        "avg",
+        "average",
+        "qty",
+        "quantity",
+        "spend",
+        "spent",
+        "spending",
+        "purchases",
+        "purchase",
+        "orders",
+        "order",
+        "sales",
+        "trx",
+        "transactions",
+        "count",
+    ]
+)
+
+
+def name_words(name: str) -> list[str]:
+    """A column name as lower-case words, camelCase and digits split.
+
+    >>> name_words("MntWines"), name_words("NumWebPurchases"), name_words("PRC_FULL_PAYMENT")
+    (['mnt', 'wines'], ['num', 'web', 'purchases'], ['prc', 'full', 'payment'])
+    """
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", str(name))
+    spaced = re.sub(r"(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])", " ", spaced)
+    return re.sub(r"[^a-z0-9]+", " ", spaced.lower()).split()
+
+
+def subject_of(name: str) -> str:
+    """What a column is about, without words for its kind: 'MntWines' -> 'wines'.
+
+    >>> subject_of("MntWines"), subject_of("NumWebPurchases"), subject_of("Detergents_Paper")
+    ('wines', 'web', 'detergents paper')
+    """
+    words = [w for w in name_words(re.sub(r"\s*[\(\[][^\)\]]*[\)\]]", "", name))]
+    kept = [w for w in words if w not in _NOT_SUBJECT]
+    return " ".join(kept or words)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``role: level``, or ``role[word|word]: level`` for features of the role whose name
+    holds one of the words."""
+
+    role: str
+    words: tuple[str, ...]
+    level: str
+
+    def text(self) -> str:
+        return self.role + (f"[{'|'.join(self.words)}]" if self.words else "")
 
 
 @dataclass(frozen=True)
@@ -23,11 +107,12 @@ class Rule:
     title: str
     when: dict[str, str]
     action: str
+    conditions: tuple[Condition, ...] = field(default=())
 
 
 @dataclass(frozen=True)
 class Playbook:
-    """Roles (which columns mean income, spending ...), naming words, ordered rules, fallback."""
+    """Roles by words, role families, naming words, ordered rules, fallback."""
 
     source: str
     roles: dict[str, tuple[str, ...]]
@@ -35,53 +120,148 @@ class Playbook:
     rules: tuple[Rule, ...]
     fallback_title: str
     fallback_action: str
+    families: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    version: int = 1
 
-    def roles_of(self, features: Sequence[str]) -> dict[str, list[str]]:
-        """Role -> the features that play it (a feature plays the first role it matches)."""
-        out: dict[str, list[str]] = {}
-        for f in features:
+    def _word_role(self, feature: str) -> str | None:
+        lowered = " " + " ".join(name_words(feature)) + " "
+        plain = " " + re.sub(r"[^a-z0-9]+", " ", feature.lower()) + " "
+        for role, words in self.roles.items():
             # Whole words only: 'Average Order Value' is not an age.
-            lowered = " " + re.sub(r"[^a-z0-9]+", " ", f.lower()) + " "
-            for role, words in self.roles.items():
-                if any(f" {w} " in lowered for w in words):
-                    out.setdefault(role, []).append(f)
-                    break
+            if any(f" {w} " in lowered or f" {w} " in plain for w in words):
+                return role
+        return None
+
+    def feature_roles(
+        self, features: Sequence[str], registry: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """Feature -> its role: the registry's where it has one, else the playbook's words."""
+        out: dict[str, str] = {}
+        for f in features:
+            role = (registry or {}).get(f) or self._word_role(f)
+            if role:
+                out[f] = role
         return out
 
-    def vocabulary(self, features: Sequence[str]) -> dict[str, dict[str, str]]:
-        """Feature -> level words for naming, from the roles' words."""
+    def roles_of(
+        self, features: Sequence[str], registry: Mapping[str, str] | None = None
+    ) -> dict[str, list[str]]:
+        """Role -> the features that play it."""
+        out: dict[str, list[str]] = {}
+        for f, role in self.feature_roles(features, registry).items():
+            out.setdefault(role, []).append(f)
+        return out
+
+    def _plays(self, role: str, wanted: str) -> bool:
+        return role == wanted or role in self.families.get(wanted, ())
+
+    def vocabulary(
+        self, features: Sequence[str], registry: Mapping[str, str] | None = None
+    ) -> dict[str, dict[str, str]]:
+        """Feature -> level words for naming, from the words of its role (or family);
+        ``{subject}`` in a word is what the column is about ('MntWines' -> 'Wines')."""
         vocab: dict[str, dict[str, str]] = {}
-        for role, feats in self.roles_of(features).items():
-            if role in self.words:
-                for f in feats:
-                    vocab[f] = self.words[role]
+        for f, role in self.feature_roles(features, registry).items():
+            words = self.words.get(role)
+            if words is None:
+                words = next(
+                    (w for fam, w in self.words.items() if role in self.families.get(fam, ())),
+                    None,
+                )
+            if words:
+                subject = subject_of(f)
+                vocab[f] = {
+                    lvl: _capitalise(w.replace("{subject}", subject)) for lvl, w in words.items()
+                }
         return vocab
 
-    def recommend(self, levels: Mapping[str, str], features: Sequence[str]) -> Recommendation:
-        """The first rule whose conditions hold for ``levels``, or the fallback with the reason."""
-        roles = self.roles_of(features)
-        for rule in self.rules:
-            if all(
-                role in roles and any(levels[f] == lvl for f in roles[role])
-                for role, lvl in rule.when.items()
-            ):
-                cond = ", ".join(f"{role} {lvl}" for role, lvl in rule.when.items())
-                return Recommendation(
-                    rule=rule.id, title=rule.title, action=rule.action, reason=f"matched {cond}"
+    def _matches(
+        self,
+        rule: Rule,
+        levels: Mapping[str, str],
+        roles: Mapping[str, str],
+        effects: Mapping[str, float],
+    ) -> list[tuple[Condition, list[str]]] | None:
+        matched: list[tuple[Condition, list[str]]] = []
+        for cond in rule.conditions:
+            if cond.role == EVERY:
+                if not levels or any(lv != cond.level for lv in levels.values()):
+                    return None
+                matched.append((cond, []))
+                continue
+            feats = [
+                f
+                for f, role in roles.items()
+                if self._plays(role, cond.role)
+                and levels.get(f) == cond.level
+                and (not cond.words or any(w in name_words(f) for w in cond.words))
+            ]
+            if not feats:
+                return None
+            feats.sort(key=lambda f: -abs(effects.get(f, 0.0)))
+            matched.append((cond, feats))
+        return matched
+
+    def recommend_all(
+        self,
+        levels: Mapping[str, str],
+        features: Sequence[str],
+        effects: Mapping[str, float] | None = None,
+        registry: Mapping[str, str] | None = None,
+        limit: int = MAX_ACTIONS,
+    ) -> tuple[Recommendation, ...]:
+        """Every rule that holds for ``levels``, ranked, at most ``limit``; the fallback
+        with its reason when none does."""
+        effects = effects or {}
+        roles = self.feature_roles(features, registry)
+        found = []
+        for order, rule in enumerate(self.rules):
+            matched = self._matches(rule, levels, roles, effects)
+            if matched is None:
+                continue
+            strength = sum(abs(effects.get(feats[0], 0.0)) for _, feats in matched if feats)
+            found.append((-len(rule.conditions), -strength, order, rule, matched))
+        found.sort(key=lambda t: t[:3])
+        recs = []
+        for *_, rule, matched in found[:limit]:
+            recs.append(
+                Recommendation(
+                    rule=rule.id,
+                    title=rule.title,
+                    action=rule.action,
+                    reason="matched " + "; ".join(_because(c, f, effects) for c, f in matched),
                 )
-        pattern = ", ".join(f"{f} {levels[f]}" for f in features)
+            )
+        if recs:
+            return tuple(recs)
+        pattern = ", ".join(f"{f} {levels[f]}" for f in features if f in levels)
         if not roles:
-            why = f"none of the features plays a role the playbook knows ({', '.join(self.roles)})"
+            known = ", ".join(sorted(set(self.roles) | set(self.families)))
+            why = f"none of the features plays a role the playbook knows ({known})"
         else:
             why = f"no rule matches this pattern ({pattern})"
-        return Recommendation(
-            rule=None, title=self.fallback_title, action=self.fallback_action, reason=why
+        return (
+            Recommendation(
+                rule=None, title=self.fallback_title, action=self.fallback_action, reason=why
+            ),
         )
+
+    def recommend(
+        self,
+        levels: Mapping[str, str],
+        features: Sequence[str],
+        effects: Mapping[str, float] | None = None,
+        registry: Mapping[str, str] | None = None,
+    ) -> Recommendation:
+        """The best-ranked rule that holds for ``levels``, or the fallback with the reason."""
+        return self.recommend_all(levels, features, effects, registry, limit=1)[0]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
+            "version": self.version,
             "roles": {k: list(v) for k, v in self.roles.items()},
+            "families": {k: list(v) for k, v in self.families.items()},
             "words": self.words,
             "rules": [
                 {"id": r.id, "title": r.title, "when": r.when, "action": r.action}
@@ -89,6 +269,20 @@ class Playbook:
             ],
             "fallback": {"title": self.fallback_title, "action": self.fallback_action},
         }
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _because(cond: Condition, feats: list[str], effects: Mapping[str, float]) -> str:
+    if cond.role == EVERY:
+        return f"every feature {cond.level}"
+    shown = []
+    for f in feats[:2]:
+        e = effects.get(f)
+        shown.append(f"{f} {e:+.2f} sd" if e is not None else f)
+    return f"{cond.text()} {cond.level} ({', '.join(shown)})"
 
 
 def _fail(source: str, msg: str) -> ConfigError:
@@ -141,25 +335,49 @@ class _AliasBomb(Exception):
     pass
 
 
-def parse_playbook(doc: Any, source: str) -> Playbook:
-    """Validate a parsed playbook document."""
-    if not isinstance(doc, dict):
-        raise _fail(source, "must be a YAML mapping with 'roles', 'rules' and 'fallback'")
-    roles_raw = doc.get("roles") or {}
-    if not isinstance(roles_raw, dict):
-        raise _fail(source, "'roles' must map a role to a list of words")
-    _count(source, roles_raw, "'roles'")
-    roles = {}
-    for role, words in roles_raw.items():
+def _string_lists(source: str, raw: Any, section: str, example: str) -> dict[str, tuple[str, ...]]:
+    if not isinstance(raw, dict):
+        raise _fail(source, f"'{section}' must map a name to a list of words, e.g. {example}")
+    _count(source, raw, f"'{section}'")
+    out = {}
+    for name, words in raw.items():
         if isinstance(words, str):
             words = [words]
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-            raise _fail(source, f"role {role!r} must list words, e.g. [income, salary]")
-        _count(source, words, f"role {role!r}")
-        role_name = _text(source, role, "a role name")
-        roles[role_name] = tuple(
-            _text(source, w, f"a word of role {role!r}").lower() for w in words
+            raise _fail(source, f"{section[:-1]} {name!r} must list words, e.g. {example}")
+        _count(source, words, f"{section[:-1]} {name!r}")
+        key = _text(source, name, f"a name in '{section}'")
+        out[key] = tuple(
+            _text(source, w, f"a word of {section[:-1]} {name!r}").lower() for w in words
         )
+    return out
+
+
+def _condition(source: str, i: int, key: Any, lvl: Any, known: set[str], version: int) -> Condition:
+    m = _CONDITION.match(_text(source, key, f"rule {i}: a condition"))
+    if not m:
+        raise _fail(source, f"rule {i}: condition {key!r} is not 'role' or 'role[word|word]'")
+    role, words = m.group(1).strip(), m.group(2)
+    if role != EVERY and version == 1 and role not in known:
+        raise _fail(source, f"rule {i} names role {role!r}, which 'roles' does not define")
+    if lvl not in LEVELS:
+        raise _fail(
+            source, f"rule {i}: level {lvl!r} for {role!r} is not one of {', '.join(LEVELS)}"
+        )
+    parts = tuple(w.strip().lower() for w in words.split("|")) if words else ()
+    return Condition(role=role, words=parts, level=str(lvl))
+
+
+def parse_playbook(doc: Any, source: str) -> Playbook:
+    """Validate a parsed playbook document (version 1: rules over the playbook's own roles;
+    version 2: rules over the column-role registry's roles, families and word filters)."""
+    if not isinstance(doc, dict):
+        raise _fail(source, "must be a YAML mapping with 'roles', 'rules' and 'fallback'")
+    version = doc.get("version", 1)
+    if version not in (1, 2) or isinstance(version, bool):
+        raise _fail(source, f"version {version!r} is not 1 or 2")
+    roles = _string_lists(source, doc.get("roles") or {}, "roles", "[income, salary]")
+    families = _string_lists(source, doc.get("families") or {}, "families", "[spend, score]")
     words_raw = doc.get("words") or {}
     if not isinstance(words_raw, dict):
         raise _fail(source, "'words' must map a role to {low: ..., high: ...}")
@@ -183,6 +401,7 @@ def parse_playbook(doc: Any, source: str) -> Playbook:
     if not isinstance(rules_raw, list) or not rules_raw:
         raise _fail(source, "'rules' must be a non-empty list")
     _count(source, rules_raw, "'rules'")
+    known = set(roles) | set(families)
     rules = []
     for i, r in enumerate(rules_raw, start=1):
         if not isinstance(r, dict):
@@ -193,20 +412,16 @@ def parse_playbook(doc: Any, source: str) -> Playbook:
         when = r["when"]
         if not isinstance(when, dict) or not when:
             raise _fail(source, f"rule {i}: 'when' must map roles to levels, e.g. {{income: high}}")
-        for role, lvl in when.items():
-            if role not in roles:
-                raise _fail(source, f"rule {i} names role {role!r}, which 'roles' does not define")
-            if lvl not in LEVELS:
-                raise _fail(
-                    source,
-                    f"rule {i}: level {lvl!r} for {role!r} is not one of {', '.join(LEVELS)}",
-                )
+        conditions = tuple(
+            _condition(source, i, key, lvl, known, version) for key, lvl in when.items()
+        )
         rules.append(
             Rule(
                 id=_text(source, r.get("id", f"rule-{i}"), f"rule {i} 'id'"),
                 title=_text(source, r["title"], f"rule {i} 'title'"),
                 when={str(k): str(v) for k, v in when.items()},
                 action=" ".join(_text(source, r["action"], f"rule {i} 'action'").split()),
+                conditions=conditions,
             )
         )
     fb = doc.get("fallback") or {}
@@ -229,6 +444,8 @@ def parse_playbook(doc: Any, source: str) -> Playbook:
                 "'fallback' 'action'",
             ).split()
         ),
+        families=families,
+        version=int(version),
     )
 
 

@@ -8,14 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..results import FeatureStats
-
-LOW_PCT, HIGH_PCT = 100 / 3, 200 / 3
-VERY_LOW_PCT, VERY_HIGH_PCT = 10.0, 90.0
-LEVEL_RULE = (
-    "A segment is 'low' on a feature when its mean is below the 33rd percentile of that "
-    "feature over all customers used, 'high' when its mean is above the 67th percentile, "
-    "and 'average' otherwise."
-)
+from .levels import ColumnBase, Kind, Level, column_base, segment_level
 
 
 @dataclass(frozen=True)
@@ -31,6 +24,7 @@ class SegmentProfile:
     effect: dict[str, float]
     distinctive: tuple[str, ...]
     categories: dict[str, dict[str, float]]
+    evidence: dict[str, Level]
 
 
 def _stats(col: np.ndarray) -> FeatureStats:
@@ -44,26 +38,33 @@ def _stats(col: np.ndarray) -> FeatureStats:
 
 
 def _feature_columns(
-    X: np.ndarray, labels: np.ndarray, k: int
-) -> list[tuple[FeatureStats, np.ndarray, list[FeatureStats]]]:
-    """Per feature: the base's statistics, its level percentiles, and each segment's
-    statistics. Features are independent: they run on the process's threads (NumPy's
-    sorting and reductions release the GIL), each on one contiguous column whose
-    customers are grouped by segment (a stable sort keeps their order within a segment)."""
+    X: np.ndarray, labels: np.ndarray, k: int, kinds: dict[int, Kind]
+) -> list[tuple[FeatureStats, ColumnBase, list[FeatureStats], np.ndarray]]:
+    """Per feature: the base's statistics, its level figures, each segment's statistics and
+    each segment's mean of log(1 + x) (robust columns only). Features are independent: they
+    run on the process's threads (NumPy's sorting and reductions release the GIL), each on
+    one contiguous column whose customers are grouped by segment (a stable sort keeps their
+    order within a segment)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from .._threads import n_threads
 
     small = labels.astype(np.int16 if k < 2**15 else np.int64)
     order = np.argsort(small, kind="stable")  # a radix sort for 16-bit labels
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=k))])
+    sizes = np.bincount(labels, minlength=k)
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
 
-    def one(j: int) -> tuple[FeatureStats, np.ndarray, list[FeatureStats]]:
+    def one(j: int) -> tuple[FeatureStats, ColumnBase, list[FeatureStats], np.ndarray]:
         col = np.ascontiguousarray(X[:, j])
-        pct = np.percentile(col, [VERY_LOW_PCT, LOW_PCT, HIGH_PCT, VERY_HIGH_PCT])
+        base = column_base(col, kinds.get(j))
         grouped = col[order]
         segs = [_stats(grouped[bounds[s] : bounds[s + 1]]) for s in range(k)]
-        return _stats(col), pct, segs
+        log_means = np.zeros(k)
+        if base.robust:
+            logs = np.log1p(grouped.astype(np.float64))
+            sums = np.array([logs[bounds[s] : bounds[s + 1]].sum() for s in range(k)])
+            log_means = sums / np.maximum(sizes, 1)
+        return _stats(col), base, segs, log_means
 
     d = X.shape[1]
     threads = min(d, n_threads())
@@ -73,57 +74,38 @@ def _feature_columns(
         return list(pool.map(one, range(d)))
 
 
-def level_of(mean: float, cuts: tuple[float, float]) -> str:
-    """'low', 'average' or 'high' for a segment mean against the base's 33rd/67th percentiles.
-
-    >>> level_of(10.0, (20.0, 40.0)), level_of(30.0, (20.0, 40.0)), level_of(50.0, (20.0, 40.0))
-    ('low', 'average', 'high')
-    """
-    lo, hi = cuts
-    if mean < lo:
-        return "low"
-    if mean > hi:
-        return "high"
-    return "average"
-
-
-def _fine_level(mean: float, cuts: tuple[float, float, float, float]) -> str:
-    vlo, lo, hi, vhi = cuts
-    if mean < vlo:
-        return "very low"
-    if mean > vhi:
-        return "very high"
-    return level_of(mean, (lo, hi))
-
-
 def profile_segments(
     X: np.ndarray,
     labels: np.ndarray,
     k: int,
     features: tuple[str, ...],
     categories: pd.DataFrame | None = None,
+    kinds: dict[str, Kind] | None = None,
 ) -> tuple[dict[str, FeatureStats], list[SegmentProfile]]:
     """Profile segments 0..k-1 of X (n_customers, n_features) in original units.
 
-    Returns the whole base's statistics and one :class:`SegmentProfile` per segment.
+    ``kinds`` gives a feature's kind (flag, share, number) where it is known; the others
+    are inferred from their values (:func:`custseg.profiling.levels.infer_kind`).
+    Returns the whole base's statistics and one :class:`SegmentProfile` per segment,
+    with levels from :mod:`custseg.profiling.levels`.
     """
     n = len(X)
-    columns = _feature_columns(X, labels, k)
+    known = {j: kinds[f] for j, f in enumerate(features) if kinds and f in kinds}
+    columns = _feature_columns(X, labels, k, known)
     population = {f: columns[j][0] for j, f in enumerate(features)}
-    pct = np.array([columns[j][1] for j in range(len(features))]).T
     sizes = np.bincount(labels, minlength=k)
     profiles = []
     for s in range(k):
         size = int(sizes[s])
         stats = {f: columns[j][2][s] for j, f in enumerate(features)}
         centre = {f: stats[f].mean for f in features}
-        levels, fine, effect = {}, {}, {}
-        for j, f in enumerate(features):
-            m = stats[f].mean
-            levels[f] = level_of(m, (pct[1, j], pct[2, j]))
-            fine[f] = _fine_level(m, (pct[0, j], pct[1, j], pct[2, j], pct[3, j]))
-            sd = population[f].std
-            effect[f] = float((m - population[f].mean) / sd) if sd > 0 else 0.0
+        evidence = {
+            f: segment_level(columns[j][1], size, stats[f].mean, float(columns[j][3][s]))
+            for j, f in enumerate(features)
+        }
+        levels = {f: e.level for f, e in evidence.items()}
+        fine = {f: e.fine for f, e in evidence.items()}
+        effect = {f: e.effect for f, e in evidence.items()}
         ranked = sorted(features, key=lambda f: (-abs(effect[f]), features.index(f)))
         # Only features on which the segment is not average set it apart.
         distinctive = tuple(f for f in ranked if levels[f] != "average")
@@ -149,6 +131,7 @@ def profile_segments(
                 effect=effect,
                 distinctive=distinctive,
                 categories=cats,
+                evidence=evidence,
             )
         )
     return population, profiles

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from ..results import KCandidate, Segment, SegmentationResult
 from .palette import segment_colour
@@ -56,6 +57,10 @@ class FeatureRow:
     segment_max: float | None
     level: str | None
     distinctive: bool
+    # What the level rests on (segments.json profile.evidence; absent in older files).
+    effect: float | None = None
+    vtest: float | None = None
+    ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,28 @@ class SegmentCard:
     action_title: str
     action: str
     action_reason: str
+    # Who is in it, from the surrogate tree (None in older files or without a leaf).
+    rule: str | None = None
+    rule_precision: float | None = None
+    rule_recall: float | None = None
+    # Further actions that also fit: (title, action, reason).
+    more_actions: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def ranked_features(self) -> tuple[FeatureRow, ...]:
+        """The features by how much they set the segment apart: the distinctive ones
+        first, each group by the size of its difference, then in the data's order."""
+        order = {row.feature: i for i, row in enumerate(self.features)}
+        return tuple(
+            sorted(
+                self.features,
+                key=lambda row: (
+                    not row.distinctive,
+                    -abs(row.effect or 0.0),
+                    order[row.feature],
+                ),
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -128,6 +155,15 @@ def build_report(result: SegmentationResult) -> Report:
     return Report(result=result, k_rows=rows, segments=cards)
 
 
+def _optional_float(figures: Any, key: str) -> float | None:
+    value = figures.get(key) if isinstance(figures, dict) else None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _evidence(s: Segment, feature: str, key: str) -> float | None:
+    return _optional_float(s.evidence.get(feature), key)
+
+
 def _number(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else value
 
@@ -147,6 +183,9 @@ def _card(s: Segment, result: SegmentationResult) -> SegmentCard:
                 segment_max=_number(stats.max) if stats else None,
                 level=s.levels.get(f),
                 distinctive=f in s.distinctive,
+                effect=_evidence(s, f, "effect"),
+                vtest=_evidence(s, f, "vtest"),
+                ratio=_evidence(s, f, "ratio"),
             )
         )
     total = sum(other.size for other in result.segments) or 1
@@ -180,4 +219,8 @@ def _card(s: Segment, result: SegmentationResult) -> SegmentCard:
         action_title=rec.title,
         action=rec.action,
         action_reason=rec.reason,
+        rule=str(s.rule["text"]) if s.rule else None,
+        rule_precision=_optional_float(s.rule, "precision"),
+        rule_recall=_optional_float(s.rule, "recall"),
+        more_actions=tuple((a.title, a.action, a.reason) for a in s.more_actions),
     )

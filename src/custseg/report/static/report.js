@@ -111,6 +111,13 @@
     });
   }
 
+  // Printed reports show every feature of every card, folded or not.
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("details.more-features").forEach(function (d) {
+      d.open = true;
+    });
+  });
+
   setUpMap();
   setUpCopy();
 })();
