@@ -53,9 +53,12 @@ def _params_doc() -> str:
 class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     """Segment customers, then assign new ones.
 
-    Parameters are keyword-only and stored as given (they are checked by
-    ``fit``); each is a field of :class:`~custseg.config.SegmentationConfig`:
+    Parameters are keyword-only and stored as given (``fit`` checks them);
+    each is a field of :class:`~custseg.config.SegmentationConfig` and an
+    option of ``custseg segment``.
 
+    Parameters
+    ----------
     {params}
 
     Attributes
