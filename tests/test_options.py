@@ -25,7 +25,7 @@ def segment_params() -> dict[str, click.Parameter]:
 
 def test_every_option_has_help_and_valid_choices():
     for name, opt, default in config_options():
-        assert opt.help.strip(), f"{name} has no help"
+        assert opt.help.strip(), f"{name} has no help: declare it with option(default, help=...)"
         if opt.choices is not None:
             assert default in opt.choices, name
         if opt.app is not None and opt.app.choice_labels is not None:

@@ -149,3 +149,8 @@ def test_result_and_model_stay_available(make_customers):
     assert seg.model_ is seg.result_.model
     frame = pd.DataFrame(seg.result_.assignments())
     assert list(frame["segment"].astype(int)) == list(seg.segment_ids_[seg.labels_])
+
+
+def test_one_feature_given_as_text(make_customers):
+    seg = Segmenter(features="Annual Income (k$)", k=3, random_state=0).fit(make_customers(90))
+    assert seg.features_ == ("Annual Income (k$)",)

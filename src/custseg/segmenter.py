@@ -53,9 +53,12 @@ def _params_doc() -> str:
 class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     """Segment customers, then assign new ones.
 
-    Parameters are keyword-only and stored as given (they are checked by
-    ``fit``); each is a field of :class:`~custseg.config.SegmentationConfig`:
+    Parameters are keyword-only and stored as given (``fit`` checks them);
+    each is a field of :class:`~custseg.config.SegmentationConfig` and an
+    option of ``custseg segment``.
 
+    Parameters
+    ----------
     {params}
 
     Attributes
@@ -112,8 +115,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     # -- fitting -----------------------------------------------------------------------
     def _config(self) -> SegmentationConfig:
         values = {name: getattr(self, estimator_param(name)) for name, _, _ in config_options()}
-        if values["features"] is not None and not isinstance(values["features"], str):
-            values["features"] = tuple(values["features"])
+        features = values["features"]
+        if features is not None:
+            # One column name is a column, not a sequence of letters.
+            values["features"] = (features,) if isinstance(features, str) else tuple(features)
         return SegmentationConfig(**values)
 
     def fit(self, X: Any, y: None = None) -> Segmenter:
