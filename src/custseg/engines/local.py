@@ -7,8 +7,9 @@ import warnings
 import numpy as np
 
 from ..cluster.hierarchical import linkage_tree, ward_tree
-from ..cluster.kmeans import KMeansFit, kmeans
+from ..cluster.kmeans import KMeansFit
 from ..cluster.lloyd import group_sums, lloyd, numba_available, supported
+from ..cluster.sweep import kmeans_sweep, lloyd_from
 from .base import MicroClusters, register_engine
 
 ASSIGN_CHUNK = 65_536
@@ -31,12 +32,14 @@ class LocalEngine:
             and supported(X.shape[1], k, np.asarray(X).dtype)
         ):
             return lloyd(X, init)
-        return kmeans(X, k, n_init=n_init, seed=seed, init=init)
+        if init is not None:
+            return lloyd_from(X, init)
+        return kmeans_sweep(X, [k], n_init=n_init, seed=seed)[k]
 
     def kmeans_sweep(
         self, X: np.ndarray, ks: list[int], *, n_init: int, seed: int
     ) -> dict[int, KMeansFit]:
-        return {k: kmeans(X, k, n_init=n_init, seed=seed) for k in ks}
+        return kmeans_sweep(X, ks, n_init=n_init, seed=seed)
 
     def assign(self, X: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = len(X)
