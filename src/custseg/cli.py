@@ -103,7 +103,11 @@ segment_options = [
     ),
     click.option("--sheet", default=None, help="Excel sheet (default: the first)."),
     click.option("--engine", default="local", show_default=True, help="Compute engine."),
-    click.option("--no-plots", is_flag=True, help="Skip the PNG plots."),
+    click.option(
+        "--png", is_flag=True, help="Also write the charts as PNG files (report.html has them)."
+    ),
+    # Kept so that existing scripts run: PNGs are now written only with --png.
+    click.option("--no-plots", is_flag=True, hidden=True),
     click.option(
         "--previous",
         type=click.Path(dir_okay=False),
@@ -160,6 +164,7 @@ def _run_segment(
     sheet,
     engine,
     no_plots,
+    png,
     quiet,
     previous=None,
 ):
@@ -199,7 +204,7 @@ def _run_segment(
             result = segment(path, config, sheet=sheet, progress=say)
         if say:
             say("writing results")
-        write_results(result, out, plots=not no_plots)
+        write_results(result, out, plots=png and not no_plots)
     _print_summary(result.to_dict(), Path(out))
 
 
@@ -216,8 +221,9 @@ def _run_segment(
 def segment(path: Path, out: Path, **options) -> None:
     """Segment the customers in PATH (CSV, Parquet or .xlsx) and write results to --out.
 
-    Writes segments.json, segments.csv, assignments.csv, model.json, PNG plots
-    and report.html (one self-contained page to share).
+    Writes segments.json, segments.csv, assignments.csv, model.json and
+    report.html (one self-contained page to share); with --png also the charts
+    as PNG files.
 
     \b
     Examples:
@@ -243,8 +249,9 @@ def segment(path: Path, out: Path, **options) -> None:
 @click.option(
     "--method", type=click.Choice(["kmeans", "hierarchical"]), default="kmeans", show_default=True
 )
+@click.option("--png", is_flag=True, help="Also write the charts as PNG files.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
-def demo(out: Path, rows: int, seed: int, method: str, quiet: bool) -> None:
+def demo(out: Path, rows: int, seed: int, method: str, png: bool, quiet: bool) -> None:
     """Generate a realistic demo customer table and segment it.
 
     Writes customers.csv (the generated table) and the results, report.html
@@ -281,7 +288,10 @@ def demo(out: Path, rows: int, seed: int, method: str, quiet: bool) -> None:
         if say:
             say("writing results")
         write_results(
-            result, out, extra_files={"customers.csv": frame.to_csv(index=False).encode("utf-8")}
+            result,
+            out,
+            plots=png,
+            extra_files={"customers.csv": frame.to_csv(index=False).encode("utf-8")},
         )
     _print_summary(result.to_dict(), out)
 

@@ -1,4 +1,4 @@
-"""Write a result folder: segments.json, assignments.csv, model.json, plots, report.
+"""Write a result folder: segments.json, assignments.csv, model.json, report, PNGs on request.
 
 Everything goes to a hidden temporary folder beside ``out`` that replaces it
 only when complete (see :mod:`custseg._atomic`).
@@ -74,14 +74,15 @@ def write_results(
     result: SegmentationResult,
     out: str | Path,
     *,
-    plots: bool = True,
+    plots: bool = False,
     report: bool = True,
     extra_files: dict[str, bytes] | None = None,
 ) -> Path:
     """Write every output of ``result`` into the folder ``out`` (replaced atomically).
 
     Returns the folder. Files: ``segments.json``, ``segments.csv``,
-    ``assignments.csv``, ``model.json``, PNG plots and ``report.html``.
+    ``assignments.csv``, ``model.json`` and ``report.html``; with ``plots`` also the
+    charts as PNG files (the report draws the same charts inline).
     """
     target = Path(out)
     with atomic_directory(target) as tmp:
