@@ -7,6 +7,7 @@ The report, the web app and the CLI read these objects (or their saved
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import isfinite
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,6 +23,20 @@ LEVELS = ("low", "average", "high")
 
 def _clean(value: Any) -> Any:
     """Make numpy scalars and non-finite floats JSON-safe."""
+    # Exact types first: a result holds hundreds of thousands of plain floats (the map's
+    # coordinates), and one isinstance chain and np.isfinite call each took seconds.
+    kind = type(value)
+    if kind is float:
+        return round(value, 10) if isfinite(value) else None
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {str(k): _clean(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [
+            (round(v, 10) if isfinite(v) else None) if type(v) is float else _clean(v)
+            for v in value
+        ]
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -29,7 +44,7 @@ def _clean(value: Any) -> Any:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):
-        if not np.isfinite(value):
+        if not isfinite(value):
             return None
         return float(round(value, 10))
     return value
