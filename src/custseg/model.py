@@ -130,15 +130,43 @@ class SegmentModel:
         --------
         >>> load_model("result/model.json").assign(new_customers)  # doctest: +SKIP
         """
-        from .data.prepare import rows_list
-        from .engines import get_engine
-
         frame = frame.set_axis([str(c).strip() for c in frame.columns], axis=1)
         check = self.check_columns(list(frame.columns))
         n = len(frame)
         X = np.empty((n, len(self.features)), dtype=np.float64)
         for j, f in enumerate(self.features):
             X[:, j] = _numeric_column(frame[f], f, row_offset)
+        ok, index, dist, atypical, reasons = self.assign_matrix(X, row_offset=row_offset)
+        segment_ids = self.segment_ids
+        names = np.array([s.name for s in self.segments], dtype=object)
+        if check.id_column:
+            ids = frame[check.id_column].astype(str).to_numpy()
+        else:
+            ids = np.arange(row_offset + 1, row_offset + n + 1).astype(str)
+        return pd.DataFrame(
+            {
+                check.id_column or "row": ids,
+                "segment": pd.Series(segment_ids[index], dtype="Int64").mask(~ok),
+                "segment_name": np.where(ok, names[index], ""),
+                "distance": np.round(dist, 6),
+                "atypical": pd.Series(atypical, dtype="boolean").mask(~ok),
+                "left_out_reason": reasons,
+            }
+        )
+
+    def assign_matrix(
+        self, X: np.ndarray, *, row_offset: int = 0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The core of :meth:`assign` on a float64 matrix of the model's features (raw units).
+
+        Returns ``ok`` (assigned), ``index`` (row of the segment in ``segments``; 0 where not
+        ok), ``dist`` (NaN where not ok), ``atypical`` and ``reasons`` (text, "" where ok).
+        Missing values follow the model's policy (``X`` is imputed in place).
+        """
+        from .data.prepare import rows_list
+        from .engines import get_engine
+
+        n = len(X)
         inf = np.isinf(X)
         if inf.any():
             i, j = np.argwhere(inf)[0]
@@ -164,32 +192,19 @@ class SegmentModel:
                 for i in np.flatnonzero(missing.any(axis=1)):
                     cols = [self.features[j] for j in np.flatnonzero(missing[i])]
                     reasons[i] = "missing value in " + ", ".join(f"'{c}'" for c in cols)
-        ok = reasons == ""
+        ok = reasons == "" if missing.any() else np.ones(n, dtype=bool)
         index = np.zeros(n, dtype=np.int64)
         dist = np.full(n, np.nan)
-        if ok.any():
+        if ok.all():
+            index, dist = get_engine("local").assign(self.scaler.transform(X), self.centres)
+        elif ok.any():
             index[ok], dist[ok] = get_engine("local").assign(
                 self.scaler.transform(X[ok]), self.centres
             )
-        segment_ids = self.segment_ids
         limits = np.array([s.distance["p99"] for s in self.segments])
-        names = np.array([s.name for s in self.segments], dtype=object)
-        if check.id_column:
-            ids = frame[check.id_column].astype(str).to_numpy()
-        else:
-            ids = np.arange(row_offset + 1, row_offset + n + 1).astype(str)
         # Relative tolerance: a training member exactly at the p99 is not atypical.
         atypical = dist > limits[index] * (1 + 1e-9) + 1e-12
-        return pd.DataFrame(
-            {
-                check.id_column or "row": ids,
-                "segment": pd.Series(segment_ids[index], dtype="Int64").mask(~ok),
-                "segment_name": np.where(ok, names[index], ""),
-                "distance": np.round(dist, 6),
-                "atypical": pd.Series(atypical, dtype="boolean").mask(~ok),
-                "left_out_reason": reasons,
-            }
-        )
+        return ok, index, dist, atypical, reasons
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Segment id of each row (0 where a row cannot be assigned)."""

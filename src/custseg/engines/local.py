@@ -8,7 +8,8 @@ import numpy as np
 
 from ..cluster.hierarchical import linkage_tree, ward_tree
 from ..cluster.kmeans import KMeansFit
-from ..cluster.lloyd import group_sums, lloyd, numba_available, supported
+from ..cluster.lloyd import MAX_FEATURES, group_sums, lloyd, numba_available, supported
+from ..cluster.nearest import COMPILED_ROWS, nearest_centres
 from ..cluster.sweep import kmeans_sweep, lloyd_from
 from .base import MicroClusters, register_engine
 
@@ -43,6 +44,8 @@ class LocalEngine:
 
     def assign(self, X: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = len(X)
+        if n >= COMPILED_ROWS and X.shape[1] <= MAX_FEATURES and numba_available():
+            return nearest_centres(X, centres)
         labels = np.empty(n, dtype=np.int64)
         dist = np.empty(n, dtype=np.float64)
         c_sq = np.einsum("ij,ij->i", centres, centres)
