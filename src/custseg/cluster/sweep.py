@@ -16,9 +16,12 @@ spins while it waits: slow on a busy machine) that dominates on everyday tables.
 * What is shared: the centred copy of the data and its squared norms are made once for
   every k, and the restarts of all k run on a pool of threads (one per core) with a
   compiled iteration that releases the GIL.
-* A restart stops early when it cannot end anywhere new: when its labels equal the final
-  labels of a restart that converged (a fixed point of Lloyd's iteration), its own result
-  is that restart's, so it is not iterated further.
+* A restart stops early when it cannot end anywhere new. Lloyd's step depends only on the
+  labels, so when a restart's labels after a step equal those of a finished restart at a
+  step after which that one went on, every later step is the same and so is the result
+  (compared by a 128-bit digest of the labels); likewise when they equal a finished
+  restart's final labels that the step maps to themselves. The result, and scikit-learn's
+  iteration count, are then taken from that restart.
 * Small tables (``n_customers * n_features <= NUMPY_MAX_ELEMENTS``) use a NumPy iteration,
   so that a first run on a small table compiles nothing; larger ones compile the iteration
   once per machine with Numba (about 1-2 s, then cached on disk).
@@ -29,9 +32,11 @@ A run whose centre loses all its customers is redone by scikit-learn from the sa
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -151,7 +156,9 @@ class _Runs:
         else:
             self.step, self.inertia = _kernels()
         self.lock = threading.Lock()
-        self.fixed_points: dict[int, dict[bytes, KMeansFit]] = {}
+        # Per k: a digest of the labels after iteration t of a finished run -> (its fit, t,
+        # whether t was its last iteration and it stopped there with unchanged labels).
+        self.seen: dict[int, dict[bytes, tuple[KMeansFit, int, bool]]] = {}
 
     def run(self, start: np.ndarray) -> KMeansFit | None:
         """One Lloyd run from ``start`` (k, d); None when a centre lost every customer."""
@@ -162,7 +169,8 @@ class _Runs:
         labels = np.full(n, -1, dtype=np.int64)
         sums = np.empty((k, d))
         counts = np.empty(k)
-        known = self.fixed_points.setdefault(k, {})
+        seen = self.seen.setdefault(k, {})
+        path: list[bytes] = []
         strict = False
         n_iter = 0
         while n_iter < self.max_iter:
@@ -170,17 +178,29 @@ class _Runs:
             changed = self.step(X, centres, labels, sums, counts)
             if (counts == 0).any():
                 return None
-            if known:
-                done = known.get(labels.tobytes())
-                if done is not None:  # a fixed point reached before: the same end
-                    return done
             new = sums / counts[:, None]
             shift = float(((new - centres) ** 2).sum())
             centres = new
-            if changed == 0:
-                strict = True
-                break
-            if shift <= self.threshold:
+            stop = changed == 0 or shift <= self.threshold
+            if seen:
+                digest = _digest(labels)
+                hit = seen.get(digest)
+                if hit is not None:
+                    fit, t, fixed = hit
+                    if fixed:
+                        # Labels that Lloyd's step maps to themselves: this run ends on that
+                        # run's centres and labels, now or after one more (unchanged) step.
+                        last = stop or n_iter == self.max_iter
+                        return replace(fit, n_iter=n_iter if last else n_iter + 1)
+                    if not stop and n_iter + fit.n_iter - t <= self.max_iter:
+                        # Same labels, so the same centres, and both runs go on: every later
+                        # step is that run's (the same arithmetic on the same numbers).
+                        return replace(fit, n_iter=n_iter + fit.n_iter - t)
+                path.append(digest)
+            else:
+                path.append(_digest(labels))
+            if stop:
+                strict = changed == 0
                 break
         if not strict:  # the labels of the last centres, as scikit-learn returns them
             self.step(X, centres, labels, sums, counts)
@@ -190,10 +210,19 @@ class _Runs:
             inertia=float(self.inertia(X, centres, labels)),
             n_iter=n_iter,
         )
-        if strict:
-            with self.lock:
-                known[labels.tobytes()] = fit
+        with self.lock:
+            # The last step's labels only count when they were a fixed point; a run that
+            # stopped on the tolerance might have gone on from them.
+            for t, digest in enumerate(path[:-1], start=1):
+                seen.setdefault(digest, (fit, t, False))
+            if strict:
+                seen.setdefault(path[-1], (fit, n_iter, True))
         return fit
+
+
+def _digest(labels: np.ndarray) -> bytes:
+    """A 128-bit digest of a labelling: equal labellings meet, unequal ones (2^-128) not."""
+    return hashlib.blake2b(labels, digest_size=16).digest()
 
 
 def _same_clustering(a: np.ndarray, b: np.ndarray, k: int) -> bool:
