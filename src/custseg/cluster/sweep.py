@@ -222,7 +222,7 @@ class _Runs:
 
 def _digest(labels: np.ndarray) -> bytes:
     """A 128-bit digest of a labelling: equal labellings meet, unequal ones (2^-128) not."""
-    return hashlib.blake2b(memoryview(labels), digest_size=16).digest()
+    return hashlib.blake2b(labels.tobytes(), digest_size=16).digest()
 
 
 def _same_clustering(a: np.ndarray, b: np.ndarray, k: int) -> bool:
