@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_assign.py                  # 10 million rows (needs ~1.5 GB of disk)
     python benchmarks/bench_assign.py --rows 1000000   # a quicker run
+    python benchmarks/bench_assign.py --skip-small --cases parquet-parquet
 
 It generates a customer table shaped like the Mall Customers data (id, gender,
 age, income, spending score) in a temporary folder, fits a k-means model on
@@ -118,6 +119,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--chunk-rows", type=int, default=100_000)
     parser.add_argument("--skip-small", action="store_true", help="Skip the 1/10 size runs.")
+    parser.add_argument(
+        "--cases", default="csv-csv,csv-parquet,parquet-parquet", help="Which cases to run."
+    )
     args = parser.parse_args()
 
     from custseg import SegmentationConfig, make_customers, segment
@@ -145,6 +149,8 @@ def main() -> None:
                 ("CSV -> Parquet", csv_path, folder / "out.parquet"),
                 ("Parquet -> Parquet", pq_path, folder / "out.parquet"),
             ):
+                if label.lower().replace(" -> ", "-") not in args.cases.split(","):
+                    continue
                 r = run_case(model, src, out, args.chunk_rows)
                 assert r["rows"] == rows
                 rows_out.append((rows, label, r))
