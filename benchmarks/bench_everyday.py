@@ -13,7 +13,9 @@ one after the other, and times it from start to exit):
 
 custseg runs twice: first with empty caches (``CUSTSEG_CACHE_DIR`` and
 ``NUMBA_CACHE_DIR`` pointing at a new folder: what a user's first run costs), then again
-(the caches filled). The ratio is recipe / custseg (warm); both k are printed, and the
+(the caches filled). The ratio is recipe / custseg (warm), of wall time and of CPU time
+(user + system of the whole process tree, every thread: what the run cost a loaded
+machine); both k are printed, and the
 inertia of custseg's segments on every customer (in standardised units) against the
 recipe's inertia at the same k.
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -146,19 +149,26 @@ print(json.dumps({"k": k, "inertia": dict(zip(ks, inertia)),
 """
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system, every thread) of the finished child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_recipe(path: Path, folder: Path) -> dict:
     out = folder / "recipe_out"
     out.mkdir(exist_ok=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _children_cpu()
     proc = subprocess.run(
         [sys.executable, "-c", RECIPE, str(path), str(out)],
         capture_output=True,
         text=True,
         check=True,
     )
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _children_cpu() - c0
     info = json.loads(proc.stdout.strip().splitlines()[-1])
     info["time"] = wall
+    info["cpu"] = cpu
     info["inertia"] = {int(k): v for k, v in info["inertia"].items()}
     return info
 
@@ -166,7 +176,7 @@ def run_recipe(path: Path, folder: Path) -> dict:
 def run_custseg(path: Path, folder: Path, cache: Path) -> dict:
     out = folder / "custseg_out"
     env = dict(os.environ, CUSTSEG_CACHE_DIR=str(cache), NUMBA_CACHE_DIR=str(cache / "numba"))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _children_cpu()
     subprocess.run(
         [str(CUSTSEG), "segment", str(path), "--out", str(out), "-q"],
         capture_output=True,
@@ -174,9 +184,9 @@ def run_custseg(path: Path, folder: Path, cache: Path) -> dict:
         check=True,
         env=env,
     )
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _children_cpu() - c0
     doc = json.loads((out / "segments.json").read_text(encoding="utf-8"))
-    return {"time": wall, "k": int(doc["k_selection"]["chosen"]), "out": out}
+    return {"time": wall, "cpu": cpu, "k": int(doc["k_selection"]["chosen"]), "out": out}
 
 
 def custseg_inertia(path: Path, out: Path) -> float:
@@ -202,9 +212,14 @@ def main() -> None:
     parser.add_argument("--tables", default="mall,10k,100k,1m")
     args = parser.parse_args()
     names = [t.strip() for t in args.tables.split(",") if t.strip()]
-    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(
+        f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
+        f"load average {load}"
+    )
     header = (
-        f"{'table':<22}{'recipe s':>9}{'custseg 1st s':>14}{'custseg s':>10}{'ratio':>7}"
+        f"{'table':<14}{'recipe s':>9}{'1st s':>7}{'custseg s':>10}{'ratio':>7}"
+        f"{'recipe CPU':>11}{'custseg CPU':>12}{'CPU ratio':>10}"
         f"{'k recipe':>9}{'k custseg':>10}{'inertia custseg/recipe':>23}"
     )
     print(header)
@@ -223,10 +238,13 @@ def main() -> None:
             rel = f"{inertia / same_k:.4f} (k={warm['k']})" if same_k else "-"
             label = f"{name} ({path.suffix[1:]})"
             print(
-                f"{label:<22}{recipe['time']:>9.1f}{first['time']:>14.1f}{warm['time']:>10.1f}"
-                f"{recipe['time'] / warm['time']:>7.1f}{recipe['k']:>9}{warm['k']:>10}{rel:>23}",
+                f"{label:<14}{recipe['time']:>9.1f}{first['time']:>7.1f}{warm['time']:>10.1f}"
+                f"{recipe['time'] / warm['time']:>7.1f}{recipe['cpu']:>11.1f}{warm['cpu']:>12.1f}"
+                f"{recipe['cpu'] / warm['cpu']:>10.1f}"
+                f"{recipe['k']:>9}{warm['k']:>10}{rel:>23}",
                 flush=True,
             )
+    print(f"# load average at the end: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":
