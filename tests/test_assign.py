@@ -276,3 +276,32 @@ def test_text_value_message_does_not_suggest_segment_options(trained, tmp_path):
         "'abc'; fix the value (the model was trained on numbers in this column)\n"
     )
     assert not (tmp_path / "a.csv").exists()
+
+
+@pytest.mark.parametrize("ids", ["int", "text", "none", "float"])
+def test_parquet_to_parquet_arrow_path_equals_pandas_path(trained, tmp_path, ids):
+    """Parquet -> Parquet never goes through pandas; its file must hold exactly what the
+    pandas path writes (CSV -> Parquet), also with rows left out and every id kind."""
+    import pyarrow.parquet as pq
+
+    path, frame, _ = trained
+    model = load_model(path)
+    data = frame.copy()
+    data.loc[[3, 70, 71], FEATURES[0]] = np.nan  # left out under the model's drop policy
+    data.loc[5, FEATURES[1]] = 1e6  # far from every centre: atypical
+    if ids == "text":
+        data["CustomerID"] = [f"C-{i:04d}" for i in range(len(data))]
+    elif ids == "none":
+        data = data.drop(columns="CustomerID")
+    elif ids == "float":  # not a whole-number or text id: the general path
+        data["CustomerID"] = data["CustomerID"] + 0.5
+    data.to_parquet(tmp_path / "in.parquet", index=False)
+    data.to_csv(tmp_path / "in.csv", index=False)
+    fast = assign_file(model, tmp_path / "in.parquet", tmp_path / "fast.parquet", chunk_rows=64)
+    slow = assign_file(model, tmp_path / "in.csv", tmp_path / "slow.parquet", chunk_rows=64)
+    a, b = pq.read_table(tmp_path / "fast.parquet"), pq.read_table(tmp_path / "slow.parquet")
+    assert a.schema == b.schema
+    assert a.equals(b)
+    assert fast.counts == slow.counts and fast.atypical_counts == slow.atypical_counts
+    assert fast.n_left_out == slow.n_left_out == 3
+    assert fast.n_atypical == slow.n_atypical >= 1

@@ -125,7 +125,7 @@ def test_same_data_options_seed_give_identical_files(tmp_path, make_customers, m
     outs = []
     for name in ("a", "b"):
         out = tmp_path / name
-        code, _, err = run_cli("segment", str(csv), "--out", str(out), "--seed", "3", "-q")
+        code, _, err = run_cli("segment", str(csv), "--out", str(out), "--seed", "3", "-q", "--png")
         assert code == 0, err
         outs.append(out)
     files = sorted(p.name for p in outs[0].iterdir())
@@ -182,3 +182,26 @@ def test_internal_error_is_short_and_exit_2(tmp_path, make_customers, monkeypatc
     assert code == 2
     assert err.startswith("Internal error: RuntimeError: simulated bug. This is a bug in custseg;")
     assert "Traceback" not in err
+
+
+def test_png_charts_only_when_asked(tmp_path, make_customers):
+    csv = write_customers(make_customers, tmp_path / "c.csv")
+    fast = ("-q", "--k-max", "4", "--n-init", "2")
+    assert run_cli("segment", str(csv), "--out", str(tmp_path / "a"), *fast)[0] == 0
+    names = {p.name for p in (tmp_path / "a").iterdir()}
+    assert names == {
+        "segments.json",
+        "segments.csv",
+        "assignments.csv",
+        "model.json",
+        "report.html",
+    }
+    assert run_cli("segment", str(csv), "--out", str(tmp_path / "b"), "--png", *fast)[0] == 0
+    pngs = {p.name for p in (tmp_path / "b").iterdir() if p.suffix == ".png"}
+    assert {"elbow.png", "silhouette.png", "scatter.png", "profiles.png"} <= pngs
+    # --no-plots is still accepted (older scripts) and wins over --png.
+    code, _, err = run_cli(
+        "segment", str(csv), "--out", str(tmp_path / "c"), "--png", "--no-plots", *fast
+    )
+    assert code == 0, err
+    assert not [p for p in (tmp_path / "c").iterdir() if p.suffix == ".png"]

@@ -79,6 +79,7 @@ def test_reference_through_the_cli(mall_path, tmp_path):
         "--out",
         str(out2),
         "-q",
+        "--png",
     )
     assert code == 0
     doc = json.loads((out2 / "segments.json").read_text())

@@ -399,7 +399,7 @@ def test_report_size_stays_bounded_for_a_million_customers():
 
 def test_demo_writes_report_next_to_the_png_plots(tmp_path):
     out = tmp_path / "demo"
-    code, _, err = run_cli("demo", "--rows", "80", "--out", str(out), "-q")
+    code, _, err = run_cli("demo", "--rows", "80", "--out", str(out), "-q", "--png")
     assert code == 0, err
     names = {p.name for p in out.iterdir()}
     assert {"report.html", "elbow.png", "silhouette.png", "scatter.png", "profiles.png"} <= names

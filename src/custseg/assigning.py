@@ -152,6 +152,23 @@ def assign_file(
         writer = _CsvWriter(tmp) if fmt_out == "csv" else _ParquetWriter(tmp, check.id_column)
         try:
             for frame, done in chunks:
+                if not isinstance(frame, pd.DataFrame):  # an Arrow batch of a Parquet file
+                    fast = None
+                    if isinstance(writer, _ParquetWriter):
+                        fast = _assign_arrow(model, frame, n_rows, check.id_column)
+                    if fast is not None:
+                        arrays, ok, index, atypical = fast
+                        assert isinstance(writer, _ParquetWriter)
+                        writer.write_arrays(arrays)
+                        n_rows += frame.num_rows
+                        n_chunks += 1
+                        n_left += int((~ok).sum())
+                        counts += np.bincount(index[ok], minlength=model.k)
+                        atyp += np.bincount(index[ok & atypical], minlength=model.k)
+                        if progress:
+                            progress(done, total, unit)
+                        continue
+                    frame = frame.to_pandas()
                 assigned = model.assign(frame, row_offset=n_rows)
                 writer.write(assigned)
                 n_rows += len(assigned)
@@ -193,7 +210,56 @@ def assign_file(
     )
 
 
-Chunks = Iterator[tuple[pd.DataFrame, int]]
+Chunks = Iterator[tuple[Any, int]]  # a DataFrame, or an Arrow record batch (Parquet)
+
+
+def _assign_arrow(
+    model: SegmentModel, batch: Any, row_offset: int, id_column: str | None
+) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray] | None:
+    """Assign one Arrow batch straight to the output's Arrow columns (the same values as
+    :meth:`SegmentModel.assign` gives through pandas); None when a column needs the
+    general path (features that are not plain numbers, ids that are not whole numbers
+    or text, or empty ids)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    position = {str(c).strip(): i for i, c in enumerate(batch.schema.names)}
+    n = batch.num_rows
+    X = np.empty((n, len(model.features)), dtype=np.float64)
+    for j, f in enumerate(model.features):
+        col = batch.column(position[f])
+        if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
+            return None
+        X[:, j] = col.to_numpy(zero_copy_only=False)
+    if id_column is not None:
+        raw = batch.column(position[id_column])
+        if raw.null_count or not (
+            pa.types.is_integer(raw.type)
+            or pa.types.is_string(raw.type)
+            or pa.types.is_large_string(raw.type)
+        ):
+            return None
+        ids = pc.cast(raw, pa.string())
+    else:
+        ids = pc.cast(pa.array(np.arange(row_offset + 1, row_offset + n + 1)), pa.string())
+    ok, index, dist, atypical, reasons = model.assign_matrix(X, row_offset=row_offset)
+    names = pa.array([s.name for s in model.segments] + [""], type=pa.string())
+    name_index = pa.array(np.where(ok, index, model.k).astype(np.int32))
+    distance = np.round(dist, 6)
+    if ok.all():  # n empty strings: every offset 0, no characters
+        offsets = pa.py_buffer(np.zeros(n + 1, dtype=np.int32))
+        why = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(b""))
+    else:
+        why = pa.array(reasons, type=pa.string())
+    arrays = [
+        ids,
+        pa.array(model.segment_ids[index], type=pa.int64(), mask=~ok),
+        names.take(name_index),
+        pa.array(distance, type=pa.float64(), mask=np.isnan(distance)),
+        pa.array(atypical, type=pa.bool_(), mask=~ok),
+        why,
+    ]
+    return arrays, ok, index, atypical
 
 
 def _needed(columns: list[str], model: SegmentModel) -> list[str]:
@@ -221,9 +287,9 @@ def _parquet_chunks(
         done = 0
         try:
             for batch in pf.iter_batches(batch_size=chunk_rows, columns=_needed(columns, model)):
-                frame = batch.to_pandas()
-                done += len(frame)
-                yield frame, done
+                # Handed on as Arrow: Parquet -> Parquet never builds a pandas frame.
+                done += batch.num_rows
+                yield batch, done
         except DataError:
             raise
         except Exception as exc:
@@ -388,8 +454,6 @@ class _ParquetWriter:
         self._writer: Any = None
 
     def write(self, frame: pd.DataFrame) -> None:
-        import pyarrow.parquet as pq
-
         pa = self._pa
         arrays = [
             pa.array(frame.iloc[:, 0].astype(str).to_numpy(dtype=object), type=pa.string()),
@@ -399,7 +463,12 @@ class _ParquetWriter:
             pa.array(frame["atypical"], type=pa.bool_(), from_pandas=True),
             pa.array(frame["left_out_reason"].to_numpy(dtype=object), type=pa.string()),
         ]
-        table = pa.Table.from_arrays(arrays, schema=self._schema)
+        self.write_arrays(arrays)
+
+    def write_arrays(self, arrays: list[Any]) -> None:
+        import pyarrow.parquet as pq
+
+        table = self._pa.Table.from_arrays(arrays, schema=self._schema)
         if self._writer is None:
             self._writer = pq.ParquetWriter(self._path, self._schema, compression="zstd")
         self._writer.write_table(table)

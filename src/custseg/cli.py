@@ -44,7 +44,11 @@ def _print_summary(result, out: Path) -> None:
 # Options of the command itself; the analysis options come from SegmentationConfig.
 segment_options = [
     click.option("--sheet", default=None, help="Excel sheet (default: the first)."),
-    click.option("--no-plots", is_flag=True, help="Skip the PNG plots."),
+    click.option(
+        "--png", is_flag=True, help="Also write the charts as PNG files (report.html has them)."
+    ),
+    # Kept so that existing scripts run: PNGs are now written only with --png.
+    click.option("--no-plots", is_flag=True, hidden=True),
     click.option("--quiet", "-q", is_flag=True, help="Print only the summary."),
 ]
 
@@ -74,7 +78,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-def _run_segment(path, out, sheet, no_plots, quiet, force=False, **options):
+def _run_segment(path, out, sheet, no_plots, png, quiet, force=False, **options):
     from .cli_options import config_from_cli
     from .outputs import write_results
     from .pipeline import segment
@@ -94,7 +98,7 @@ def _run_segment(path, out, sheet, no_plots, quiet, force=False, **options):
             result = segment(path, config, sheet=sheet, progress=say)
         if say:
             say("writing results")
-        write_results(result, out, plots=not no_plots, force=force, inputs=(path,))
+        write_results(result, out, plots=png and not no_plots, force=force, inputs=(path,))
     _print_summary(result, Path(out))
 
 
@@ -118,8 +122,9 @@ def _run_segment(path, out, sheet, no_plots, quiet, force=False, **options):
 def segment(path: Path, out: Path, **options) -> None:
     """Segment the customers in PATH (CSV, Parquet or .xlsx) and write results to --out.
 
-    Writes segments.json, segments.csv, assignments.csv, model.json, PNG plots
-    and report.html (one self-contained page to share).
+    Writes segments.json, segments.csv, assignments.csv, model.json and
+    report.html (one self-contained page to share); with --png also the charts
+    as PNG files.
 
     \b
     Examples:
@@ -142,8 +147,9 @@ def segment(path: Path, out: Path, **options) -> None:
 )
 @click.option("--rows", default=1000, show_default=True, type=int, help="Number of customers.")
 @config_click_options("method", "seed")
+@click.option("--png", is_flag=True, help="Also write the charts as PNG files.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
-def demo(out: Path, rows: int, seed: int, method: str, quiet: bool) -> None:
+def demo(out: Path, rows: int, seed: int, method: str, png: bool, quiet: bool) -> None:
     """Generate a realistic demo customer table and segment it.
 
     Writes customers.csv (the generated table) and the results, report.html
@@ -183,7 +189,10 @@ def demo(out: Path, rows: int, seed: int, method: str, quiet: bool) -> None:
         if say:
             say("writing results")
         write_results(
-            result, out, extra_files={"customers.csv": frame.to_csv(index=False).encode("utf-8")}
+            result,
+            out,
+            plots=png,
+            extra_files={"customers.csv": frame.to_csv(index=False).encode("utf-8")},
         )
     _print_summary(result, out)
 

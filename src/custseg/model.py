@@ -135,28 +135,17 @@ class SegmentModel:
         --------
         >>> load_model("result/model.json").assign(new_customers)  # doctest: +SKIP
         """
-        from .engines import get_engine
-
         frame = frame.set_axis([str(c).strip() for c in frame.columns], axis=1)
         check = self.check_columns(list(frame.columns))
         n = len(frame)
-        X, reasons = self.feature_rows(frame, row_offset=row_offset)
-        ok = reasons == ""
-        index = np.zeros(n, dtype=np.int64)
-        dist = np.full(n, np.nan)
-        if ok.any():
-            index[ok], dist[ok] = get_engine("local").assign(
-                self.scaler.transform(X[ok]), self.centres
-            )
+        X = self._feature_matrix(frame, row_offset)
+        ok, index, dist, atypical, reasons = self.assign_matrix(X, row_offset=row_offset)
         segment_ids = self.segment_ids
-        limits = np.array([s.distance["p99"] for s in self.segments])
         names = np.array([s.name for s in self.segments], dtype=object)
         if check.id_column:
             ids = frame[check.id_column].astype(str).to_numpy()
         else:
             ids = np.arange(row_offset + 1, row_offset + n + 1).astype(str)
-        # Relative tolerance: a training member exactly at the p99 is not atypical.
-        atypical = dist > limits[index] * (1 + 1e-9) + 1e-12
         return pd.DataFrame(
             {
                 check.id_column or "row": ids,
@@ -167,6 +156,33 @@ class SegmentModel:
                 "left_out_reason": reasons,
             }
         )
+
+    def assign_matrix(
+        self, X: np.ndarray, *, row_offset: int = 0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The core of :meth:`assign` on a float64 matrix of the model's features (raw units).
+
+        Returns ``ok`` (assigned), ``index`` (row of the segment in ``segments``; 0 where not
+        ok), ``dist`` (NaN where not ok), ``atypical`` and ``reasons`` (text, "" where ok).
+        Missing values follow the model's policy (``X`` is imputed in place).
+        """
+        from .engines import get_engine
+
+        n = len(X)
+        X, reasons = self._missing_policy(X, row_offset)
+        ok = reasons == ""
+        index = np.zeros(n, dtype=np.int64)
+        dist = np.full(n, np.nan)
+        if ok.all():
+            index, dist = get_engine("local").assign(self.scaler.transform(X), self.centres)
+        elif ok.any():
+            index[ok], dist[ok] = get_engine("local").assign(
+                self.scaler.transform(X[ok]), self.centres
+            )
+        limits = np.array([s.distance["p99"] for s in self.segments])
+        # Relative tolerance: a training member exactly at the p99 is not atypical.
+        atypical = dist > limits[index] * (1 + 1e-9) + 1e-12
+        return ok, index, dist, atypical, reasons
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Segment id of each row (0 where a row cannot be assigned)."""
@@ -185,12 +201,19 @@ class SegmentModel:
         left_out_reason : ndarray of str, shape (n_rows,)
             Empty for rows that can be assigned, else why not.
         """
-        from .data.prepare import rows_list
+        return self._missing_policy(self._feature_matrix(frame, row_offset), row_offset)
 
-        n = len(frame)
-        X = np.empty((n, len(self.features)), dtype=np.float64)
+    def _feature_matrix(self, frame: pd.DataFrame, row_offset: int) -> np.ndarray:
+        X = np.empty((len(frame), len(self.features)), dtype=np.float64)
         for j, f in enumerate(self.features):
             X[:, j] = _numeric_column(frame[f], f, row_offset)
+        return X
+
+    def _missing_policy(self, X: np.ndarray, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
+        """Refuse infinite values; impute, flag or refuse gaps by the model's policy."""
+        from .data.prepare import rows_list
+
+        n = len(X)
         inf = np.isinf(X)
         if inf.any():
             i, j = np.argwhere(inf)[0]
@@ -218,7 +241,6 @@ class SegmentModel:
                     reasons[i] = "missing value in " + ", ".join(f"'{c}'" for c in cols)
         return X, reasons
 
-    # -- persistence ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The ``model.json`` document (see docs/model-format.md)."""
         doc = json_safe(

@@ -1,4 +1,4 @@
-"""Write a result folder: segments.json, assignments.csv, model.json, plots, report.
+"""Write a result folder: segments.json, assignments.csv, model.json, report, PNGs on request.
 
 Everything goes to a hidden temporary folder inside ``out``; when complete its
 files replace the ones custseg wrote there before, listed in the folder's
@@ -75,7 +75,7 @@ def write_results(
     result: SegmentationResult,
     out: str | Path,
     *,
-    plots: bool = True,
+    plots: bool = False,
     report: bool = True,
     extra_files: dict[str, bytes] | None = None,
     force: bool = False,
@@ -84,7 +84,8 @@ def write_results(
     """Write every output of ``result`` into the folder ``out``.
 
     Returns the folder. Files: ``segments.json``, ``segments.csv``,
-    ``assignments.csv``, ``model.json``, PNG plots and ``report.html``, plus the
+    ``assignments.csv``, ``model.json`` and ``report.html`` (with ``plots`` also the
+    charts as PNG files; the report draws the same charts inline), plus the
     manifest ``.custseg-manifest.json`` listing them. Only files custseg wrote
     there before are replaced, all at the end of the run; a folder that is not
     empty and holds no custseg results is refused unless ``force``, and so is a

@@ -7,8 +7,10 @@ import warnings
 import numpy as np
 
 from ..cluster.hierarchical import linkage_tree, ward_tree
-from ..cluster.kmeans import KMeansFit, kmeans
-from ..cluster.lloyd import group_sums, lloyd, numba_available, supported
+from ..cluster.kmeans import KMeansFit
+from ..cluster.lloyd import MAX_FEATURES, group_sums, lloyd, numba_available, supported
+from ..cluster.nearest import COMPILED_ROWS, nearest_centres
+from ..cluster.sweep import kmeans_sweep, lloyd_from
 from .base import MicroClusters, register_engine
 
 ASSIGN_CHUNK = 65_536
@@ -31,15 +33,19 @@ class LocalEngine:
             and supported(X.shape[1], k, np.asarray(X).dtype)
         ):
             return lloyd(X, init)
-        return kmeans(X, k, n_init=n_init, seed=seed, init=init)
+        if init is not None:
+            return lloyd_from(X, init)
+        return kmeans_sweep(X, [k], n_init=n_init, seed=seed)[k]
 
     def kmeans_sweep(
         self, X: np.ndarray, ks: list[int], *, n_init: int, seed: int
     ) -> dict[int, KMeansFit]:
-        return {k: kmeans(X, k, n_init=n_init, seed=seed) for k in ks}
+        return kmeans_sweep(X, ks, n_init=n_init, seed=seed)
 
     def assign(self, X: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = len(X)
+        if n >= COMPILED_ROWS and X.shape[1] <= MAX_FEATURES and numba_available():
+            return nearest_centres(X, centres)
         labels = np.empty(n, dtype=np.int64)
         dist = np.empty(n, dtype=np.float64)
         c_sq = np.einsum("ij,ij->i", centres, centres)

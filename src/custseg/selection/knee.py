@@ -27,16 +27,14 @@ def find_elbow(
     y = np.asarray(inertia, dtype=float)
     if not np.all(np.isfinite(y)) or y[0] <= y[-1] or np.ptp(y) <= 1e-12 * max(abs(y[0]), 1.0):
         return None, "the inertia curve does not decrease, so it has no elbow"
-    from kneed import KneeLocator
+    from .kneedle import kneedle_elbow
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        locator = KneeLocator(
-            list(ks), list(y), curve="convex", direction="decreasing", S=sensitivity
-        )
-    if locator.knee is None:
+        knee = kneedle_elbow(list(ks), list(y), sensitivity=sensitivity)
+    if knee is None:
         return None, (
             f"the inertia curve bends nowhere clearly (Kneedle, sensitivity {sensitivity:g}, "
             "found no knee)"
         )
-    return int(locator.knee), "Kneedle knee of the inertia curve"
+    return int(knee), "Kneedle knee of the inertia curve"

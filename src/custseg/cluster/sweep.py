@@ -1,0 +1,330 @@
+"""The k-means sweep: n_init restarts for every candidate k, from scikit-learn's own starts.
+
+Choosing k fits k-means ``n_init`` times for each candidate k (90 runs by default) on at
+most a sample of customers (the pipeline's ``SWEEP_SAMPLE``). scikit-learn's ``KMeans``
+does each run well, but with a fixed cost per call (input checks, an OpenMP team that
+spins while it waits: slow on a busy machine) that dominates on everyday tables. Here:
+
+* The starts are scikit-learn's: for each k, ``np.random.RandomState(seed)`` draws the
+  k-means++ centres of restart 1, 2, ... in turn with :func:`sklearn.cluster.kmeans_plusplus`
+  on the column-centred data, exactly as ``KMeans(n_init=10, random_state=seed)`` does, so
+  the same starts give the same segments (up to floating-point rounding of ties).
+* Lloyd's iterations and the stopping rule are scikit-learn's (stop when the labels do not
+  change, or when the squared shift of the centres is at most ``tol`` times the mean
+  feature variance; then label by the last centres), and so is the choice among restarts
+  (the lowest inertia, unless it is the same segmentation as the best so far).
+* What is shared: the centred copy of the data and its squared norms are made once for
+  every k, and the restarts of all k run on a pool of threads (one per core) with a
+  compiled iteration that releases the GIL.
+* A restart stops early when it cannot end anywhere new. Lloyd's step depends only on the
+  labels, so when a restart's labels after a step equal those of a finished restart at a
+  step after which that one went on, every later step is the same and so is the result
+  (compared by a 128-bit digest of the labels); likewise when they equal a finished
+  restart's final labels that the step maps to themselves. The result, and scikit-learn's
+  iteration count, are then taken from that restart.
+* Small tables (``n_customers * n_features <= NUMPY_MAX_ELEMENTS``) use a NumPy iteration,
+  so that a first run on a small table compiles nothing; larger ones compile the iteration
+  once per machine with Numba (about 1-2 s, then cached on disk).
+
+A run whose centre loses all its customers is redone by scikit-learn from the same start
+(scikit-learn moves an empty centre to a far customer, which this iteration does not).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from functools import lru_cache
+
+import numpy as np
+
+from .._threads import n_threads
+from .kmeans import KMeansFit
+
+#: Tables up to this many values (customers x features) are iterated with NumPy: nothing to
+#: compile, and fast enough (the compiled iteration pays off from about 10,000 x 3).
+NUMPY_MAX_ELEMENTS = 30_000
+
+
+def _step_numpy(X, centres, labels, sums, counts):  # same contract as _step_numba
+    """Label each row by its nearest centre; per-label sums and counts; rows relabelled."""
+    cc = np.einsum("ij,ij->i", centres, centres)
+    dist = X @ centres.T
+    dist *= -2.0
+    dist += cc
+    new = dist.argmin(axis=1)
+    changed = int(np.count_nonzero(new != labels))
+    labels[:] = new
+    k, d = centres.shape
+    counts[:] = np.bincount(new, minlength=k)
+    for j in range(d):
+        sums[:, j] = np.bincount(new, weights=X[:, j], minlength=k)
+    return changed
+
+
+def _inertia_numpy(X, centres, labels):
+    diff = X - centres[labels]
+    return float(np.einsum("ij,ij->", diff, diff))
+
+
+def _step_source(X, centres, labels, sums, counts):  # pragma: no cover - compiled
+    """Label each row by its nearest centre; per-label sums and counts; rows relabelled."""
+    n, d = X.shape
+    k = centres.shape[0]
+    cc = np.empty(k)
+    for c in range(k):
+        s = 0.0
+        for j in range(d):
+            s += centres[c, j] * centres[c, j]
+        cc[c] = s
+    sums[:] = 0.0
+    counts[:] = 0.0
+    changed = 0
+    for i in range(n):
+        best = np.inf
+        lab = 0
+        for c in range(k):
+            s = cc[c]
+            for j in range(d):
+                s -= 2.0 * X[i, j] * centres[c, j]
+            if s < best:  # ties go to the first centre, as in scikit-learn
+                best = s
+                lab = c
+        if labels[i] != lab:
+            changed += 1
+        labels[i] = lab
+        counts[lab] += 1.0
+        for j in range(d):
+            sums[lab, j] += X[i, j]
+    return changed
+
+
+def _inertia_source(X, centres, labels):  # pragma: no cover - compiled
+    n, d = X.shape
+    total = 0.0
+    for i in range(n):
+        c = labels[i]
+        for j in range(d):
+            diff = X[i, j] - centres[c, j]
+            total += diff * diff
+    return total
+
+
+@lru_cache(maxsize=1)
+def _kernels():
+    """The compiled step and inertia. Numba keeps their machine code in its cache (beside
+    the package, or its user-wide folder); an unusable cache means compiling in memory."""
+    import numba
+
+    X = np.zeros((2, 1))
+    C = np.zeros((1, 1))
+    labels = np.zeros(2, dtype=np.int64)
+    for cache in (True, False):
+        try:
+            step = numba.njit(nogil=True, cache=cache)(_step_source)
+            inertia = numba.njit(nogil=True, cache=cache)(_inertia_source)
+            step(X, C, labels, np.zeros((1, 1)), np.zeros(1))
+            inertia(X, C, labels)
+            return step, inertia
+        except Exception:
+            if not cache:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _use_numpy(X: np.ndarray) -> bool:
+    if X.size <= NUMPY_MAX_ELEMENTS:
+        return True
+    from .lloyd import numba_available
+
+    return not numba_available()
+
+
+class _Runs:
+    """Lloyd runs on one (centred, float64, row-order) matrix, shared by every k."""
+
+    def __init__(self, X: np.ndarray, max_iter: int, tol: float) -> None:
+        self.X = X
+        self.max_iter = max_iter
+        # scikit-learn's tolerance: tol times the mean feature variance.
+        self.threshold = tol * float(np.mean(np.var(X, axis=0)))
+        if _use_numpy(X):
+            self.step, self.inertia = _step_numpy, _inertia_numpy
+        else:
+            self.step, self.inertia = _kernels()
+        self.lock = threading.Lock()
+        # Per k: a digest of the labels after iteration t of a finished run -> (its fit, t,
+        # whether t was its last iteration and it stopped there with unchanged labels).
+        self.seen: dict[int, dict[bytes, tuple[KMeansFit, int, bool]]] = {}
+
+    def run(self, start: np.ndarray) -> KMeansFit | None:
+        """One Lloyd run from ``start`` (k, d); None when a centre lost every customer."""
+        X = self.X
+        n, d = X.shape
+        k = len(start)
+        centres = np.array(start, dtype=np.float64)
+        labels = np.full(n, -1, dtype=np.int64)
+        sums = np.empty((k, d))
+        counts = np.empty(k)
+        seen = self.seen.setdefault(k, {})
+        path: list[bytes] = []
+        strict = False
+        n_iter = 0
+        while n_iter < self.max_iter:
+            n_iter += 1
+            changed = self.step(X, centres, labels, sums, counts)
+            if (counts == 0).any():
+                return None
+            new = sums / counts[:, None]
+            shift = float(((new - centres) ** 2).sum())
+            centres = new
+            stop = changed == 0 or shift <= self.threshold
+            if seen:
+                digest = _digest(labels)
+                hit = seen.get(digest)
+                if hit is not None:
+                    fit, t, fixed = hit
+                    if fixed:
+                        # Labels that Lloyd's step maps to themselves: this run ends on that
+                        # run's centres and labels, now or after one more (unchanged) step.
+                        last = stop or n_iter == self.max_iter
+                        return replace(fit, n_iter=n_iter if last else n_iter + 1)
+                    if not stop and n_iter + fit.n_iter - t <= self.max_iter:
+                        # Same labels, so the same centres, and both runs go on: every later
+                        # step is that run's (the same arithmetic on the same numbers).
+                        return replace(fit, n_iter=n_iter + fit.n_iter - t)
+                path.append(digest)
+            else:
+                path.append(_digest(labels))
+            if stop:
+                strict = changed == 0
+                break
+        if not strict:  # the labels of the last centres, as scikit-learn returns them
+            self.step(X, centres, labels, sums, counts)
+        fit = KMeansFit(
+            centres=centres,
+            labels=labels,
+            inertia=float(self.inertia(X, centres, labels)),
+            n_iter=n_iter,
+        )
+        with self.lock:
+            # The last step's labels only count when they were a fixed point; a run that
+            # stopped on the tolerance might have gone on from them.
+            for t, digest in enumerate(path[:-1], start=1):
+                seen.setdefault(digest, (fit, t, False))
+            if strict:
+                seen.setdefault(path[-1], (fit, n_iter, True))
+        return fit
+
+
+def _digest(labels: np.ndarray) -> bytes:
+    """A 128-bit digest of a labelling: equal labellings meet, unequal ones (2^-128) not."""
+    return hashlib.blake2b(labels.tobytes(), digest_size=16).digest()
+
+
+def _same_clustering(a: np.ndarray, b: np.ndarray, k: int) -> bool:
+    """True when two labellings are the same partition up to renumbering."""
+    mapping = np.full(k, -1, dtype=np.int64)
+    mapping[a] = b
+    return bool(np.array_equal(mapping[a], b))
+
+
+def kmeans_sweep(
+    X: np.ndarray,
+    ks: list[int],
+    *,
+    n_init: int = 10,
+    seed: int = 0,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    threads: int | None = None,
+) -> dict[int, KMeansFit]:
+    """k-means for every k in ``ks`` on X (n_customers, n_features), keeping the best of
+    ``n_init`` restarts for each; the same segments as scikit-learn's
+    ``KMeans(n_clusters=k, n_init=n_init, random_state=seed)`` (see the module's notes).
+
+    Returns
+    -------
+    dict mapping each k to its :class:`KMeansFit` (centres in X's units, labels 0..k-1).
+
+    Examples
+    --------
+    >>> X = np.array([[0.0, 0], [0, 1], [10, 0], [10, 1], [20, 0], [20, 1]])
+    >>> fits = kmeans_sweep(X, [2, 3])
+    >>> fits[3].inertia, sorted(np.bincount(fits[3].labels).tolist())
+    (1.5, [2, 2, 2])
+    """
+    from sklearn.cluster import kmeans_plusplus
+
+    X = np.asarray(X)
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    mean = X.mean(axis=0)
+    # scikit-learn centres the columns (in X's precision) before seeding and iterating.
+    Xc = X - mean
+    squared_norms = np.einsum("ij,ij->i", Xc, Xc)
+    X64 = np.ascontiguousarray(Xc, dtype=np.float64)
+    runs = _Runs(X64, max_iter, tol)
+
+    starts: dict[int, list[np.ndarray]] = {}
+    for k in ks:
+        rng = np.random.RandomState(seed)
+        starts[k] = [
+            kmeans_plusplus(Xc, k, x_squared_norms=squared_norms, random_state=rng)[0]
+            for _ in range(n_init)
+        ]
+    tasks = [(k, r) for k in ks for r in range(n_init)]
+    workers = min(threads or n_threads(), len(tasks))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            done = list(pool.map(lambda t: runs.run(starts[t[0]][t[1]]), tasks))
+    else:
+        done = [runs.run(starts[k][r]) for k, r in tasks]
+    results = dict(zip(tasks, done))
+
+    fits: dict[int, KMeansFit] = {}
+    for k in ks:
+        best: KMeansFit | None = None
+        for r in range(n_init):
+            fit = results[(k, r)]
+            if fit is None:
+                fit = _sklearn_from(X64, starts[k][r], max_iter)
+            if best is None or (
+                fit.inertia < best.inertia and not _same_clustering(fit.labels, best.labels, k)
+            ):
+                best = fit
+        assert best is not None
+        fits[k] = KMeansFit(
+            centres=best.centres + mean.astype(np.float64),
+            labels=best.labels,
+            inertia=best.inertia,
+            n_iter=best.n_iter,
+        )
+    return fits
+
+
+def lloyd_from(
+    X: np.ndarray, init: np.ndarray, *, max_iter: int = 300, tol: float = 1e-4
+) -> KMeansFit:
+    """One k-means run on X from the centres ``init`` (k, n_features), as scikit-learn's
+    ``KMeans(init=init, n_init=1)``: the final fit on every customer of a mid-sized table."""
+    X = np.asarray(X)
+    mean = X.mean(axis=0, dtype=np.float64)
+    X64 = np.ascontiguousarray(X, dtype=np.float64) - mean
+    fit = _Runs(X64, max_iter, tol).run(np.asarray(init, dtype=np.float64) - mean)
+    if fit is None:
+        fit = _sklearn_from(X64, np.asarray(init, dtype=np.float64) - mean, max_iter)
+    return KMeansFit(
+        centres=fit.centres + mean, labels=fit.labels, inertia=fit.inertia, n_iter=fit.n_iter
+    )
+
+
+def _sklearn_from(X: np.ndarray, start: np.ndarray, max_iter: int) -> KMeansFit:
+    from .kmeans import kmeans
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return kmeans(X, len(start), init=np.asarray(start, dtype=np.float64), max_iter=max_iter)
