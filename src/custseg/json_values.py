@@ -35,9 +35,7 @@ def json_safe(value: Any, *, digits: int | None = None) -> Any:
         return value
     if kind is list or kind is tuple:
         return [
-            (
-                (v if digits is None else round(v, digits)) if math.isfinite(v) else None
-            )
+            ((v if digits is None else round(v, digits)) if math.isfinite(v) else None)
             if type(v) is float
             else json_safe(v, digits=digits)
             for v in value
