@@ -195,6 +195,7 @@ def test_png_charts_only_when_asked(tmp_path, make_customers):
         "assignments.csv",
         "model.json",
         "report.html",
+        ".custseg-manifest.json",
     }
     assert run_cli("segment", str(csv), "--out", str(tmp_path / "b"), "--png", *fast)[0] == 0
     pngs = {p.name for p in (tmp_path / "b").iterdir() if p.suffix == ".png"}

@@ -79,7 +79,7 @@ def test_failure_while_writing_keeps_previous_results(
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "logs"))
     (tmp_path / "logs").mkdir()
     code, _, _ = run_cli(
-        "segment", str(table), "--out", str(out), "--quiet", "--k", "3", "--n-init", "2"
+        "segment", str(table), "--out", str(out), "--png", "--quiet", "--k", "3", "--n-init", "2"
     )
     assert code == 2
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -94,7 +94,16 @@ def test_keyboard_interrupt_is_130_and_writes_nothing(
 
     monkeypatch.setattr("custseg.report.plots.write_plots", interrupt)
     code, _, stderr = run_cli(
-        "segment", str(table), "--out", str(tmp_path / "o"), "--quiet", "--k", "3", "--n-init", "2"
+        "segment",
+        str(table),
+        "--out",
+        str(tmp_path / "o"),
+        "--png",
+        "--quiet",
+        "--k",
+        "3",
+        "--n-init",
+        "2",
     )
     assert code == 130
     assert stderr.strip() == "Interrupted; nothing was written."

@@ -14,7 +14,7 @@ from custseg.cli_options import cli_flag, config_from_cli
 from custseg.config import SegmentationConfig, config_options, estimator_param
 
 # Options of `custseg segment` about the command, not the analysis.
-COMMAND_ONLY = {"out", "sheet", "no_plots", "quiet", "help"}
+COMMAND_ONLY = {"out", "sheet", "no_plots", "png", "force", "quiet", "help"}
 FIELDS = [name for name, _, _ in config_options()]
 
 

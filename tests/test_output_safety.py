@@ -157,7 +157,9 @@ def test_case03_a_file_of_the_users_with_a_custseg_name_is_not_replaced(
     out = tmp_path / "out"
     assert _segment(table, out)[0] == 0  # --no-plots: no PNG in the manifest
     (out / "elbow.png").write_bytes(b"my own elbow plot")
-    code, _, stderr = run_cli("segment", str(table), "--out", str(out), "-q", "--k-max", "4")
+    code, _, stderr = run_cli(
+        "segment", str(table), "--out", str(out), "-q", "--k-max", "4", "--png"
+    )
     assert code == 1
     assert stderr.strip() == (
         f"Error: 'elbow.png' in folder '{out}' was not written by custseg; move it away or "
@@ -168,7 +170,7 @@ def test_case03_a_file_of_the_users_with_a_custseg_name_is_not_replaced(
 
 def test_files_custseg_no_longer_writes_are_removed(table: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert run_cli("segment", str(table), "--out", str(out), "-q", "--k-max", "4")[0] == 0
+    assert run_cli("segment", str(table), "--out", str(out), "-q", "--k-max", "4", "--png")[0] == 0
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert pngs
     assert _segment(table, out)[0] == 0  # --no-plots now: the old plots would mislead

@@ -311,7 +311,7 @@ def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, monkeypatch, where):
         import custseg.report.plots as plots
 
         monkeypatch.setattr(plots, "write_plots", interrupt)
-    code, _, err = run_cli("segment", str(src), "--out", str(out), "--k", "3")
+    code, _, err = run_cli("segment", str(src), "--out", str(out), "--k", "3", "--png")
     assert code == 130
     assert err.strip().endswith("Interrupted; nothing was written.")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["customers.csv"]
