@@ -374,7 +374,33 @@ def detect_encoding(sample: bytes) -> str:
         # A multi-byte character cut at the end of the sample is still UTF-8.
         if exc.start >= len(sample) - 3 and len(sample) >= SAMPLE_BYTES - 3:
             return "utf-8"
-    return "cp1252"
+    return _east_asian_encoding(sample) or "cp1252"
+
+
+# Multi-byte encodings of Japanese, Chinese and Korean exports. charset-normalizer's
+# guess is taken only when it is one of these: for Western text it may name a rare
+# code page (cp775 for Latin-1), where Windows-1252 is the right reading.
+_EAST_ASIAN = {
+    "cp932", "shift_jis", "shift_jis_2004", "shift_jisx0213", "euc_jp", "iso2022_jp",
+    "gb2312", "gbk", "gb18030", "big5", "big5hkscs", "cp950", "euc_kr", "cp949", "johab",
+}  # fmt: skip
+
+
+def _east_asian_encoding(sample: bytes) -> str | None:
+    """The East Asian encoding of a sample that is not UTF-8, or None."""
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - a dependency; Windows-1252 as before
+        return None
+    best = from_bytes(sample).best()
+    if best is None or best.encoding not in _EAST_ASIAN:
+        return None
+    try:
+        sample.decode(best.encoding)
+    except UnicodeDecodeError as exc:
+        if exc.start < len(sample) - 3:  # only a character cut at the end is allowed
+            return None
+    return str(best.encoding)
 
 
 def _looks_binary(text: str) -> bool:
