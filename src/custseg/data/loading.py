@@ -341,7 +341,44 @@ def _read_sheet(
     header = pd.read_excel(book, sheet_name=chosen, header=None, nrows=1)
     _check_header(p, ["" if pd.isna(v) else str(v) for v in header.iloc[0]] if len(header) else [])
     frame = pd.read_excel(book, sheet_name=chosen, na_values=NA_VALUES, keep_default_na=True)
+    if frame.isna().to_numpy().any():
+        repairs.extend(_uncalculated_formulas(p, chosen, frame))
     return chosen, frame, repairs
+
+
+def _uncalculated_formulas(p: Path, sheet: str, frame: pd.DataFrame) -> list[str]:
+    """Say which empty cells are formulas without a saved result, per column.
+
+    A workbook written by a program other than Excel (or saved without
+    recalculation) holds formulas but no results; they read as empty, and the
+    user should learn why rather than see unexplained missing values.
+    """
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(p, read_only=True, data_only=False)
+    except Exception:  # the values were read already; this is only an explanation
+        return []
+    try:
+        ws = book[sheet]
+        rows: dict[int, list[int]] = {}
+        missing = frame.isna().to_numpy()
+        for r, values in enumerate(ws.iter_rows(min_row=2, values_only=True)):
+            if r >= len(frame):
+                break
+            for c, v in enumerate(values[: frame.shape[1]]):
+                if missing[r, c] and isinstance(v, str) and v.startswith("="):
+                    rows.setdefault(c, []).append(r + 1)
+    except Exception:
+        return []
+    finally:
+        book.close()
+    return [
+        f"column {str(frame.columns[c])!r} has formulas without a saved result "
+        f"({_rows_text(r)}); they were read as empty: open the file in Excel and save it "
+        "so the results are stored"
+        for c, r in sorted(rows.items())
+    ]
 
 
 def _read_text_sample(p: Path, compressed: bool) -> bytes:
