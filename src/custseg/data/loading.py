@@ -249,10 +249,11 @@ class _MeteredGzip(io.RawIOBase):
     neither a lying size field nor a gzip bomb gets past it.
     """
 
-    def __init__(self, p: Path, have: int) -> None:
+    def __init__(self, p: Path, have: int, factor: float = MEMORY_FACTOR["csv"]) -> None:
         self._p = p
         self._fh = gzip.open(p, "rb")  # noqa: SIM115 - closed in close()
         self._have = have
+        self._factor = factor
         self._decoded = 0
 
     def readable(self) -> bool:
@@ -261,11 +262,11 @@ class _MeteredGzip(io.RawIOBase):
     def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
         n = self._fh.readinto(buffer)
         self._decoded += n
-        if self._decoded * MEMORY_FACTOR["csv"] > self._have:
+        if self._decoded * self._factor > self._have:
             raise DataError(
                 f"file '{self._p}' ({human_size(self._p.stat().st_size)}) decompresses to "
                 f"more than {human_size(self._decoded)}, which needs more than "
-                f"{human_size(self._decoded * MEMORY_FACTOR['csv'])} of memory to load, more "
+                f"{human_size(self._decoded * self._factor)} of memory to load, more "
                 f"than the {human_size(self._have)} available; save a random sample of its "
                 "rows (or only the columns you need) as a smaller file and segment that, or "
                 "use a machine with more memory"
