@@ -536,3 +536,22 @@ def test_case04_the_large_file_path_refuses_a_reserved_id_too(tmp_path: Path) ->
     _table(tmp_path, frame=base().rename(columns={"CustomerID": "segment"}))
     with pytest.raises(DataError, match="--id 'segment' has the name of a column"):
         prepare_large_file(tmp_path / "c.csv", SegmentationConfig(id_column="segment"), min_bytes=0)
+
+
+def test_case06_metering_changes_nothing_below_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custseg import SegmentationConfig
+    from custseg.data.fast import prepare_large_file
+
+    df = base(400, seed=2)
+    df["Gender"] = df["CustomerID"] * 3  # numbers only: the large-file path takes it
+    (tmp_path / "c.csv.gz").write_bytes(gzip.compress(csv_text(df).encode()))
+    config = SegmentationConfig(id_column="CustomerID")
+    monkeypatch.setenv("CUSTSEG_MEMORY_LIMIT", "8G")
+    metered = prepare_large_file(tmp_path / "c.csv.gz", config, min_bytes=0)
+    monkeypatch.setattr("custseg.data.fast.available_memory", lambda: None)
+    native = prepare_large_file(tmp_path / "c.csv.gz", config, min_bytes=0)
+    assert metered is not None and native is not None
+    np.testing.assert_array_equal(metered.X, native.X)
+    assert list(metered.ids.astype(str)) == list(native.ids.astype(str))
