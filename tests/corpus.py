@@ -475,6 +475,32 @@ def _last_customer_total_wine(folder: Path) -> Path:
     return _frame("shops.csv", lambda: df)(folder)
 
 
+def _shift_jis(folder: Path) -> Path:
+    """Issue 11 case 24: a Japanese export in Shift-JIS is read, not called mixed encodings."""
+    df = base()
+    names = ["山田太郎", "佐藤花子", "鈴木一郎", "高橋美咲"]
+    df.insert(1, "氏名", [names[i % 4] for i in range(N)])
+    df.insert(2, "都市", ["東京" if i % 2 else "大阪" for i in range(N)])
+    return _frame("sjis.csv", lambda: df, encoding="shift_jis")(folder)
+
+
+def _xlsx_uncalculated(folder: Path) -> Path:
+    """Issue 11 case 24: formulas without saved results (openpyxl never calculates)."""
+    import openpyxl
+
+    df = base()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(list(df.columns))
+    for row in df.itertuples(index=False):
+        ws.append(list(row))
+    ws["C4"] = "=C3+1"  # Age of customer rows 3 and 8
+    ws["C9"] = "=C8*2"
+    p = folder / "calc.xlsx"
+    wb.save(p)
+    return p
+
+
 def _currency_decimals(folder: Path) -> Path:
     df = base()
     df["Annual Income (k$)"] = [f"${v}.125" for v in df["Annual Income (k$)"]]
@@ -846,6 +872,15 @@ CASES: list[Case] = [
         check=_ids_in_assignments(_zero_padded_ids()),
     ),
     Case("ids_007_and_7.0", _ids_007_and_7_0, 0, n_rows=N, args=("--id", "CustomerID")),
+    Case(
+        "xlsx_formulas_without_results",
+        _xlsx_uncalculated,
+        0,
+        repairs=("column 'Age' has formulas without a saved result (rows 3, 8)", "Excel"),
+        n_rows=N,
+        left_out={3: "missing value in 'Age'", 8: "missing value in 'Age'"},
+    ),
+    Case("shift_jis", _shift_jis, 0, repairs=("read as cp932 text",), n_rows=N),
     Case("last_customer_named_total_wine", _last_customer_total_wine, 0, n_rows=N),
     Case("out_working_folder", _out_working_folder, 1, ("not empty", "--force")),
     Case(

@@ -11,6 +11,7 @@ from conftest import run_cli
 from corpus import FAST, base, csv_text
 from custseg.cli import ISSUES_URL
 from custseg.data import loading
+from custseg.errors import DataError
 
 
 @pytest.fixture
@@ -121,17 +122,26 @@ def test_memory_estimate_scales_with_file_size_and_format(tmp_path: Path) -> Non
     assert loading.estimate_memory(p, "excel") == int(size * loading.MEMORY_FACTOR["excel"])
 
 
-def test_memory_estimate_of_gzip_uses_the_uncompressed_size(tmp_path: Path) -> None:
+def test_memory_guard_of_gzip_measures_the_decoded_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The size field of gzip is not trusted (issue 11 case 6): decoding is metered."""
     import gzip
 
     raw = b"a,b\n" + b"1,2\n" * 100_000
     p = tmp_path / "t.csv.gz"
     p.write_bytes(gzip.compress(raw))
-    # The header's size field can lie (a cut-off file, a multi-member file): the estimate
-    # before reading is a lower bound (text compresses at least 3x); the decoded size is
-    # measured while streaming (tests/test_guards.py).
-    estimate = loading.estimate_memory(p, "csv.gz")
-    assert estimate == int(3 * p.stat().st_size * loading.MEMORY_FACTOR["csv.gz"])
+    compressed = p.stat().st_size
+    # before reading: only the lower bound (text compresses at least 3x)
+    assert loading.estimate_memory(p, "csv.gz") == int(
+        3 * compressed * loading.MEMORY_FACTOR["csv"]
+    )
+    # while reading: the decoded bytes count, so a limit below what they need stops it
+    monkeypatch.setenv("CUSTSEG_MEMORY_LIMIT", str(len(raw) * 5))
+    with pytest.raises(DataError, match="decompresses to more than"):
+        loading.load_table(p)
+    monkeypatch.setenv("CUSTSEG_MEMORY_LIMIT", str(len(raw) * 20))
+    assert len(loading.load_table(p).frame) == 100_000
 
 
 @pytest.mark.parametrize(

@@ -513,3 +513,45 @@ def test_case24_a_feature_name_with_a_comma_can_be_quoted(tmp_path: Path) -> Non
     assert code == 0, stderr
     doc = json.loads((tmp_path / "o" / "segments.json").read_text())
     assert doc["features"] == ["Income, net (k$)", "Age"]
+
+
+def test_case06_the_large_file_path_meters_gzip_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custseg import SegmentationConfig
+    from custseg.data.fast import prepare_large_file
+    from custseg.errors import DataError
+
+    _gzip_bomb(tmp_path)
+    monkeypatch.setenv("CUSTSEG_MEMORY_LIMIT", "20M")
+    with pytest.raises(DataError, match=r"decompresses to more than 11\.0 MB"):
+        prepare_large_file(tmp_path / "bomb.csv.gz", SegmentationConfig(), min_bytes=0)
+
+
+def test_case04_the_large_file_path_refuses_a_reserved_id_too(tmp_path: Path) -> None:
+    from custseg import SegmentationConfig
+    from custseg.data.fast import prepare_large_file
+    from custseg.errors import DataError
+
+    _table(tmp_path, frame=base().rename(columns={"CustomerID": "segment"}))
+    with pytest.raises(DataError, match="--id 'segment' has the name of a column"):
+        prepare_large_file(tmp_path / "c.csv", SegmentationConfig(id_column="segment"), min_bytes=0)
+
+
+def test_case06_metering_changes_nothing_below_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custseg import SegmentationConfig
+    from custseg.data.fast import prepare_large_file
+
+    df = base(400, seed=2)
+    df["Gender"] = df["CustomerID"] * 3  # numbers only: the large-file path takes it
+    (tmp_path / "c.csv.gz").write_bytes(gzip.compress(csv_text(df).encode()))
+    config = SegmentationConfig(id_column="CustomerID")
+    monkeypatch.setenv("CUSTSEG_MEMORY_LIMIT", "8G")
+    metered = prepare_large_file(tmp_path / "c.csv.gz", config, min_bytes=0)
+    monkeypatch.setattr("custseg.data.fast.available_memory", lambda: None)
+    native = prepare_large_file(tmp_path / "c.csv.gz", config, min_bytes=0)
+    assert metered is not None and native is not None
+    np.testing.assert_array_equal(metered.X, native.X)
+    assert list(metered.ids.astype(str)) == list(native.ids.astype(str))

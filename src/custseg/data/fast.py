@@ -21,9 +21,17 @@ import numpy as np
 import pandas as pd
 
 from ..config import SegmentationConfig
+from ..errors import DataError
 from ..results import DataSummary
-from .loading import NA_VALUES, detect_delimiter, detect_encoding, detect_format
-from .prepare import PreparedData, impute_medians, missing_reasons
+from .loading import (
+    NA_VALUES,
+    _MeteredGzip,
+    available_memory,
+    detect_delimiter,
+    detect_encoding,
+    detect_format,
+)
+from .prepare import PreparedData, check_id_name, impute_medians, missing_reasons
 
 # Files smaller than this go through the general loader (it is fast enough there and
 # handles every messy case); larger ones try the columnar path first.
@@ -92,7 +100,17 @@ def _open_table(path: Path, fmt: str, config: SegmentationConfig):
 
         types = {c: pa.float32() for c in columns if _is_number_type(schema.field(c).type)}
         convert = pacsv.ConvertOptions(include_columns=columns, column_types=types, **base)
-        return pacsv.read_csv(path, parse_options=parse, convert_options=convert)
+        have = available_memory() if fmt == "csv.gz" else None
+        if have is None:
+            return pacsv.read_csv(path, parse_options=parse, convert_options=convert)
+        # The memory guard for compressed text: decoded bytes are counted as they stream
+        # (a gzip's size field is not to be trusted). Only the needed columns are kept,
+        # as float32: about 2 bytes of memory per byte of text at most.
+        import io
+
+        source = io.BufferedReader(_MeteredGzip(path, have, factor=2.0), buffer_size=1 << 20)
+        with source:
+            return pacsv.read_csv(source, parse_options=parse, convert_options=convert)
 
     return schema, read_csv
 
@@ -121,6 +139,8 @@ def prepare_large_file(
     dtype('float32')
     """
     p = Path(path)
+    if config.id_column is not None:
+        check_id_name(config.id_column)  # as prepare() does: ids must survive the output
     limit = FAST_PATH_BYTES if min_bytes is None else min_bytes
     try:
         if not p.is_file() or p.stat().st_size < limit:
@@ -158,6 +178,8 @@ def prepare_large_file(
     wanted = [n for n in names if n in wanted_features or n in id_candidates or n in checked]
     try:
         table = read(wanted)
+    except DataError:  # the memory guard: the general path would only say it again
+        raise
     except Exception:
         return None
 

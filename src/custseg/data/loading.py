@@ -249,10 +249,11 @@ class _MeteredGzip(io.RawIOBase):
     neither a lying size field nor a gzip bomb gets past it.
     """
 
-    def __init__(self, p: Path, have: int) -> None:
+    def __init__(self, p: Path, have: int, factor: float = MEMORY_FACTOR["csv"]) -> None:
         self._p = p
         self._fh = gzip.open(p, "rb")  # noqa: SIM115 - closed in close()
         self._have = have
+        self._factor = factor
         self._decoded = 0
 
     def readable(self) -> bool:
@@ -261,11 +262,11 @@ class _MeteredGzip(io.RawIOBase):
     def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
         n = self._fh.readinto(buffer)
         self._decoded += n
-        if self._decoded * MEMORY_FACTOR["csv"] > self._have:
+        if self._decoded * self._factor > self._have:
             raise DataError(
                 f"file '{self._p}' ({human_size(self._p.stat().st_size)}) decompresses to "
                 f"more than {human_size(self._decoded)}, which needs more than "
-                f"{human_size(self._decoded * MEMORY_FACTOR['csv'])} of memory to load, more "
+                f"{human_size(self._decoded * self._factor)} of memory to load, more "
                 f"than the {human_size(self._have)} available; save a random sample of its "
                 "rows (or only the columns you need) as a smaller file and segment that, or "
                 "use a machine with more memory"
@@ -341,7 +342,44 @@ def _read_sheet(
     header = pd.read_excel(book, sheet_name=chosen, header=None, nrows=1)
     _check_header(p, ["" if pd.isna(v) else str(v) for v in header.iloc[0]] if len(header) else [])
     frame = pd.read_excel(book, sheet_name=chosen, na_values=NA_VALUES, keep_default_na=True)
+    if frame.isna().to_numpy().any():
+        repairs.extend(_uncalculated_formulas(p, chosen, frame))
     return chosen, frame, repairs
+
+
+def _uncalculated_formulas(p: Path, sheet: str, frame: pd.DataFrame) -> list[str]:
+    """Say which empty cells are formulas without a saved result, per column.
+
+    A workbook written by a program other than Excel (or saved without
+    recalculation) holds formulas but no results; they read as empty, and the
+    user should learn why rather than see unexplained missing values.
+    """
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(p, read_only=True, data_only=False)
+    except Exception:  # the values were read already; this is only an explanation
+        return []
+    try:
+        ws = book[sheet]
+        rows: dict[int, list[int]] = {}
+        missing = frame.isna().to_numpy()
+        for r, values in enumerate(ws.iter_rows(min_row=2, values_only=True)):
+            if r >= len(frame):
+                break
+            for c, v in enumerate(values[: frame.shape[1]]):
+                if missing[r, c] and isinstance(v, str) and v.startswith("="):
+                    rows.setdefault(c, []).append(r + 1)
+    except Exception:
+        return []
+    finally:
+        book.close()
+    return [
+        f"column {str(frame.columns[c])!r} has formulas without a saved result "
+        f"({_rows_text(r)}); they were read as empty: open the file in Excel and save it "
+        "so the results are stored"
+        for c, r in sorted(rows.items())
+    ]
 
 
 def _read_text_sample(p: Path, compressed: bool) -> bytes:
@@ -374,7 +412,33 @@ def detect_encoding(sample: bytes) -> str:
         # A multi-byte character cut at the end of the sample is still UTF-8.
         if exc.start >= len(sample) - 3 and len(sample) >= SAMPLE_BYTES - 3:
             return "utf-8"
-    return "cp1252"
+    return _east_asian_encoding(sample) or "cp1252"
+
+
+# Multi-byte encodings of Japanese, Chinese and Korean exports. charset-normalizer's
+# guess is taken only when it is one of these: for Western text it may name a rare
+# code page (cp775 for Latin-1), where Windows-1252 is the right reading.
+_EAST_ASIAN = {
+    "cp932", "shift_jis", "shift_jis_2004", "shift_jisx0213", "euc_jp", "iso2022_jp",
+    "gb2312", "gbk", "gb18030", "big5", "big5hkscs", "cp950", "euc_kr", "cp949", "johab",
+}  # fmt: skip
+
+
+def _east_asian_encoding(sample: bytes) -> str | None:
+    """The East Asian encoding of a sample that is not UTF-8, or None."""
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - a dependency; Windows-1252 as before
+        return None
+    best = from_bytes(sample).best()
+    if best is None or best.encoding not in _EAST_ASIAN:
+        return None
+    try:
+        sample.decode(best.encoding)
+    except UnicodeDecodeError as exc:
+        if exc.start < len(sample) - 3:  # only a character cut at the end is allowed
+            return None
+    return str(best.encoding)
 
 
 def _looks_binary(text: str) -> bool:
