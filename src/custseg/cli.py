@@ -44,7 +44,35 @@ segment_options = [
         "-f",
         multiple=True,
         help="Columns to cluster on, comma-separated; may be repeated. "
-        "Default: every numeric column but the id.",
+        "Default: the behaviour and value columns, by column role (see --roles).",
+    ),
+    click.option(
+        "--ignore",
+        multiple=True,
+        help="Columns to leave out of everything, comma-separated; may be repeated.",
+    ),
+    click.option(
+        "--roles",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="YAML file of column roles extending the built-in registry "
+        "(e.g. columns: {Fresh: category_spend}).",
+    ),
+    click.option(
+        "--transform",
+        type=click.Choice(["auto", "none", "log"]),
+        default="auto",
+        show_default=True,
+        help="auto: log-transform skewed amounts before scaling; log: every non-negative "
+        "feature.",
+    ),
+    click.option(
+        "--outliers",
+        type=click.Choice(["flag", "keep", "exclude"]),
+        default="flag",
+        show_default=True,
+        help="Customers with implausible or extreme values: flag = kept out of fitting the "
+        "centres, assigned and marked atypical; keep = fitted like anyone; exclude = left out.",
     ),
     click.option("--id", "id_column", default=None, help="Id column (default: detected)."),
     click.option(
@@ -82,10 +110,11 @@ segment_options = [
     ),
     click.option(
         "--missing",
-        type=click.Choice(["drop", "impute", "error"]),
-        default="drop",
+        type=click.Choice(["auto", "drop", "impute", "error"]),
+        default="auto",
         show_default=True,
-        help="Rows with missing feature values.",
+        help="Missing feature values. auto: fill a column's few gaps with its median "
+        "(flagged per row); a column over 30%% empty leaves those rows out.",
     ),
     click.option("--seed", default=0, show_default=True, type=int),
     click.option("--n-init", default=10, show_default=True, type=int, help="k-means restarts."),
@@ -162,6 +191,10 @@ def _run_segment(
     no_plots,
     quiet,
     previous=None,
+    ignore=(),
+    roles=None,
+    transform="auto",
+    outliers="flag",
 ):
     from .config import SegmentationConfig
     from .outputs import write_results
@@ -184,6 +217,10 @@ def _run_segment(
         sample=sample,
         playbook=playbook,
         previous=previous,
+        ignore=_features(ignore),
+        roles=roles,
+        transform=transform,
+        outliers=outliers,
     )
     from ._atomic import check_replaceable
 

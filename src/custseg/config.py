@@ -15,7 +15,9 @@ KRule = Literal["auto", "elbow", "dendrogram", "silhouette", "calinski", "davies
 
 METHODS = ("kmeans", "hierarchical")
 SCALES = ("standard", "minmax", "robust", "none")
-MISSING = ("drop", "impute", "error")
+MISSING = ("auto", "drop", "impute", "error")
+TRANSFORMS = ("auto", "none", "log")
+OUTLIERS = ("flag", "keep", "exclude")
 LINKAGES = ("ward", "complete", "average", "single")
 K_RULES = ("auto", "elbow", "dendrogram", "silhouette", "calinski", "davies", "consensus")
 
@@ -43,6 +45,20 @@ class SegmentationConfig:
     previous : str or None
         A previous ``model.json``: segments that persist keep its ids and names
         (see :mod:`custseg.identity`).
+    missing : {"auto", "drop", "impute", "error"}
+        ``auto``: impute a feature's few empty cells with its median (rows flagged
+        in ``assignments.csv``); a feature more than 30% empty leaves those rows out.
+    roles : str, dict or None
+        A roles file (YAML) or dict extending the column-role registry
+        (:mod:`custseg.features.roles`).
+    ignore : tuple of str or None
+        Columns left out of everything (stated).
+    transform : {"auto", "none", "log"}
+        ``auto`` log-transforms skewed amounts before scaling (stored in the model).
+    outliers : {"flag", "keep", "exclude"}
+        Customers with implausible or extreme values: ``flag`` keeps them out of
+        fitting the centres but assigns them, marked atypical; ``keep`` fits them
+        like anyone; ``exclude`` leaves them out with the reason.
     """
 
     method: str = "kmeans"
@@ -51,7 +67,7 @@ class SegmentationConfig:
     k_max: int = 10
     k_rule: str = "auto"
     scale: str = "standard"
-    missing: str = "drop"
+    missing: str = "auto"
     linkage: str = "ward"
     features: tuple[str, ...] | None = None
     id_column: str | None = None
@@ -61,6 +77,10 @@ class SegmentationConfig:
     sample: int | None = None
     playbook: str | None = field(default=None)
     previous: str | None = None
+    roles: str | dict | None = None
+    ignore: tuple[str, ...] | None = None
+    transform: str = "auto"
+    outliers: str = "flag"
 
     def __post_init__(self) -> None:
         _choice("method", self.method, METHODS)
@@ -68,6 +88,10 @@ class SegmentationConfig:
         _choice("missing", self.missing, MISSING)
         _choice("linkage", self.linkage, LINKAGES)
         _choice("k_rule", self.k_rule, K_RULES)
+        _choice("transform", self.transform, TRANSFORMS)
+        _choice("outliers", self.outliers, OUTLIERS)
+        if self.ignore is not None:
+            object.__setattr__(self, "ignore", tuple(self.ignore) or None)
         if isinstance(self.k, str) and self.k != "auto":
             try:
                 object.__setattr__(self, "k", int(self.k))
@@ -114,8 +138,16 @@ class SegmentationConfig:
             del d["previous"]  # fresh runs record the same config as before --previous existed
         else:
             d["previous"] = str(d["previous"])
+        d["ignore"] = list(self.ignore) if self.ignore else None
+        if self.roles is not None and not isinstance(self.roles, dict):
+            d["roles"] = str(self.roles)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SegmentationConfig:
+        d = dict(d)
+        if d.get("features") is not None:
+            d["features"] = tuple(d["features"])
+        if d.get("ignore") is not None:
+            d["ignore"] = tuple(d["ignore"])
         return cls(**d)

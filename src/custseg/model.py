@@ -82,6 +82,15 @@ class SegmentModel:
         """Segment id of each row of ``centres`` (1..k fresh; kept ids with --previous)."""
         return np.array([s.id for s in self.segments], dtype=np.int64)
 
+    @property
+    def input_columns(self) -> tuple[str, ...]:
+        """Columns of new data the model reads: its features, or the inputs of derived ones."""
+        derived = self.extra.get("derived") or {}
+        out: list[str] = []
+        for f in self.features:
+            out.extend(_inputs(derived[f]) if f in derived else [f])
+        return tuple(dict.fromkeys(out))
+
     # -- assigning ------------------------------------------------------------------
     def check_columns(self, columns: list[str]) -> ColumnCheck:
         """Compare the columns of new data with the model's features.
@@ -92,7 +101,12 @@ class SegmentModel:
         from .data.prepare import suggest
 
         names = [str(c).strip() for c in columns]
-        absent = [f for f in self.features if f not in names]
+        derived = self.extra.get("derived") or {}
+        absent = [
+            f
+            for f in self.features
+            if f not in names and not (f in derived and set(_inputs(derived[f])) <= set(names))
+        ]
         if absent:
             f = absent[0]
             more = f" (and {len(absent) - 1} more)" if len(absent) > 1 else ""
@@ -100,7 +114,7 @@ class SegmentModel:
                 f"the data has no column {f!r}{more}, which the model was trained on"
                 f"{suggest(f, names)}; the model needs: {', '.join(self.features)}"
             )
-        used = {*self.features, self.id_column}
+        used = {*self.features, self.id_column, *self.input_columns}
         extra = tuple(c for c in names if c not in used)
         id_column = self.id_column if self.id_column in names else None
         return ColumnCheck(extra=extra, id_column=id_column)
@@ -134,6 +148,10 @@ class SegmentModel:
         from .engines import get_engine
 
         frame = frame.set_axis([str(c).strip() for c in frame.columns], axis=1)
+        if self.extra.get("derived"):
+            from .data.rules import apply_derivations
+
+            frame = apply_derivations(frame, self.extra["derived"])
         check = self.check_columns(list(frame.columns))
         n = len(frame)
         X = np.empty((n, len(self.features)), dtype=np.float64)
@@ -288,6 +306,13 @@ class SegmentModel:
             extra=dict(doc.get("extra", {})),
             lineage=dict(doc["lineage"]) if doc.get("lineage") else None,
         )
+
+
+def _inputs(recipe: dict[str, Any]) -> list[str]:
+    """Columns a derived feature is computed from (see custseg.data.rules.apply_derivations)."""
+    if "sum" in recipe:
+        return [str(c) for c in recipe["sum"]]
+    return [str(recipe.get("from_birth_year") or recipe.get("months_since"))]
 
 
 def load_model(path: str | Path) -> SegmentModel:

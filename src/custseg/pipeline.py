@@ -217,6 +217,9 @@ def segment_prepared(
 ) -> SegmentationResult:
     """Run the steps after validation (see :func:`segment`)."""
     say = progress or _quiet
+    if prepared.fit_rows is not None:
+        # Atypical customers (--outliers flag) are kept out of fitting, then assigned.
+        return _with_atypical(prepared, config, say)
     engine = get_engine(config.engine)
     playbook = load_playbook(config.playbook)
     X = prepared.X
@@ -224,7 +227,7 @@ def segment_prepared(
     n = len(X)
 
     say("scaling features")
-    scaler = fit_scaler(X, config.scale)
+    scaler = fit_scaler(X, config.scale, log=prepared.log_features or None)
     # k-means on more customers than the sweep sample ends with a fit on all of them,
     # whose pass reads one feature at a time: the scaled copy is made in column order
     # (scikit-learn copies the small sample into its own layout anyway).
@@ -398,7 +401,7 @@ def segment_prepared(
     model = SegmentModel(
         features=features,
         scaler=scaler,
-        missing=config.missing,
+        missing="impute" if config.missing == "auto" else config.missing,
         impute_values=prepared.impute_values,
         method=config.method,
         linkage=config.linkage if config.method == "hierarchical" else None,
@@ -423,6 +426,7 @@ def segment_prepared(
         },
         config=config.to_dict(),
         assignment_agreement=agreement,
+        extra={"derived": prepared.derivations} if prepared.derivations else {},
         custseg_version=__version__,
         created_at=created_timestamp(),
     )
@@ -447,8 +451,39 @@ def segment_prepared(
         model=model,
         projection=projection,
         dendrogram=dendrogram,
-        warnings=tuple(warns),
+        warnings=tuple(prepared.summary.warnings) + tuple(warns),
+        row_flags=prepared.row_flags,
     )
+
+
+def _with_atypical(
+    prepared: PreparedData, config: SegmentationConfig, say: Progress
+) -> SegmentationResult:
+    """Fit on the typical customers, then assign the atypical ones to the nearest centre.
+
+    An income hundreds of times the median would pull a centre (or make a segment of
+    one); assigned afterwards, such customers still get a segment, marked atypical.
+    """
+    from dataclasses import replace
+
+    fit = prepared.fit_rows
+    assert fit is not None
+    sub_used = prepared.used.copy()
+    sub_used[np.flatnonzero(prepared.used)[~fit]] = False
+    sub = replace(
+        prepared,
+        X=prepared.X[fit],
+        used=sub_used,
+        categories=prepared.categories.loc[fit].reset_index(drop=True),
+        fit_rows=None,
+    )
+    result = segment_prepared(sub, config, progress=say)
+    model = result.model
+    Xs = model.scaler.transform(prepared.X[~fit])
+    index, _ = get_engine(config.engine).assign(Xs, model.centres)
+    labels = result.labels.copy()
+    labels[np.flatnonzero(prepared.used)[~fit]] = model.segment_ids[index]
+    return replace(result, labels=labels, data=prepared.summary)
 
 
 def _rec_dict(rec: Recommendation) -> dict:

@@ -49,7 +49,7 @@ class Segmenter:
         k_max: int = 10,
         k_rule: str = "auto",
         scale: str = "standard",
-        missing: str = "drop",
+        missing: str = "auto",
         linkage: str = "ward",
         features: list[str] | tuple[str, ...] | None = None,
         id_column: str | None = None,
@@ -58,6 +58,10 @@ class Segmenter:
         engine: str = "local",
         playbook: str | None = None,
         previous: str | None = None,
+        roles: str | dict | None = None,
+        ignore: list[str] | tuple[str, ...] | None = None,
+        transform: str = "auto",
+        outliers: str = "flag",
     ) -> None:
         self.method = method
         self.k = k
@@ -74,6 +78,10 @@ class Segmenter:
         self.engine = engine
         self.playbook = playbook
         self.previous = previous
+        self.roles = roles
+        self.ignore = ignore
+        self.transform = transform
+        self.outliers = outliers
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _PARAMS}
@@ -102,6 +110,10 @@ class Segmenter:
             engine=self.engine,
             playbook=self.playbook,
             previous=self.previous,
+            roles=self.roles,
+            ignore=tuple(self.ignore) if self.ignore is not None else None,
+            transform=self.transform,
+            outliers=self.outliers,
         )
 
     def fit(self, X: pd.DataFrame, y: None = None) -> Segmenter:
@@ -149,4 +161,8 @@ _PARAMS = (
     "engine",
     "playbook",
     "previous",
+    "roles",
+    "ignore",
+    "transform",
+    "outliers",
 )

@@ -22,8 +22,10 @@ import pandas as pd
 
 from ..config import SegmentationConfig
 from ..results import DataSummary
-from .loading import NA_VALUES, detect_delimiter, detect_encoding, detect_format
+from .loading import NA_VALUES, detect_format, sniff_csv
+from ..features.roles import Content, load_registry
 from .prepare import PreparedData, impute_medians, missing_reasons
+from .rules import find_outliers, log_features, plan_columns, plausible_ranges
 
 # Files smaller than this go through the general loader (it is fast enough there and
 # handles every messy case); larger ones try the columnar path first.
@@ -49,17 +51,11 @@ def _is_number_type(t) -> bool:
 
 
 def _csv_options(path: Path, compressed: bool):
-    """Encoding and delimiter of a CSV file, detected as the general loader does."""
-    import gzip
-
-    opener = gzip.open if compressed else open
-    with opener(path, "rb") as fh:
-        sample = fh.read(256 * 1024)
-    encoding = detect_encoding(sample)
-    if encoding not in ("utf-8", "utf-8-sig"):
+    """The delimiter of a UTF-8 CSV file, sniffed as the general loader does; None otherwise."""
+    sniff = sniff_csv(path, compressed)
+    if sniff.encoding not in ("utf-8", "utf-8-sig"):
         return None  # pyarrow reads UTF-8 only; let the general loader transcode
-    text = sample.decode("utf-8", errors="replace")
-    return detect_delimiter(text)
+    return sniff.delimiter
 
 
 def _open_table(path: Path, fmt: str, config: SegmentationConfig):
@@ -178,14 +174,34 @@ def prepare_large_file(
             break
         if c == config.id_column:
             return None  # the general path names the empty or duplicate id
+    plan = None
     if config.features is not None:
         features = list(config.features)
         if id_used in features:
             return None  # the general path explains that ids are not features
         chosen_by = "given"
     else:
-        features = [n for n in wanted_features if n != id_used]
-        chosen_by = "all numeric columns"
+        # The same rulebook as the general loader (data/rules.py), on the numbers read.
+        contents = {}
+        for n in names:
+            if n in wanted_features:
+                values = table.column(n).cast("float64").to_numpy(zero_copy_only=False)
+                contents[n] = Content(numeric=values, text=None, n_rows=n_rows)
+            elif n in checked or n in id_candidates:
+                head = table.column(n).slice(0, 10_000).to_pandas()
+                contents[n] = Content(numeric=None, text=head, n_rows=len(head))
+        plan = plan_columns(
+            contents,
+            load_registry(config.roles),
+            id_column=id_used,
+            not_ids={},
+            features=None,
+            ignore=config.ignore or (),
+        )
+        if plan.derived or not plan.features:
+            return None  # derived columns read text (dates): the general path does them
+        features = list(plan.features)
+        chosen_by = "column roles"
     if not features or any(not _is_number_type(table.schema.field(f).type) for f in features):
         return None  # text in a feature column: the general path coerces or explains
     if id_used is not None and pa.types.is_integer(table.schema.field(id_used).type):
@@ -213,8 +229,8 @@ def prepare_large_file(
     imputed: dict[str, int] = {}
     dropped: dict[str, int] = {}
     if rows_missing.any():
-        if config.missing == "error":
-            return None
+        if config.missing in ("error", "auto"):
+            return None  # the general path fills a few gaps per column and flags the rows
         if missing.all(axis=0).any():
             return None
         if config.missing == "impute":
@@ -243,6 +259,16 @@ def prepare_large_file(
     n_used = len(X_used)
     if n_used < 2 or (np.ptp(X_used, axis=0) == 0).any():
         return None
+    kinds = {r.column: r.kind for r in plan.roles} if plan is not None else {}
+    log_flags, transformed = log_features(X_used, tuple(features), kinds, config.transform)
+    if plan is not None:
+        ranges = plausible_ranges(plan.roles, load_registry(config.roles))
+        flagged, lines = find_outliers(X_used, tuple(features), ranges, log_flags)
+        if flagged.any() and config.outliers != "keep":
+            return None  # the general path keeps them out of fitting or leaves them out
+        repairs = tuple(f"flagged: {line}; kept and fitted like any customer" for line in lines)
+    else:
+        repairs = ()
     if isinstance(config.k, int) and config.k > n_used:
         return None
     ignored = {
@@ -257,6 +283,8 @@ def prepare_large_file(
             if n not in features and n != id_used and n not in ignored
         }
     )
+    if plan is not None:
+        ignored.update(plan.excluded)
     summary = DataSummary(
         source=str(p),
         file_format=fmt,
@@ -270,7 +298,9 @@ def prepare_large_file(
         ignored=ignored,
         missing_policy=config.missing,
         imputed=imputed,
-        repairs=(),
+        repairs=repairs,
+        roles=plan.roles if plan is not None else (),
+        transformed=transformed,
     )
     return PreparedData(
         X=X_used,
@@ -281,6 +311,7 @@ def prepare_large_file(
         categories=pd.DataFrame(index=range(n_used)),
         impute_values=impute_values,
         summary=summary,
+        log_features=log_flags,
     )
 
 

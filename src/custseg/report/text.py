@@ -20,7 +20,13 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
         ),
         f"features ({data['features_chosen_by']}): "
         + ", ".join(data["features"])
-        + f"; scaling: {doc['scale']}",
+        + f"; scaling: {doc['scale']}"
+        + (
+            "; log-transformed: " + ", ".join(data["transformed"])
+            if data.get("transformed")
+            else ""
+        ),
+        *_role_lines(data),
         f"method: {doc['method']}"
         + (f" ({doc['linkage']} linkage)" if doc.get("linkage") else "")
         + (
@@ -44,6 +50,22 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
     # Every repair made to the input is stated where the user sees it, not only in the JSON.
     for r in data.get("repairs", []):
         lines.append(r if r.startswith("flagged: ") else f"repaired: {r}")
+    return lines
+
+
+def _role_lines(data: dict[str, Any]) -> list[str]:
+    """Descriptors, excluded columns with why, derived columns: what the roles decided."""
+    lines = []
+    if data.get("descriptors"):
+        lines.append("described, not clustered on: " + ", ".join(data["descriptors"]))
+    for col, why in (data.get("excluded") or {}).items():
+        lines.append(f"left out column {col!r}: {why}")
+    if data.get("n_atypical"):
+        lines.append(
+            f"{data['n_atypical']:,} atypical customers (implausible or extreme values) were "
+            "kept out of fitting the centres and assigned to the nearest segment "
+            "(atypical in assignments.csv; not counted in segment sizes)"
+        )
     return lines
 
 
