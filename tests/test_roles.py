@@ -230,3 +230,35 @@ def test_names_are_normalised_across_spellings(name, expected):
 )
 def test_registry_recognises_names_in_several_languages(name, role):
     assert load_registry().match(name)[0].name == role
+
+
+def test_large_file_reader_applies_the_same_rules(tmp_path):
+    """The columnar reader (large files) and the general loader choose the same features."""
+    from custseg.data.fast import prepare_large_file
+    from custseg.data.loading import load_table
+    from custseg.data.prepare import prepare
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.arange(n),
+            "Channel": rng.choice([1, 2], n),
+            "Complain": (rng.random(n) < 0.02).astype(int),
+            "Z_Revenue": 11,
+            "Income": np.round(rng.lognormal(10, 0.4, n)),
+            "Recency": rng.integers(0, 100, n),
+            "NumStorePurchases": rng.poisson(5, n),
+        }
+    )
+    path = tmp_path / "big.csv"
+    frame.to_csv(path, index=False)
+    config = SegmentationConfig(outliers="keep")
+    fast = prepare_large_file(path, config, min_bytes=0)
+    general = prepare(load_table(path).frame, config)
+    assert fast is not None
+    assert fast.features == general.features == ("Income", "Recency", "NumStorePurchases")
+    assert fast.log_features == general.log_features
+    fast_roles = {r.column: (r.role, r.use) for r in fast.summary.roles}
+    general_roles = {r.column: (r.role, r.use) for r in general.summary.roles}
+    assert fast_roles == general_roles

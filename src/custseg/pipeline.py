@@ -217,12 +217,11 @@ def segment_prepared(
 ) -> SegmentationResult:
     """Run the steps after validation (see :func:`segment`)."""
     say = progress or _quiet
-    if prepared.fit_rows is not None:
-        # Atypical customers (--outliers flag) are kept out of fitting, then assigned.
-        return _with_atypical(prepared, config, say)
     engine = get_engine(config.engine)
     playbook = load_playbook(config.playbook)
-    X = prepared.X
+    # Atypical customers (--outliers flag) are kept out of fitting, then assigned below.
+    fit_mask = prepared.fit_rows
+    X = prepared.X if fit_mask is None else prepared.X[fit_mask]
     features = prepared.features
     n = len(X)
 
@@ -341,6 +340,11 @@ def segment_prepared(
         assert tree is not None  # built above for every hierarchical run
         leaf = cut_tree(tree, k)
         raw_labels = leaf[micro.labels] if micro is not None else leaf
+    if fit_mask is not None:
+        raw_labels, X, Xs = _assign_atypical(
+            engine, prepared.X, fit_mask, Xs, raw_labels, k, scaler
+        )
+        n = len(X)
     n_found = int((np.bincount(raw_labels, minlength=k) > 0).sum())
     if n_found < k:
         # Customers too close to tell apart at this precision: say so, not crash later.
@@ -355,7 +359,12 @@ def segment_prepared(
     remap = np.empty(k, dtype=np.int64)
     remap[order] = np.arange(k)
     labels = remap[raw_labels]
-    counts, sums, _ = engine.segment_sums(Xs, labels, k)
+    if fit_mask is None:
+        counts, sums, _ = engine.segment_sums(Xs, labels, k)
+    else:  # centres of the fitted customers only
+        counts, sums, _ = engine.segment_sums(
+            np.ascontiguousarray(Xs[fit_mask]), labels[fit_mask], k
+        )
     centres = sums / np.maximum(counts, 1)[:, None]
 
     population, profiles = profile_segments(X, labels, k, features, prepared.categories)
@@ -456,34 +465,24 @@ def segment_prepared(
     )
 
 
-def _with_atypical(
-    prepared: PreparedData, config: SegmentationConfig, say: Progress
-) -> SegmentationResult:
-    """Fit on the typical customers, then assign the atypical ones to the nearest centre.
-
-    An income hundreds of times the median would pull a centre (or make a segment of
-    one); assigned afterwards, such customers still get a segment, marked atypical.
-    """
-    from dataclasses import replace
-
-    fit = prepared.fit_rows
-    assert fit is not None
-    sub_used = prepared.used.copy()
-    sub_used[np.flatnonzero(prepared.used)[~fit]] = False
-    sub = replace(
-        prepared,
-        X=prepared.X[fit],
-        used=sub_used,
-        categories=prepared.categories.loc[fit].reset_index(drop=True),
-        fit_rows=None,
-    )
-    result = segment_prepared(sub, config, progress=say)
-    model = result.model
-    Xs = model.scaler.transform(prepared.X[~fit])
-    index, _ = get_engine(config.engine).assign(Xs, model.centres)
-    labels = result.labels.copy()
-    labels[np.flatnonzero(prepared.used)[~fit]] = model.segment_ids[index]
-    return replace(result, labels=labels, data=prepared.summary)
+def _assign_atypical(
+    engine: Engine,
+    X_all: np.ndarray,
+    fit: np.ndarray,
+    Xs_fit: np.ndarray,
+    raw_labels: np.ndarray,
+    k: int,
+    scaler,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, X and scaled X of every customer: the atypical ones (not fitted) go to the
+    nearest centre of the fit, so they are segmented without pulling any centre."""
+    counts, sums, _ = engine.segment_sums(Xs_fit, raw_labels, k)
+    raw_centres = sums / np.maximum(counts, 1)[:, None]
+    Xs_all = scaler.transform(X_all)
+    labels = np.empty(len(X_all), dtype=raw_labels.dtype)
+    labels[fit] = raw_labels
+    labels[~fit] = engine.assign(np.ascontiguousarray(Xs_all[~fit]), raw_centres)[0]
+    return labels, X_all, Xs_all
 
 
 def _rec_dict(rec: Recommendation) -> dict:

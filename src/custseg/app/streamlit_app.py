@@ -47,6 +47,7 @@ SCALE_LABELS = {
     "none": "none (original units)",
 }
 MISSING_LABELS = {
+    "auto": "fill a few gaps with the median, flag the rows",
     "drop": "leave those customers out",
     "impute": "fill with the column median",
     "error": "stop with an error",

@@ -293,7 +293,12 @@ def _unnamed_with_data(
                 continue
         first = np.flatnonzero(col.notna().to_numpy())[0]
         numbers, _ = coerce_numeric(col, str(c), strict=False)
-        if pos > 0 and numbers is None:
+        unnamed = [
+            d
+            for d in frame.columns
+            if (str(d).startswith("Unnamed:") or not str(d).strip()) and frame[d].notna().any()
+        ]
+        if pos > 0 and pos == len(frame.columns) - 1 and unnamed == [c] and numbers is None:
             # Notes typed next to the table: text nobody meant as a customer attribute.
             repairs.append(
                 f"ignored {where}: it has no header and holds text notes ({col.notna().sum()} "

@@ -64,7 +64,7 @@ def _role_lines(data: dict[str, Any]) -> list[str]:
         lines.append(
             f"{data['n_atypical']:,} atypical customers (implausible or extreme values) were "
             "kept out of fitting the centres and assigned to the nearest segment "
-            "(atypical in assignments.csv; not counted in segment sizes)"
+            "(atypical in assignments.csv)"
         )
     return lines
 
