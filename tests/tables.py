@@ -79,9 +79,9 @@ def crm_marketing(n: int = 1200, seed: int = 11) -> Table:
     )
     frame.loc[rng.choice(n, 2, replace=False), "Year_Birth"] = [1893, 1899]
     for col, med in spend.items():
-        frame[col] = np.round(
-            np.exp(np.log(med) + 0.9 * affluence + rng.normal(0, 0.8, n))
-        ).astype(int)
+        frame[col] = np.round(np.exp(np.log(med) + 0.9 * affluence + rng.normal(0, 0.8, n))).astype(
+            int
+        )
     for col, lam in (("Deals", 2.3), ("Web", 4), ("Catalog", 2.6), ("Store", 5.8)):
         frame[f"Num{col}Purchases"] = rng.poisson(lam * np.exp(0.3 * affluence))
     frame["NumWebVisitsMonth"] = rng.poisson(5.3, n)
@@ -113,9 +113,17 @@ def crm_marketing(n: int = 1200, seed: int = 11) -> Table:
             "Kidhome": "household",
         },
         features=(
-            "Income", "Recency", *mnt, "NumDealsPurchases", *purchases, "NumWebVisitsMonth",
-            "Age", "Tenure (months)", "Total spend", "Total purchases",
-        ),  # fmt: skip
+            "Income",
+            "Recency",
+            *mnt,
+            "NumDealsPurchases",
+            *purchases,
+            "NumWebVisitsMonth",
+            "Age",
+            "Tenure (months)",
+            "Total spend",
+            "Total purchases",
+        ),
         descriptors=("Education", "Marital_Status", "AcceptedCmp1", "Complain", "Response"),
         excluded=("Z_CostContact", "Z_Revenue"),
         derived=("Age", "Tenure (months)", "Total spend", "Total purchases"),
@@ -149,15 +157,19 @@ def credit_card(n: int = 1500, seed: int = 12) -> Table:
             "PAYMENTS": _lognormal(rng, n, 900, 1.0),
             "MINIMUM_PAYMENTS": _lognormal(rng, n, 300, 1.0),
             "PRC_FULL_PAYMENT": np.round(np.where(rng.random(n) < 0.65, 0, rng.random(n)), 6),
-            "TENURE": rng.choice([6, 7, 8, 9, 10, 11, 12], n, p=[.02, .02, .02, .03, .03, .03, .85]),
+            "TENURE": rng.choice(
+                [6, 7, 8, 9, 10, 11, 12], n, p=[0.02, 0.02, 0.02, 0.03, 0.03, 0.03, 0.85]
+            ),
         }
-    )  # fmt: skip
+    )
     frame["CREDIT_LIMIT"] = _gaps(rng, frame["CREDIT_LIMIT"].astype(str), 0.001)
     frame["MINIMUM_PAYMENTS"] = _gaps(rng, frame["MINIMUM_PAYMENTS"].astype(str), 0.035)
     err = pd.Series([""] * n, dtype=object)
     filled = rng.random(n)
     err[filled < 0.1] = "#DIV/0!"
-    err[(filled >= 0.1) & (filled < 0.2)] = np.round(rng.random(int(((filled >= 0.1) & (filled < 0.2)).sum())), 3).astype(str)  # fmt: skip
+    err[(filled >= 0.1) & (filled < 0.2)] = np.round(
+        rng.random(int(((filled >= 0.1) & (filled < 0.2)).sum())), 3
+    ).astype(str)
     frame["#DIV/0!"] = err
     return Table(
         name="credit_card",
@@ -193,13 +205,21 @@ def wholesale(n: int = 440, seed: int = 13) -> Table:
         "Detergents_Paper": (800, 1.5),
         "Delicassen": (960, 1.0),
     }
-    frame = pd.DataFrame({"Channel": channel, "Region": rng.choice([1, 2, 3], n, p=[.18, .11, .71])})  # fmt: skip
+    frame = pd.DataFrame(
+        {"Channel": channel, "Region": rng.choice([1, 2, 3], n, p=[0.18, 0.11, 0.71])}
+    )
     for col, (med, sigma) in cats.items():
-        boost = np.where(channel == 2, 2.5 if col in ("Grocery", "Detergents_Paper", "Milk") else 0.7, 1)  # fmt: skip
-        frame[col] = np.maximum(3, np.round(rng.lognormal(np.log(med * boost), sigma, n))).astype(int)  # fmt: skip
+        boost = np.where(
+            channel == 2, 2.5 if col in ("Grocery", "Detergents_Paper", "Milk") else 0.7, 1
+        )
+        frame[col] = np.maximum(3, np.round(rng.lognormal(np.log(med * boost), sigma, n))).astype(
+            int
+        )
     header = ",".join(frame.columns)
     notes = np.full(n, "", dtype=object)
-    notes[rng.choice(n, 12, replace=False)] = rng.choice(["call back", "VIP", "late payer", "new owner"], 12)  # fmt: skip
+    notes[rng.choice(n, 12, replace=False)] = rng.choice(
+        ["call back", "VIP", "late payer", "new owner"], 12
+    )
     body = frame.to_csv(index=False, header=False, lineterminator="\n").splitlines()
     lines = [header] + [
         f"{row},{note}" if note else row for row, note in zip(body, notes, strict=True)
@@ -225,9 +245,16 @@ def german(n: int = 800, seed: int = 14) -> Table:
             "Geschlecht": rng.choice(["m", "w", "d"], n, p=[0.48, 0.5, 0.02]),
             "Alter": rng.integers(18, 80, n),
             "Einkommen": np.round(np.exp(np.log(3100) + 0.4 * wealth), 2),
-            "Umsatz Lebensmittel": np.round(np.exp(np.log(420) + 0.6 * wealth + rng.normal(0, 0.5, n)), 2),  # fmt: skip
-            "Umsatz Elektronik": np.round(np.where(rng.random(n) < 0.3, 0, np.exp(np.log(250) + 0.8 * wealth + rng.normal(0, 1, n))), 2),  # fmt: skip
-            "Umsatz Mode": np.round(np.exp(np.log(180) + 0.5 * wealth + rng.normal(0, 0.9, n)), 2),  # fmt: skip
+            "Umsatz Lebensmittel": np.round(
+                np.exp(np.log(420) + 0.6 * wealth + rng.normal(0, 0.5, n)), 2
+            ),
+            "Umsatz Elektronik": np.round(
+                np.where(
+                    rng.random(n) < 0.3, 0, np.exp(np.log(250) + 0.8 * wealth + rng.normal(0, 1, n))
+                ),
+                2,
+            ),
+            "Umsatz Mode": np.round(np.exp(np.log(180) + 0.5 * wealth + rng.normal(0, 0.9, n)), 2),
             "Anzahl Bestellungen": rng.poisson(6, n),
             "Tage seit letztem Kauf": rng.integers(0, 365, n),
             "Kunde seit": [
@@ -254,9 +281,16 @@ def german(n: int = 800, seed: int = 14) -> Table:
             "Bundesland": "region_code",
         },
         features=(
-            "Alter", "Einkommen", "Umsatz Lebensmittel", "Umsatz Elektronik", "Umsatz Mode",
-            "Anzahl Bestellungen", "Tage seit letztem Kauf", "Tenure (months)", "Total spend",
-        ),  # fmt: skip
+            "Alter",
+            "Einkommen",
+            "Umsatz Lebensmittel",
+            "Umsatz Elektronik",
+            "Umsatz Mode",
+            "Anzahl Bestellungen",
+            "Tage seit letztem Kauf",
+            "Tenure (months)",
+            "Total spend",
+        ),
         descriptors=("Geschlecht", "Bundesland", "Newsletter"),
         derived=("Tenure (months)", "Total spend"),
         repairs=("derived 'Tenure (months)'",),
@@ -294,7 +328,13 @@ def spanish(n: int = 600, seed: int = 15) -> Table:
             "Queja": "complaints",
             "Sexo": "gender",
         },
-        features=("Edad", "Ingresos Anuales", "Gasto Total", "Número de Compras", "Días desde última compra"),  # fmt: skip
+        features=(
+            "Edad",
+            "Ingresos Anuales",
+            "Gasto Total",
+            "Número de Compras",
+            "Días desde última compra",
+        ),
         descriptors=("Sexo", "Región", "Queja"),
     )
 
@@ -330,9 +370,14 @@ def french(n: int = 600, seed: int = 16) -> Table:
             "Réclamation": "complaints",
         },
         features=(
-            "Âge", "Revenu annuel", "Dépenses alimentaires", "Dépenses loisirs",
-            "Nombre d'achats", "Ancienneté (mois)", "Total spend",
-        ),  # fmt: skip
+            "Âge",
+            "Revenu annuel",
+            "Dépenses alimentaires",
+            "Dépenses loisirs",
+            "Nombre d'achats",
+            "Ancienneté (mois)",
+            "Total spend",
+        ),
         descriptors=("Région", "Réclamation"),
         derived=("Total spend",),
     )
@@ -371,8 +416,13 @@ def retail_dates(n: int = 900, seed: int = 17) -> Table:
             "preferred_channel": "channel_code",
         },
         features=(
-            "total_spend", "orders", "last_order_days_ago", "returns", "Age", "Tenure (months)",
-        ),  # fmt: skip
+            "total_spend",
+            "orders",
+            "last_order_days_ago",
+            "returns",
+            "Age",
+            "Tenure (months)",
+        ),
         descriptors=("loyalty_member", "preferred_channel"),
         derived=("Age", "Tenure (months)"),
         repairs=("derived 'Age'", "the latest date in 'customer_since'"),
@@ -425,4 +475,14 @@ def implausible(n: int = 700, seed: int = 19) -> Table:
     )
 
 
-ALL = (crm_marketing, credit_card, wholesale, german, spanish, french, retail_dates, mall, implausible)
+ALL = (
+    crm_marketing,
+    credit_card,
+    wholesale,
+    german,
+    spanish,
+    french,
+    retail_dates,
+    mall,
+    implausible,
+)

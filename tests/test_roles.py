@@ -251,6 +251,7 @@ def test_large_file_reader_applies_the_same_rules(tmp_path):
             "NumStorePurchases": rng.poisson(5, n),
         }
     )
+    frame.loc[rng.choice(n, 30, replace=False), "Income"] = np.nan
     path = tmp_path / "big.csv"
     frame.to_csv(path, index=False)
     config = SegmentationConfig(outliers="keep")
@@ -262,3 +263,8 @@ def test_large_file_reader_applies_the_same_rules(tmp_path):
     fast_roles = {r.column: (r.role, r.use) for r in fast.summary.roles}
     general_roles = {r.column: (r.role, r.use) for r in general.summary.roles}
     assert fast_roles == general_roles
+    # Gaps: the same fill, the same repair, the same rows flagged.
+    assert fast.summary.repairs[0] == general.summary.repairs[0]
+    assert fast.summary.repairs[0].startswith("filled 30 empty cell(s) of 'Income'")
+    assert fast.row_flags is not None and general.row_flags is not None
+    assert (fast.row_flags["imputed"] == general.row_flags["imputed"]).all()

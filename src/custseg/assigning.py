@@ -242,7 +242,7 @@ def _csv_chunks(
     except (OSError, EOFError) as exc:
         raise DataError(f"file '{src}' cannot be decompressed ({_first_line(exc)})") from None
     sniff = sniff_csv(src, compressed, sample=sample)
-    codec, sep = sniff.codec, sniff.delimiter
+    encoding, codec, sep = sniff.encoding, sniff.codec, sniff.delimiter
     options: dict[str, Any] = dict(
         sep=sep,
         encoding=codec,

@@ -63,8 +63,7 @@ segment_options = [
         type=click.Choice(["auto", "none", "log"]),
         default="auto",
         show_default=True,
-        help="auto: log-transform skewed amounts before scaling; log: every non-negative "
-        "feature.",
+        help="auto: log-transform skewed amounts before scaling; log: every non-negative feature.",
     ),
     click.option(
         "--outliers",

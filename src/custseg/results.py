@@ -89,12 +89,8 @@ class DataSummary:
                 "repairs": list(self.repairs),
                 "roles": [r.to_dict() for r in self.roles],
                 "descriptors": list(self.descriptors),
-                "excluded": {
-                    r.column: r.reason for r in self.roles if r.use == "excluded"
-                },
-                "derived": {
-                    r.column: r.reason for r in self.roles if r.matched_by == "derived"
-                },
+                "excluded": {r.column: r.reason for r in self.roles if r.use == "excluded"},
+                "derived": {r.column: r.reason for r in self.roles if r.matched_by == "derived"},
                 "transformed": dict(self.transformed),
                 "n_atypical": self.n_atypical,
                 "warnings": list(self.warnings),

@@ -183,7 +183,8 @@ def options_form(data_key: str, table: LoadedTable, columns: pd.DataFrame) -> Se
             "Features to cluster on",
             options=[c for c in names if c != detected],
             default=default_features(columns),
-            help="Default: every numeric column but the id, as in the command line.",
+            help="Default: the behaviour and value columns by column role (see the role "
+            "column), as in the command line.",
         )
         c1, c2 = st.columns(2)
         method = c1.selectbox("Method", METHODS, format_func=METHOD_LABELS.__getitem__)

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from ..config import SegmentationConfig
+from ..features.roles import Content, load_registry
 from ..results import DataSummary
 from .loading import NA_VALUES, detect_format, sniff_csv
-from ..features.roles import Content, load_registry
-from .prepare import PreparedData, impute_medians, missing_reasons
+from .prepare import PreparedData, handle_missing
 from .rules import find_outliers, log_features, plan_columns, plausible_ranges
 
 # Files smaller than this go through the general loader (it is fast enough there and
@@ -228,22 +228,26 @@ def prepare_large_file(
     impute_values: dict[str, float] = {}
     imputed: dict[str, int] = {}
     dropped: dict[str, int] = {}
+    imputed_rows = None
+    repairs_missing: list[str] = []
+    warns: list[str] = []
     if rows_missing.any():
-        if config.missing in ("error", "auto"):
-            return None  # the general path fills a few gaps per column and flags the rows
-        if missing.all(axis=0).any():
-            return None
-        if config.missing == "impute":
-            impute_values, imputed = impute_medians(X, missing, features)
-        else:
-            left_out[rows_missing] = missing_reasons(missing[rows_missing], features)
-            dropped["missing values"] = int(rows_missing.sum())
+        if config.missing == "error" or missing.all(axis=0).any():
+            return None  # the general path names the feature and rows
+        # The same rule as the general loader (prepare.handle_missing).
+        gaps = handle_missing(X, missing, features, config.missing)
+        impute_values, imputed = gaps.impute_values, gaps.imputed
+        left_out = gaps.left_out
+        rows_missing = left_out != ""
+        if gaps.n_left_out:
+            dropped["missing values"] = gaps.n_left_out
+        if imputed:
+            imputed_rows = gaps.imputed_rows
+        repairs_missing, warns = gaps.repairs, gaps.warnings
     # Every feature gets a median, so a model can impute gaps in new data too.
     for j, f in enumerate(features):
         impute_values.setdefault(f, float(np.nanmedian(X[:, j])))
-    used = np.ones(n_rows, dtype=bool)
-    if config.missing != "impute":
-        used &= ~rows_missing
+    used: np.ndarray = np.asarray(~rows_missing)
 
     if config.sample is not None and used.sum() > config.sample:
         # The same rows as prepare() picks for the same seed.
@@ -269,6 +273,7 @@ def prepare_large_file(
         repairs = tuple(f"flagged: {line}; kept and fitted like any customer" for line in lines)
     else:
         repairs = ()
+    repairs = (*repairs_missing, *repairs)
     if isinstance(config.k, int) and config.k > n_used:
         return None
     ignored = {
@@ -301,6 +306,7 @@ def prepare_large_file(
         repairs=repairs,
         roles=plan.roles if plan is not None else (),
         transformed=transformed,
+        warnings=tuple(warns),
     )
     return PreparedData(
         X=X_used,
@@ -312,6 +318,7 @@ def prepare_large_file(
         impute_values=impute_values,
         summary=summary,
         log_features=log_flags,
+        row_flags=None if imputed_rows is None else pd.DataFrame({"imputed": imputed_rows}),
     )
 
 

@@ -413,9 +413,7 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
     # under the wrong name); an explicit header with a nameless last column keeps the
     # values in place and lets prepare() say what it does with that column.
     names = (
-        {"names": [*header, f"Unnamed: {n_header}"], "header": 0}
-        if n_header is not None
-        else {}
+        {"names": [*header, f"Unnamed: {n_header}"], "header": 0} if n_header is not None else {}
     )
     repairs: list[str] = []
     if encoding not in ("utf-8", "utf-8-sig"):

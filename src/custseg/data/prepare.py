@@ -30,8 +30,8 @@ import pandas as pd
 
 from ..config import SegmentationConfig
 from ..errors import ConfigError, DataError
-from ..results import DataSummary
 from ..features.roles import Content, load_registry
+from ..results import DataSummary
 from .numbers import coerce_numeric, strict_numeric
 from .rules import (
     LOSS_WARNING_SHARE,
@@ -316,6 +316,105 @@ def _unnamed_with_data(
     return frame
 
 
+@dataclass(frozen=True)
+class MissingHandled:
+    """What the missing-value policy did (see :func:`handle_missing`)."""
+
+    impute_values: dict[str, float]
+    imputed: dict[str, int]
+    imputed_rows: np.ndarray  # per row: the columns filled ('' for none)
+    left_out: np.ndarray  # per row: 'missing value in ...' or ''
+    n_left_out: int
+    repairs: list[str]
+    warnings: list[str]
+
+
+def handle_missing(
+    X: np.ndarray, missing: np.ndarray, features: tuple[str, ...] | list[str], policy: str
+) -> MissingHandled:
+    """Apply ``--missing`` to X (filled in place); the one rule for both readers.
+
+    ``auto``: a feature at most 30% empty has its gaps filled with its median (stated,
+    flagged per row); a feature more empty than that leaves its rows out. ``impute``
+    fills every gap, ``drop`` leaves every row with a gap out. Losing more than 3% of
+    the customers, or filling more than 5% of a column, is a warning naming the
+    columns and the fix.
+
+    Raises
+    ------
+    DataError
+        ``policy="error"`` and a gap, naming the feature and rows.
+    """
+    features = list(features)
+    n_rows = len(X)
+    left_out = np.full(n_rows, "", dtype=object)
+    imputed_rows = np.full(n_rows, "", dtype=object)
+    impute_values: dict[str, float] = {}
+    imputed: dict[str, int] = {}
+    repairs: list[str] = []
+    warns: list[str] = []
+    if policy == "error":
+        j = int(np.flatnonzero(missing.any(axis=0))[0])
+        pos = np.flatnonzero(missing[:, j])
+        raise DataError(
+            f"feature {features[j]!r} has {len(pos)} empty value(s) ({rows_list(pos)}); "
+            "fill them in, or use --missing drop or --missing impute"
+        )
+    share: np.ndarray = missing.mean(axis=0)
+    fill: np.ndarray
+    if policy == "impute":
+        fill = np.asarray(missing.any(axis=0))
+    elif policy == "auto":
+        # A few gaps per column are filled (and flagged per row); a column too empty
+        # to invent leaves its rows out instead, said below.
+        fill = np.asarray(missing.any(axis=0) & (share <= MAX_EMPTY_SHARE))
+    else:
+        fill = np.zeros(len(features), dtype=bool)
+    if fill.any():
+        sub = np.where(fill[None, :], missing, False)
+        rows = sub.any(axis=1)
+        reasons = missing_reasons(sub[rows], features)
+        imputed_rows[rows] = [r.replace("missing value in ", "") for r in reasons]
+        impute_values, imputed = impute_medians(X, sub, features)
+        for f, count in imputed.items():
+            repairs.append(
+                f"filled {count:,} empty cell(s) of {f!r} with its median "
+                f"({impute_values[f]:g}); those rows say so in the 'imputed' column of "
+                "assignments.csv"
+            )
+        for f in (features[i] for i in np.flatnonzero(fill & (share > 0.05))):
+            warns.append(
+                f"{share[features.index(f)]:.0%} of {f!r} ({imputed[f]:,} cells) was "
+                f"filled with its median ({impute_values[f]:g}); fill the cells "
+                f"in, or leave it out with --ignore {f!r}"
+            )
+        missing = np.where(fill[None, :], False, missing)
+    rows_missing = missing.any(axis=1)
+    n_out = int(rows_missing.sum())
+    if n_out:
+        left_out[rows_missing] = missing_reasons(missing[rows_missing], features)
+        lost = n_out / max(n_rows, 1)
+        if lost > LOSS_WARNING_SHARE:
+            cols = [
+                f"{features[j]!r} ({share[j]:.0%} empty)"
+                for j in np.flatnonzero(missing.any(axis=0))
+            ]
+            warns.append(
+                f"{n_out:,} customers ({lost:.0%}) left out because "
+                f"{', '.join(cols)} is empty for them; fill the cells in, leave the "
+                "column out (--ignore, or not in --features), or use --missing impute"
+            )
+    return MissingHandled(
+        impute_values=impute_values,
+        imputed=imputed,
+        imputed_rows=imputed_rows,
+        left_out=left_out,
+        n_left_out=n_out,
+        repairs=repairs,
+        warnings=warns,
+    )
+
+
 def prepare(
     frame: pd.DataFrame,
     config: SegmentationConfig,
@@ -545,56 +644,13 @@ def _prepare_rows(
     dropped: dict[str, int] = {}
     imputed_rows = np.full(n_rows, "", dtype=object)
     if missing.any():
-        if config.missing == "error":
-            j = int(np.flatnonzero(missing.any(axis=0))[0])
-            pos = np.flatnonzero(missing[:, j])
-            raise DataError(
-                f"feature {features[j]!r} has {len(pos)} empty value(s) ({rows_list(pos)}); "
-                "fill them in, or use --missing drop or --missing impute"
-            )
-        share = missing.mean(axis=0)
-        if config.missing == "impute":
-            fill = missing.any(axis=0)
-        elif config.missing == "auto":
-            # A few gaps per column are filled (and flagged per row); a column too empty
-            # to invent leaves its rows out instead, said below.
-            fill = missing.any(axis=0) & (share <= MAX_EMPTY_SHARE)
-        else:
-            fill = np.zeros(len(features), dtype=bool)
-        if fill.any():
-            sub = np.where(fill[None, :], missing, False)
-            rows = sub.any(axis=1)
-            imputed_rows[rows] = missing_reasons(sub[rows], features)
-            imputed_rows[rows] = [r.replace("missing value in ", "") for r in imputed_rows[rows]]
-            impute_values, imputed = impute_medians(X, sub, features)
-            for f, count in imputed.items():
-                repairs_l.append(
-                    f"filled {count:,} empty cell(s) of {f!r} with its median "
-                    f"({impute_values[f]:g}); those rows say so in the 'imputed' column of "
-                    "assignments.csv"
-                )
-            for j in np.flatnonzero(fill & (share > 0.05)):
-                warns.append(
-                    f"{share[j]:.0%} of {features[j]!r} ({imputed[features[j]]:,} cells) was "
-                    f"filled with its median ({impute_values[features[j]]:g}); fill the cells "
-                    f"in, or leave it out with --ignore {features[j]!r}"
-                )
-            missing = np.where(fill[None, :], False, missing)
-        rows_missing = missing.any(axis=1)
-        if rows_missing.any():
-            left_out[rows_missing] = missing_reasons(missing[rows_missing], features)
-            dropped["missing values"] = int(rows_missing.sum())
-            lost = rows_missing.mean()
-            if lost > LOSS_WARNING_SHARE:
-                cols = [
-                    f"{features[j]!r} ({share[j]:.0%} empty)"
-                    for j in np.flatnonzero(missing.any(axis=0))
-                ]
-                warns.append(
-                    f"{int(rows_missing.sum()):,} customers ({lost:.0%}) left out because "
-                    f"{', '.join(cols)} is empty for them; fill the cells in, leave the "
-                    "column out (--ignore, or not in --features), or use --missing impute"
-                )
+        gaps = handle_missing(X, missing, features, config.missing)
+        impute_values, imputed = gaps.impute_values, gaps.imputed
+        imputed_rows, left_out = gaps.imputed_rows, gaps.left_out
+        if gaps.n_left_out:
+            dropped["missing values"] = gaps.n_left_out
+        repairs_l.extend(gaps.repairs)
+        warns.extend(gaps.warnings)
     # Every feature gets a value, so a saved model can fill gaps in any column of new data.
     for j, f in enumerate(features):
         impute_values.setdefault(f, float(np.nanmedian(X[:, j])))

@@ -183,11 +183,15 @@ def plan_columns(
             continue
         if _ERROR_HEADER.match(col.strip()):
             add(
-                col, "error", "category", "none", "excluded",
+                col,
+                "error",
+                "category",
+                "none",
+                "excluded",
                 f"its header {col!r} is a spreadsheet error, not a column name; name it "
                 "in the file or leave it out",
                 "name",
-            )  # fmt: skip
+            )
             continue
         n = content.n_rows
         if content.numeric is not None:
@@ -214,44 +218,56 @@ def plan_columns(
         if given:
             add(col, rname, kind, direction, "feature", f"{why}; named in --features", "user")
             continue
-        if features is not None:
+        if features is not None and use == "feature":
             # --features wins: other columns are described, never clustered on.
-            if use == "feature":
-                use = "descriptor" if content.numeric is None else "excluded"
-                reason = "numeric, not among the chosen features (--features)"
-                if use == "descriptor":
-                    reason = "not among the chosen features (--features)"
-                if content.numeric is None and _levels(content) > MAX_CATEGORY_LEVELS:
-                    use, reason = "excluded", _free_text(content)
-                add(col, rname, kind, direction, use, f"{why}; {reason}", how)
-                continue
+            use = "descriptor" if content.numeric is None else "excluded"
+            reason = "numeric, not among the chosen features (--features)"
+            if use == "descriptor":
+                reason = "not among the chosen features (--features)"
+            if content.numeric is None and _levels(content) > MAX_CATEGORY_LEVELS:
+                use, reason = "excluded", _free_text(content)
+            add(col, rname, kind, direction, use, f"{why}; {reason}", how)
+            continue
         empty_share = n_empty / max(n, 1)
         if empty_share > MAX_EMPTY_SHARE and use != "derive":
             add(
-                col, rname, kind, direction, "excluded",
+                col,
+                rname,
+                kind,
+                direction,
+                "excluded",
                 f"{_pct(empty_share)} of its cells are empty or spreadsheet errors "
                 f"(more than {MAX_EMPTY_SHARE:.0%}); fill it in to use it",
                 how,
-            )  # fmt: skip
+            )
             continue
         if content.numeric is not None:
             present = content.present
             values, counts = np.unique(present, return_counts=True)
             if len(values) == 1:
                 add(
-                    col, rname, kind, direction, "excluded",
-                    f"the same value ({values[0]:g}) in every row", how,
-                )  # fmt: skip
+                    col,
+                    rname,
+                    kind,
+                    direction,
+                    "excluded",
+                    f"the same value ({values[0]:g}) in every row",
+                    how,
+                )
                 continue
         if use == "id":
             add(col, rname, kind, direction, "excluded", f"{why}; an id carries no behaviour", how)
             continue
         if role is not None and role.outcome:
             add(
-                col, rname, kind, direction, "descriptor",
+                col,
+                rname,
+                kind,
+                direction,
+                "descriptor",
                 f"{why}; a target-like outcome: profiled per segment, never clustered on",
                 how,
-            )  # fmt: skip
+            )
             continue
         if use == "derive":
             derive_inputs.setdefault(rname, []).append(col)
@@ -263,11 +279,15 @@ def plan_columns(
             top = counts.max() / counts.sum()
             if top >= NEAR_CONSTANT_SHARE:
                 add(
-                    col, rname, kind, direction, "excluded",
+                    col,
+                    rname,
+                    kind,
+                    direction,
+                    "excluded",
                     f"near-constant: {_pct(top)} of customers have {values[counts.argmax()]:g}, "
                     "so it cannot separate segments",
                     how,
-                )  # fmt: skip
+                )
                 continue
             add(col, rname, kind, direction, "feature", why, how)
             continue
@@ -284,9 +304,17 @@ def plan_columns(
     recipes: dict[str, dict] = {}
     if features is None:
         _derive(
-            contents, derive_inputs, role_by_col, chosen, derived, derived_roles, notes, roles,
-            recipes, today=today,
-        )  # fmt: skip
+            contents,
+            derive_inputs,
+            role_by_col,
+            chosen,
+            derived,
+            derived_roles,
+            notes,
+            roles,
+            recipes,
+            today=today,
+        )
     # A derivation input that produced nothing is described instead.
     final_roles = []
     for r in roles:
@@ -377,10 +405,16 @@ def _derive(
         recipes[col] = recipe
         derived_roles.append(
             ColumnRole(
-                column=col, role=role, kind=kind, direction=direction, use="feature",
-                reason=how, matched_by="derived", position=None,
+                column=col,
+                role=role,
+                kind=kind,
+                direction=direction,
+                use="feature",
+                reason=how,
+                matched_by="derived",
+                position=None,
             )
-        )  # fmt: skip
+        )
         notes.append(f"derived {col!r}: {how}")
 
     # The reference date: the latest customer-since date in the table (so a table keeps
@@ -398,10 +432,14 @@ def _derive(
         col = birth[0]
         values = as_of.year - contents[col].numeric  # type: ignore[operator]
         put(
-            name("Age"), values.astype(np.float64), "age", "number", "none",
+            name("Age"),
+            values.astype(np.float64),
+            "age",
+            "number",
+            "none",
             f"{as_of.year} minus {col!r} (age as of {as_of.isoformat()}, {as_of_why})",
             {"from_birth_year": col, "as_of": as_of.isoformat()},
-        )  # fmt: skip
+        )
     if since and "tenure" not in have:
         col = since_cols[0]
         parsed = since[col]
@@ -410,22 +448,31 @@ def _derive(
         ok = parsed.notna()
         months[parsed.index[ok]] = ((stamp - parsed[ok]).dt.days / 30.4375).round(1).to_numpy()
         put(
-            name("Tenure (months)"), months, "tenure", "number", "higher",
+            name("Tenure (months)"),
+            months,
+            "tenure",
+            "number",
+            "higher",
             f"months from {col!r} to {as_of.isoformat()} ({as_of_why})",
             {"months_since": col, "as_of": as_of.isoformat()},
-        )  # fmt: skip
+        )
     for role, base, kind, what in (
         ("category_spend", "Total spend", "amount", "spend"),
         ("channel_purchases", "Total purchases", "count", "frequency"),
     ):
         parts = [c for c in chosen if role_by_col.get(c, ("",))[0] == role]
         if len(parts) >= 2 and what not in have:
-            total = np.sum([contents[c].numeric for c in parts], axis=0)  # NaN stays NaN
+            cols = [np.asarray(contents[c].numeric, dtype=np.float64) for c in parts]
+            total = np.sum(cols, axis=0)  # a gap in any part stays a gap (filled later)
             put(
-                name(base), np.asarray(total, dtype=np.float64), what, kind, "higher",
+                name(base),
+                np.asarray(total, dtype=np.float64),
+                what,
+                kind,
+                "higher",
                 "sum of " + ", ".join(repr(c) for c in parts),
                 {"sum": parts},
-            )  # fmt: skip
+            )
 
 
 def log_features(

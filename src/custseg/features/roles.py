@@ -152,8 +152,7 @@ def _role_from_dict(d: dict[str, Any], source: str) -> Role:
     ):
         if value not in allowed:
             raise ConfigError(
-                f"role {name!r} in '{source}' has {what} {value!r}; use one of "
-                f"{', '.join(allowed)}"
+                f"role {name!r} in '{source}' has {what} {value!r}; use one of {', '.join(allowed)}"
             )
     values = d.get("values")
     if values is not None and values not in CHECKS:
@@ -313,8 +312,21 @@ def check(values: str | None, content: Content) -> str | None:
             if content.text is None:
                 return "it is empty"
             levels = {str(v).strip().lower() for v in content.text.dropna().unique()}
-            ok = levels and levels <= {"yes", "no", "true", "false", "y", "n", "ja", "nein",
-                                       "oui", "non", "si", "0", "1"}  # fmt: skip
+            ok = bool(levels) and levels <= {
+                "yes",
+                "no",
+                "true",
+                "false",
+                "y",
+                "n",
+                "ja",
+                "nein",
+                "oui",
+                "non",
+                "si",
+                "0",
+                "1",
+            }
             return None if ok else "its values are not 0/1 or yes/no"
         present = content.present
         return None if len(present) and np.isin(present, (0, 1)).all() else "not only 0/1"
@@ -330,8 +342,8 @@ def check(values: str | None, content: Content) -> str | None:
     if values == "share":
         return None if present.min() >= 0 and present.max() <= 1 else "not between 0 and 1"
     if values == "year":
-        whole = (present == np.round(present)).all()
-        ok = whole and np.mean((present >= 1850) & (present <= 2100)) >= 0.9
+        whole = bool((present == np.round(present)).all())
+        ok = whole and bool(np.mean((present >= 1850) & (present <= 2100)) >= 0.9)
         return None if ok else "its values are not years"
     if values == "unique":
         return None if len(np.unique(present)) == len(present) else "its values repeat"
@@ -369,7 +381,7 @@ def assign_role(
     if forced is not None and forced not in (IGNORE, "feature", "descriptor"):
         role = registry.get(forced)
         return role, "user", f"role {forced!r} set in {registry.source}"
-    rejected = []
+    rejected: list[str] = []
     for role in registry.match(column):
         problem = check(role.values, content)
         if problem is None:

@@ -49,7 +49,7 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
         lines.append(f"warning: {w}")
     # Every repair made to the input is stated where the user sees it, not only in the JSON.
     for r in data.get("repairs", []):
-        lines.append(r if r.startswith("flagged: ") else f"repaired: {r}")
+        lines.append(r if r.startswith(("flagged: ", "derived ")) else f"repaired: {r}")
     return lines
 
 
