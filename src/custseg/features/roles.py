@@ -365,7 +365,8 @@ def content_role(content: Content) -> tuple[str, str, str]:
         return "flag", "flag", "only 0/1 values"
     distinct = np.unique(present)
     whole = len(present) and (present == np.round(present)).all()
-    if whole and len(distinct) <= 5 and distinct.min() >= 0:
+    # A code repeats a few values over many customers (3 rows of 0, 1, 10 are numbers).
+    if whole and len(distinct) <= 5 and distinct.min() >= 0 and len(present) >= 10 * len(distinct):
         return "code", "code", f"only {len(distinct)} whole-number values (a code or small count)"
     return "number", "number", "numeric values"
 

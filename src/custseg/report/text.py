@@ -59,7 +59,8 @@ def _role_lines(data: dict[str, Any]) -> list[str]:
     if data.get("descriptors"):
         lines.append("described, not clustered on: " + ", ".join(data["descriptors"]))
     for col, why in (data.get("excluded") or {}).items():
-        lines.append(f"left out column {col!r}: {why}")
+        if not why.endswith("(--features)"):  # the user chose: no need to say it back
+            lines.append(f"left out column {col!r}: {why}")
     if data.get("n_atypical"):
         lines.append(
             f"{data['n_atypical']:,} atypical customers (implausible or extreme values) were "
