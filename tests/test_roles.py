@@ -84,6 +84,8 @@ def test_roles_are_in_segments_json_and_the_cli_summary(tmp_path):
         "matched_by": "name",
     }
     assert "#DIV/0!" in doc["data"]["excluded"]
+    html = (out / "report.html").read_text()
+    assert "Columns left out of the grouping: #DIV/0! (its header &#39;#DIV/0!&#39; is a" in html
     assignments = pd.read_csv(out / "assignments.csv")
     assert "imputed" in assignments.columns
     assert assignments["imputed"].fillna("").str.contains("MINIMUM_PAYMENTS").sum() > 0
