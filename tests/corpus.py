@@ -611,6 +611,7 @@ CASES: list[Case] = [
         _na_tokens,
         0,
         n_rows=N,
+        args=("--missing", "drop"),
         left_out={3: "missing value in 'Age'", 6: "'Age'", 9: "'Age'", 12: "'Annual Income"},
     ),
     Case(
@@ -618,6 +619,7 @@ CASES: list[Case] = [
         _excel_errors,
         0,
         n_rows=N,
+        args=("--missing", "drop"),
         left_out={2: "'Age'", 4: "'Age'", 6: "'Age'"},
     ),
     Case("inf", _frame("inf.csv", lambda: _with("Age", {6: "inf"})), 1, ("infinite", "row 7")),
@@ -648,7 +650,7 @@ CASES: list[Case] = [
         "all_text",
         _write("text.csv", "name,city\nAnn,Leeds\nBob,York\nCy,Bath\n"),
         1,
-        ("no numeric columns", "--features"),
+        ("no behaviour or value columns", "--features"),
     ),
     Case("mostly_text_column", _mostly_text_column, 0, n_rows=N),
     # --- columns and ids ---------------------------------------------------------
@@ -724,6 +726,7 @@ CASES: list[Case] = [
         0,
         repairs=("row 6", "fewer fields", "empty"),
         n_rows=N,
+        args=("--missing", "drop"),
         left_out={6: "missing value"},
     ),
     Case("quoted_newlines", _quoted_newlines, 0, n_rows=N, check=_ids_in_assignments(_ids_base())),

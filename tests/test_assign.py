@@ -20,7 +20,9 @@ def trained(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("trained")
     frame = make_customers(400, seed=3)
-    result = segment(frame, SegmentationConfig(features=FEATURES, k=4, k_max=4, n_init=3))
+    result = segment(
+        frame, SegmentationConfig(features=FEATURES, k=4, k_max=4, n_init=3, missing="drop")
+    )
     path = result.model.save(folder / "model.json")
     data = folder / "customers.csv"
     frame.to_csv(data, index=False)

@@ -27,7 +27,7 @@ def test_id_detected_features_default_categories_profiled():
     p = prepare(frame(), SegmentationConfig())
     assert p.summary.id_column == "CustomerID"
     assert p.features == ("Age", "Income")
-    assert p.summary.features_chosen_by == "all numeric columns"
+    assert p.summary.features_chosen_by == "column roles"
     assert p.summary.categorical == ("Gender", "Notes")
     assert p.ids.tolist() == ["101", "102", "103", "104", "105", "106"]
 
@@ -74,7 +74,7 @@ def test_all_empty_column_given_as_feature():
 def test_missing_values_drop_impute_error():
     df = frame()
     df.loc[2, "Income"] = np.nan
-    dropped = prepare(df, SegmentationConfig())
+    dropped = prepare(df, SegmentationConfig(missing="drop"))
     assert dropped.used.tolist() == [True, True, False, True, True, True]
     assert dropped.left_out[2] == "missing value in 'Income'"
     assert dropped.summary.dropped == {"missing values": 1}
@@ -94,7 +94,7 @@ def test_fewer_customers_than_k():
 def test_left_out_rows_are_listed_in_assignments():
     df = frame()
     df.loc[0, "Age"] = np.nan
-    result = segment(df, SegmentationConfig(k=2))
+    result = segment(df, SegmentationConfig(k=2, missing="drop"))
     a = result.assignments()
     assert len(a) == 6
     assert pd.isna(a.loc[0, "segment"]) and a.loc[0, "left_out_reason"] == "missing value in 'Age'"

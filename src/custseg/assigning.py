@@ -264,7 +264,7 @@ def _assign_arrow(
 
 def _needed(columns: list[str], model: SegmentModel) -> list[str]:
     """The raw header names to read: the features and the id (names compared stripped)."""
-    wanted = {*model.features, model.id_column}
+    wanted = {*model.features, *model.input_columns, model.id_column}
     return [c for c in columns if c.strip() in wanted]
 
 
@@ -303,7 +303,7 @@ def _parquet_chunks(
 def _csv_chunks(
     src: Path, model: SegmentModel, chunk_rows: int, compressed: bool
 ) -> tuple[Chunks, list[str], int, str]:
-    from .data.loading import NA_VALUES, SAMPLE_BYTES, detect_delimiter, detect_encoding
+    from .data.loading import NA_VALUES, SAMPLE_BYTES, sniff_csv
 
     opener: Any = gzip.open if compressed else open
     try:
@@ -311,16 +311,9 @@ def _csv_chunks(
             sample = fh.read(SAMPLE_BYTES)
     except (OSError, EOFError) as exc:
         raise DataError(f"file '{src}' cannot be decompressed ({_first_line(exc)})") from None
-    encoding = detect_encoding(sample)
-    codec = (
-        "utf-16"
-        if encoding.startswith("utf-16") and sample[:2] in (b"\xff\xfe", b"\xfe\xff")
-        else encoding
-    )
+    sniff = sniff_csv(src, compressed, sample=sample)
+    encoding, codec, sep = sniff.encoding, sniff.codec, sniff.delimiter
     text = sample.decode(codec, errors="replace")
-    if "\x00" in text:
-        raise DataError(f"file '{src}' does not look like a text table (it has binary content)")
-    sep = detect_delimiter(text)
     from .data.loading import _check_header, _first_record
 
     # As `custseg segment` does: two columns named 'Age' would become 'Age', 'Age.1'

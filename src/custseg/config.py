@@ -19,13 +19,15 @@ from .errors import ConfigError
 
 Method = Literal["kmeans", "hierarchical"]
 Scale = Literal["standard", "minmax", "robust", "none"]
-Missing = Literal["drop", "impute", "error"]
+Missing = Literal["auto", "drop", "impute", "error"]
 Linkage = Literal["ward", "complete", "average", "single"]
 KRule = Literal["auto", "elbow", "dendrogram", "silhouette", "calinski", "davies", "consensus"]
 
 METHODS = ("kmeans", "hierarchical")
 SCALES = ("standard", "minmax", "robust", "none")
-MISSING = ("drop", "impute", "error")
+MISSING = ("auto", "drop", "impute", "error")
+TRANSFORMS = ("auto", "none", "log")
+OUTLIERS = ("flag", "keep", "exclude")
 LINKAGES = ("ward", "complete", "average", "single")
 K_RULES = ("auto", "elbow", "dendrogram", "silhouette", "calinski", "davies", "consensus")
 
@@ -141,12 +143,14 @@ class SegmentationConfig:
         ),
     )
     missing: str = option(
-        "drop",
-        help="Rows with missing feature values.",
+        "auto",
+        help="Missing feature values. auto: fill a column's few gaps with its median "
+        "(flagged per row); a column over 30% empty leaves those rows out.",
         choices=MISSING,
         app=AppField(
             "Customers with empty values",
             choice_labels={
+                "auto": "fill a few gaps with the median, leave out rows of mostly-empty columns",
                 "drop": "leave those customers out",
                 "impute": "fill with the column median",
                 "error": "stop with an error",
@@ -163,13 +167,14 @@ class SegmentationConfig:
         None,
         help="Columns to cluster on, comma-separated; may be repeated. A name with a comma "
         "goes in double quotes: -f '\"Income, net (k$)\",Age'. "
-        "Default: every numeric column but the id.",
+        "Default: the behaviour and value columns, by column role (see --roles).",
         short="-f",
         kind="names",
         app=AppField(
             "Features to cluster on",
             widget="features",
-            help="Default: every numeric column but the id, as in the command line.",
+            help="Default: the behaviour and value columns, by column role, as in the "
+            "command line.",
         ),
     )
     id_column: str | None = option(
@@ -215,10 +220,40 @@ class SegmentationConfig:
         app_reason="the app segments one table at a time",
     )
 
+    roles: str | dict | None = option(  # noqa: RUF009 (a field spec, not a default)
+        None,
+        help="YAML file of column roles extending the built-in registry "
+        "(e.g. columns: {Fresh: category_spend}).",
+        kind="path",
+        app_reason="the app uses the built-in column roles; the report lists them",
+    )
+    ignore: tuple[str, ...] | None = option(
+        None,
+        help="Columns to leave out of everything, comma-separated; may be repeated.",
+        kind="names",
+        app_reason="the app's feature list already leaves columns out",
+    )
+    transform: str = option(
+        "auto",
+        help="auto: log-transform skewed amounts before scaling; log: every non-negative "
+        "feature; none: as they are.",
+        choices=TRANSFORMS,
+        app_reason="the app keeps the automatic transform, stated in the report",
+    )
+    outliers: str = option(
+        "flag",
+        help="Customers with implausible or extreme values: flag = kept out of fitting the "
+        "centres, assigned and marked atypical; keep = fitted like anyone; exclude = left out.",
+        choices=OUTLIERS,
+        app_reason="the app flags outliers as the command line does by default",
+    )
+
     def __post_init__(self) -> None:
         for name, opt, _ in config_options():
             if opt.choices is not None:
                 _choice(name, getattr(self, name), opt.choices)
+        if self.ignore is not None:
+            object.__setattr__(self, "ignore", tuple(self.ignore) or None)
         if isinstance(self.k, str) and self.k != "auto":
             try:
                 object.__setattr__(self, "k", int(self.k))
@@ -269,10 +304,18 @@ class SegmentationConfig:
             del d["previous"]  # fresh runs record the same config as before --previous existed
         else:
             d["previous"] = str(d["previous"])
+        d["ignore"] = list(self.ignore) if self.ignore else None
+        if self.roles is not None and not isinstance(self.roles, dict):
+            d["roles"] = str(self.roles)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SegmentationConfig:
+        d = dict(d)
+        if d.get("features") is not None:
+            d["features"] = tuple(d["features"])
+        if d.get("ignore") is not None:
+            d["ignore"] = tuple(d["ignore"])
         return cls(**d)
 
 

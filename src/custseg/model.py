@@ -81,6 +81,15 @@ class SegmentModel:
         """Segment id of each row of ``centres`` (1..k fresh; kept ids with --previous)."""
         return np.array([s.id for s in self.segments], dtype=np.int64)
 
+    @property
+    def input_columns(self) -> tuple[str, ...]:
+        """Columns of new data the model reads: its features, or the inputs of derived ones."""
+        derived = self.extra.get("derived") or {}
+        out: list[str] = []
+        for f in self.features:
+            out.extend(_inputs(derived[f]) if f in derived else [f])
+        return tuple(dict.fromkeys(out))
+
     # -- assigning ------------------------------------------------------------------
     def check_columns(self, columns: list[str]) -> ColumnCheck:
         """Compare the columns of new data with the model's features.
@@ -97,7 +106,12 @@ class SegmentModel:
                 f"the data has two columns named {dupes[0]!r}; rename one so every column "
                 "name is unique (custseg cannot know which one the model should use)"
             )
-        absent = [f for f in self.features if f not in names]
+        derived = self.extra.get("derived") or {}
+        absent = [
+            f
+            for f in self.features
+            if f not in names and not (f in derived and set(_inputs(derived[f])) <= set(names))
+        ]
         if absent:
             f = absent[0]
             more = f" (and {len(absent) - 1} more)" if len(absent) > 1 else ""
@@ -105,7 +119,7 @@ class SegmentModel:
                 f"the data has no column {f!r}{more}, which the model was trained on"
                 f"{suggest(f, names)}; the model needs: {', '.join(self.features)}"
             )
-        used = {*self.features, self.id_column}
+        used = {*self.features, self.id_column, *self.input_columns}
         extra = tuple(c for c in names if c not in used)
         id_column = self.id_column if self.id_column in names else None
         return ColumnCheck(extra=extra, id_column=id_column)
@@ -135,7 +149,7 @@ class SegmentModel:
         --------
         >>> load_model("result/model.json").assign(new_customers)  # doctest: +SKIP
         """
-        frame = frame.set_axis([str(c).strip() for c in frame.columns], axis=1)
+        frame = self._with_derived(frame.set_axis([str(c).strip() for c in frame.columns], axis=1))
         check = self.check_columns(list(frame.columns))
         n = len(frame)
         X = self._feature_matrix(frame, row_offset)
@@ -201,7 +215,16 @@ class SegmentModel:
         left_out_reason : ndarray of str, shape (n_rows,)
             Empty for rows that can be assigned, else why not.
         """
+        frame = self._with_derived(frame)
         return self._missing_policy(self._feature_matrix(frame, row_offset), row_offset)
+
+    def _with_derived(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with the model's derived features (e.g. age from a birth year) added."""
+        if not self.extra.get("derived"):
+            return frame
+        from .data.rules import apply_derivations
+
+        return apply_derivations(frame, self.extra["derived"])
 
     def _feature_matrix(self, frame: pd.DataFrame, row_offset: int) -> np.ndarray:
         X = np.empty((len(frame), len(self.features)), dtype=np.float64)
@@ -335,6 +358,13 @@ class SegmentModel:
 
 # Far above any model custseg writes (centres and names of a few thousand features).
 MAX_MODEL_BYTES = 256 * 2**20
+
+
+def _inputs(recipe: dict[str, Any]) -> list[str]:
+    """Columns a derived feature is computed from (see custseg.data.rules.apply_derivations)."""
+    if "sum" in recipe:
+        return [str(c) for c in recipe["sum"]]
+    return [str(recipe.get("from_birth_year") or recipe.get("months_since"))]
 
 
 def load_model(path: str | Path) -> SegmentModel:

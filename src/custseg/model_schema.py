@@ -82,6 +82,8 @@ def _check_consistency(doc: dict[str, Any], source: str) -> None:
         raise _invalid(source, f"the scaler needs {d} values per list, one per feature")
     if any(v <= 0 for v in scaler["scale"]):
         raise _invalid(source, "a scaler scale is zero or negative")
+    if "log" in scaler and len(scaler["log"]) != d:
+        raise _invalid(source, f"the scaler's log list needs {d} values, one per feature")
     if pre["missing"] == "impute":
         absent = [f for f in features if f not in (pre.get("impute_values") or {})]
         if absent:

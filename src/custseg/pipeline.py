@@ -220,12 +220,14 @@ def segment_prepared(
     say = progress or _quiet
     engine = get_engine(config.engine)
     playbook = load_playbook(config.playbook)
-    X = prepared.X
+    # Atypical customers (--outliers flag) are kept out of fitting, then assigned below.
+    fit_mask = prepared.fit_rows
+    X = prepared.X if fit_mask is None else prepared.X[fit_mask]
     features = prepared.features
     n = len(X)
 
     say("scaling features")
-    scaler = fit_scaler(X, config.scale)
+    scaler = fit_scaler(X, config.scale, log=prepared.log_features or None)
     # k-means on more customers than the sweep sample ends with a fit on all of them,
     # whose pass reads one feature at a time: the scaled copy is made in column order
     # (scikit-learn copies the small sample into its own layout anyway).
@@ -339,6 +341,11 @@ def segment_prepared(
         assert tree is not None  # built above for every hierarchical run
         leaf = cut_tree(tree, k)
         raw_labels = leaf[micro.labels] if micro is not None else leaf
+    if fit_mask is not None:
+        raw_labels, X, Xs = _assign_atypical(
+            engine, prepared.X, fit_mask, Xs, raw_labels, k, scaler
+        )
+        n = len(X)
     n_found = int((np.bincount(raw_labels, minlength=k) > 0).sum())
     if n_found < k:
         # Customers too close to tell apart at this precision: say so, not crash later.
@@ -353,7 +360,12 @@ def segment_prepared(
     remap = np.empty(k, dtype=np.int64)
     remap[order] = np.arange(k)
     labels = remap[raw_labels]
-    counts, sums, _ = engine.segment_sums(Xs, labels, k)
+    if fit_mask is None:
+        counts, sums, _ = engine.segment_sums(Xs, labels, k)
+    else:  # centres of the fitted customers only
+        counts, sums, _ = engine.segment_sums(
+            np.ascontiguousarray(Xs[fit_mask]), labels[fit_mask], k
+        )
     centres = sums / np.maximum(counts, 1)[:, None]
 
     population, profiles = profile_segments(X, labels, k, features, prepared.categories)
@@ -406,7 +418,7 @@ def segment_prepared(
     model = SegmentModel(
         features=features,
         scaler=scaler,
-        missing=config.missing,
+        missing="impute" if config.missing == "auto" else config.missing,
         impute_values=prepared.impute_values,
         method=config.method,
         linkage=config.linkage if config.method == "hierarchical" else None,
@@ -431,6 +443,7 @@ def segment_prepared(
         },
         config=config.to_dict(),
         assignment_agreement=agreement,
+        extra={"derived": prepared.derivations} if prepared.derivations else {},
         custseg_version=__version__,
         created_at=created_timestamp(),
     )
@@ -455,9 +468,30 @@ def segment_prepared(
         model=model,
         projection=projection,
         dendrogram=dendrogram,
-        warnings=tuple(warns),
+        warnings=tuple(prepared.summary.warnings) + tuple(warns),
+        row_flags=prepared.row_flags,
         surrogate=surrogate.to_dict(),
     )
+
+
+def _assign_atypical(
+    engine: Engine,
+    X_all: np.ndarray,
+    fit: np.ndarray,
+    Xs_fit: np.ndarray,
+    raw_labels: np.ndarray,
+    k: int,
+    scaler,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, X and scaled X of every customer: the atypical ones (not fitted) go to the
+    nearest centre of the fit, so they are segmented without pulling any centre."""
+    counts, sums, _ = engine.segment_sums(Xs_fit, raw_labels, k)
+    raw_centres = sums / np.maximum(counts, 1)[:, None]
+    Xs_all = scaler.transform(X_all)
+    labels = np.empty(len(X_all), dtype=raw_labels.dtype)
+    labels[fit] = raw_labels
+    labels[~fit] = engine.assign(np.ascontiguousarray(Xs_all[~fit]), raw_centres)[0]
+    return labels, X_all, Xs_all
 
 
 def _rec_dict(rec: Recommendation) -> dict:

@@ -16,6 +16,7 @@ from .json_values import json_safe
 
 if TYPE_CHECKING:
     from .config import SegmentationConfig
+    from .features.roles import ColumnRole
     from .identity import IdentityReport
     from .model import SegmentModel
 
@@ -44,6 +45,18 @@ class DataSummary:
     missing_policy: str
     imputed: dict[str, int]
     repairs: tuple[str, ...] = ()
+    # The role of every column (custseg.features.roles.ColumnRole): kind, direction, use.
+    roles: tuple[ColumnRole, ...] = ()
+    # Features log-transformed before scaling, with why (--transform).
+    transformed: dict[str, str] = field(default_factory=dict)
+    # Customers with implausible or extreme values kept out of fitting (--outliers flag).
+    n_atypical: int = 0
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def descriptors(self) -> tuple[str, ...]:
+        """Columns profiled per segment but not clustered on (flags, codes, categories)."""
+        return tuple(r.column for r in self.roles if r.use == "descriptor")
 
     @property
     def n_dropped(self) -> int:
@@ -66,6 +79,13 @@ class DataSummary:
                 "missing_policy": self.missing_policy,
                 "imputed": dict(self.imputed),
                 "repairs": list(self.repairs),
+                "roles": [r.to_dict() for r in self.roles],
+                "descriptors": list(self.descriptors),
+                "excluded": {r.column: r.reason for r in self.roles if r.use == "excluded"},
+                "derived": {r.column: r.reason for r in self.roles if r.matched_by == "derived"},
+                "transformed": dict(self.transformed),
+                "n_atypical": self.n_atypical,
+                "warnings": list(self.warnings),
             }
         )
 
@@ -304,6 +324,8 @@ class SegmentationResult:
     identity: IdentityReport | None = None
     # The shallow decision tree behind the segments' rules: depth, fidelity, its text.
     surrogate: dict[str, Any] | None = None
+    # Over all input rows: 'imputed' (columns filled) and 'atypical' (kept out of fitting).
+    row_flags: pd.DataFrame | None = None
 
     @property
     def k(self) -> int:
@@ -401,7 +423,7 @@ class SegmentationResult:
         for s in self.segments:
             names[s.id] = s.name
         id_name = self.data.id_column or "row"
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 id_name: self.ids.to_numpy(),
                 "segment": seg,
@@ -409,3 +431,7 @@ class SegmentationResult:
                 "left_out_reason": self.left_out.to_numpy(),
             }
         )
+        if self.row_flags is not None:
+            for c in self.row_flags.columns:
+                frame[c] = self.row_flags[c].to_numpy()
+        return frame

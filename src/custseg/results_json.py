@@ -34,6 +34,7 @@ from .results import (
 )
 
 if TYPE_CHECKING:
+    from .features.roles import ColumnRole
     from .identity import IdentityReport
     from .model import SegmentModel
 
@@ -55,6 +56,21 @@ def result_schema() -> dict[str, Any]:
     """The JSON Schema of ``segments.json``."""
     text = resources.files("custseg.schemas").joinpath(SCHEMA_FILE).read_text("utf-8")
     return json.loads(text)
+
+
+def _role(d: dict[str, Any]) -> ColumnRole:
+    from .features.roles import ColumnRole
+
+    return ColumnRole(
+        column=str(d["column"]),
+        role=str(d["role"]),
+        kind=str(d["kind"]),
+        direction=str(d["direction"]),
+        use=str(d["use"]),
+        reason=str(d.get("reason") or ""),
+        matched_by=str(d.get("matched_by") or "name"),
+        position=d.get("position"),
+    )
 
 
 def _path_as_user_counts(path: list[Any]) -> str:
@@ -168,6 +184,10 @@ def result_from_dict(
             missing_policy=str(data.get("missing_policy") or doc.get("missing") or "drop"),
             imputed=dict(data.get("imputed") or {}),
             repairs=tuple(data.get("repairs") or ()),
+            roles=tuple(_role(r) for r in data.get("roles") or ()),
+            transformed=dict(data.get("transformed") or {}),
+            n_atypical=int(data.get("n_atypical") or 0),
+            warnings=tuple(data.get("warnings") or ()),
         ),
         k_selection=_k_selection(doc["k_selection"]),
         segments=tuple(_segment(s) for s in doc["segments"]),

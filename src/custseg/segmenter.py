@@ -115,10 +115,11 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     # -- fitting -----------------------------------------------------------------------
     def _config(self) -> SegmentationConfig:
         values = {name: getattr(self, estimator_param(name)) for name, _, _ in config_options()}
-        features = values["features"]
-        if features is not None:
-            # One column name is a column, not a sequence of letters.
-            values["features"] = (features,) if isinstance(features, str) else tuple(features)
+        for name in ("features", "ignore"):
+            names = values[name]
+            if names is not None:
+                # One column name is a column, not a sequence of letters.
+                values[name] = (names,) if isinstance(names, str) else tuple(names)
         return SegmentationConfig(**values)
 
     def fit(self, X: Any, y: None = None) -> Segmenter:

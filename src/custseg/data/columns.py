@@ -66,7 +66,18 @@ def describe_columns(frame: pd.DataFrame) -> pd.DataFrame:
                 "example": "" if non_empty.empty else str(non_empty.iloc[0]),
             }
         )
-    return pd.DataFrame(rows, columns=["column", "kind", "empty", "distinct", "example"])
+    out = pd.DataFrame(rows, columns=["column", "kind", "empty", "distinct", "example"])
+    # The pipeline's own rulebook decides which columns are default features.
+    try:
+        from ..config import SegmentationConfig
+        from .prepare import prepare
+
+        roles = {r.column: r for r in prepare(frame, SegmentationConfig(k_max=2)).summary.roles}
+    except Exception:  # a table the pipeline refuses: the app shows the error on run
+        roles = {}
+    out["role"] = [roles[c].role if c in roles else "" for c in out["column"]]
+    out["use"] = [roles[c].use if c in roles else "" for c in out["column"]]
+    return out
 
 
 def detected_id_column(frame: pd.DataFrame) -> str | None:
@@ -75,7 +86,10 @@ def detected_id_column(frame: pd.DataFrame) -> str | None:
 
 
 def default_features(columns: pd.DataFrame) -> list[str]:
-    """The features the pipeline uses when none are named: every numeric column but the id."""
+    """The features the pipeline uses when none are named (by column role), among the
+    table's own columns (derived ones such as a total are not offered)."""
+    if "use" in columns.columns:
+        return columns.loc[columns["use"] == "feature", "column"].tolist()
     return columns.loc[columns["kind"] == "number", "column"].tolist()
 
 

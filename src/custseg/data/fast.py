@@ -22,16 +22,21 @@ import pandas as pd
 
 from ..config import SegmentationConfig
 from ..errors import DataError
+from ..features.roles import Content, load_registry
 from ..results import DataSummary
 from .loading import (
     NA_VALUES,
     _MeteredGzip,
     available_memory,
-    detect_delimiter,
-    detect_encoding,
     detect_format,
+    sniff_csv,
 )
-from .prepare import PreparedData, check_id_name, impute_medians, missing_reasons
+from .prepare import (
+    PreparedData,
+    check_id_name,
+    handle_missing,
+)
+from .rules import find_outliers, log_features, plan_columns, plausible_ranges
 
 # Files smaller than this go through the general loader (it is fast enough there and
 # handles every messy case); larger ones try the columnar path first.
@@ -57,17 +62,11 @@ def _is_number_type(t) -> bool:
 
 
 def _csv_options(path: Path, compressed: bool):
-    """Encoding and delimiter of a CSV file, detected as the general loader does."""
-    import gzip
-
-    opener = gzip.open if compressed else open
-    with opener(path, "rb") as fh:
-        sample = fh.read(256 * 1024)
-    encoding = detect_encoding(sample)
-    if encoding not in ("utf-8", "utf-8-sig"):
+    """The delimiter of a UTF-8 CSV file, sniffed as the general loader does; None otherwise."""
+    sniff = sniff_csv(path, compressed)
+    if sniff.encoding not in ("utf-8", "utf-8-sig"):
         return None  # pyarrow reads UTF-8 only; let the general loader transcode
-    text = sample.decode("utf-8", errors="replace")
-    return detect_delimiter(text)
+    return sniff.delimiter
 
 
 def _open_table(path: Path, fmt: str, config: SegmentationConfig):
@@ -200,14 +199,34 @@ def prepare_large_file(
             break
         if c == config.id_column:
             return None  # the general path names the empty or duplicate id
+    plan = None
     if config.features is not None:
         features = list(config.features)
         if id_used in features:
             return None  # the general path explains that ids are not features
         chosen_by = "given"
     else:
-        features = [n for n in wanted_features if n != id_used]
-        chosen_by = "all numeric columns"
+        # The same rulebook as the general loader (data/rules.py), on the numbers read.
+        contents = {}
+        for n in names:
+            if n in wanted_features:
+                values = table.column(n).cast("float64").to_numpy(zero_copy_only=False)
+                contents[n] = Content(numeric=values, text=None, n_rows=n_rows)
+            elif n in checked or n in id_candidates:
+                head = table.column(n).slice(0, 10_000).to_pandas()
+                contents[n] = Content(numeric=None, text=head, n_rows=len(head))
+        plan = plan_columns(
+            contents,
+            load_registry(config.roles),
+            id_column=id_used,
+            not_ids={},
+            features=None,
+            ignore=config.ignore or (),
+        )
+        if plan.derived or not plan.features:
+            return None  # derived columns read text (dates): the general path does them
+        features = list(plan.features)
+        chosen_by = "column roles"
     if not features or any(not _is_number_type(table.schema.field(f).type) for f in features):
         return None  # text in a feature column: the general path coerces or explains
     if id_used is not None and pa.types.is_integer(table.schema.field(id_used).type):
@@ -234,22 +253,26 @@ def prepare_large_file(
     impute_values: dict[str, float] = {}
     imputed: dict[str, int] = {}
     dropped: dict[str, int] = {}
+    imputed_rows = None
+    repairs_missing: list[str] = []
+    warns: list[str] = []
     if rows_missing.any():
-        if config.missing == "error":
-            return None
-        if missing.all(axis=0).any():
-            return None
-        if config.missing == "impute":
-            impute_values, imputed = impute_medians(X, missing, features)
-        else:
-            left_out[rows_missing] = missing_reasons(missing[rows_missing], features)
-            dropped["missing values"] = int(rows_missing.sum())
+        if config.missing == "error" or missing.all(axis=0).any():
+            return None  # the general path names the feature and rows
+        # The same rule as the general loader (prepare.handle_missing).
+        gaps = handle_missing(X, missing, features, config.missing)
+        impute_values, imputed = gaps.impute_values, gaps.imputed
+        left_out = gaps.left_out
+        rows_missing = left_out != ""
+        if gaps.n_left_out:
+            dropped["missing values"] = gaps.n_left_out
+        if imputed:
+            imputed_rows = gaps.imputed_rows
+        repairs_missing, warns = gaps.repairs, gaps.warnings
     # Every feature gets a median, so a model can impute gaps in new data too.
     for j, f in enumerate(features):
         impute_values.setdefault(f, float(np.nanmedian(X[:, j])))
-    used = np.ones(n_rows, dtype=bool)
-    if config.missing != "impute":
-        used &= ~rows_missing
+    used: np.ndarray = np.asarray(~rows_missing)
 
     if config.sample is not None and used.sum() > config.sample:
         # The same rows as prepare() picks for the same seed.
@@ -265,6 +288,17 @@ def prepare_large_file(
     n_used = len(X_used)
     if n_used < 2 or (np.ptp(X_used, axis=0) == 0).any():
         return None
+    kinds = {r.column: r.kind for r in plan.roles} if plan is not None else {}
+    log_flags, transformed = log_features(X_used, tuple(features), kinds, config.transform)
+    if plan is not None:
+        ranges = plausible_ranges(plan.roles, load_registry(config.roles))
+        flagged, lines = find_outliers(X_used, tuple(features), ranges, log_flags)
+        if flagged.any() and config.outliers != "keep":
+            return None  # the general path keeps them out of fitting or leaves them out
+        repairs = tuple(f"flagged: {line}; kept and fitted like any customer" for line in lines)
+    else:
+        repairs = ()
+    repairs = (*repairs_missing, *repairs)
     if isinstance(config.k, int) and config.k > n_used:
         return None
     ignored = {
@@ -279,6 +313,8 @@ def prepare_large_file(
             if n not in features and n != id_used and n not in ignored
         }
     )
+    if plan is not None:
+        ignored.update(plan.excluded)
     summary = DataSummary(
         source=str(p),
         file_format=fmt,
@@ -292,7 +328,10 @@ def prepare_large_file(
         ignored=ignored,
         missing_policy=config.missing,
         imputed=imputed,
-        repairs=(),
+        repairs=repairs,
+        roles=plan.roles if plan is not None else (),
+        transformed=transformed,
+        warnings=tuple(warns),
     )
     return PreparedData(
         X=X_used,
@@ -303,6 +342,8 @@ def prepare_large_file(
         categories=pd.DataFrame(index=range(n_used)),
         impute_values=impute_values,
         summary=summary,
+        log_features=log_flags,
+        row_flags=None if imputed_rows is None else pd.DataFrame({"imputed": imputed_rows}),
     )
 
 

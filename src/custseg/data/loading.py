@@ -47,6 +47,10 @@ NA_VALUES = [
     "#NA",
     "#VALUE!",
     "#DIV/0!",
+    "#REF!",
+    "#NAME?",
+    "#NUM!",
+    "#NULL!",
 ]
 DELIMITERS = [",", ";", "\t", "|"]
 SAMPLE_BYTES = 256 * 1024
@@ -471,8 +475,28 @@ def detect_delimiter(text: str) -> str:
     return best
 
 
-def _load_csv(p: Path, compressed: bool) -> LoadedTable:
-    sample = _read_text_sample(p, compressed)
+@dataclass(frozen=True)
+class CsvSniff:
+    """How a CSV file is written: detected once, for every reader of CSV files."""
+
+    encoding: str  # as detected (reported)
+    codec: str  # what to decode with
+    delimiter: str
+    text: str  # the decoded sample
+
+
+def sniff_csv(p: Path, compressed: bool, *, sample: bytes | None = None) -> CsvSniff:
+    """Encoding and delimiter of a CSV file, from its first :data:`SAMPLE_BYTES`.
+
+    The one place CSV files are sniffed: the general loader, the large-file reader
+    and ``custseg assign`` all read CSV the same way.
+
+    Raises
+    ------
+    DataError
+        The file cannot be decompressed, is binary or is empty.
+    """
+    sample = _read_text_sample(p, compressed) if sample is None else sample
     encoding = detect_encoding(sample)
     codec = (
         "utf-16"
@@ -487,13 +511,40 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
         )
     if not text.strip():
         raise DataError(f"file '{p}' has no text in it; export the table again with a header row")
-    delimiter = detect_delimiter(text)
+    return CsvSniff(encoding=encoding, codec=codec, delimiter=detect_delimiter(text), text=text)
+
+
+def _extra_trailing_field(text: str, delimiter: str) -> int | None:
+    """Header fields when data rows carry one more field than the header (a side column
+    of notes typed next to the table, without a header), else None."""
+    lines = [ln for ln in text.splitlines()[:200] if ln.strip()]
+    if len(lines) < 2:
+        return None
+    try:
+        records = list(csv.reader(lines, delimiter=delimiter))
+    except csv.Error:
+        return None
+    n = len(records[0])
+    widths = {len(r) for r in records[1:-1] or records[1:]}
+    return n if widths <= {n, n + 1} and n + 1 in widths else None
+
+
+def _load_csv(p: Path, compressed: bool) -> LoadedTable:
+    sniff = sniff_csv(p, compressed)
+    encoding, codec, text, delimiter = sniff.encoding, sniff.codec, sniff.text, sniff.delimiter
     header = _first_record(text, delimiter)
     _check_header(p, header)
     from .prepare import looks_like_id_name
 
     # Ids are text: '00001' stays '00001', and '007' and '7.0' are two customers.
     id_text = {name: str for name in header if looks_like_id_name(name.strip())}
+    n_header = _extra_trailing_field(text, delimiter)
+    # pandas would silently turn the first column into the index (shifting every value
+    # under the wrong name); an explicit header with a nameless last column keeps the
+    # values in place and lets prepare() say what it does with that column.
+    names = (
+        {"names": [*header, f"Unnamed: {n_header}"], "header": 0} if n_header is not None else {}
+    )
     repairs: list[str] = []
     if encoding not in ("utf-8", "utf-8-sig"):
         repairs.append(f"read as {encoding} text")
@@ -512,6 +563,7 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
             skipinitialspace=True,
             low_memory=False,
             dtype=id_text or None,
+            **names,
         )
     except pd.errors.EmptyDataError:
         raise DataError(f"file '{p}' has no header row and no data") from None
@@ -551,7 +603,7 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
     # A short row leaves the last column empty: with no gap there, skip the second pass.
     short = (
         _short_rows(p, codec, delimiter, compressed, frame.shape[1])
-        if frame.shape[1] and frame.iloc[:, -1].isna().any()
+        if frame.shape[1] and frame.iloc[:, -1].isna().any() and n_header is None
         else None
     )
     if short and len(short[0]) * 2 > len(frame):

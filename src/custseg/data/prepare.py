@@ -23,15 +23,25 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from ..config import SegmentationConfig
 from ..errors import ConfigError, DataError
+from ..features.roles import Content, load_registry
 from ..results import DataSummary
 from .numbers import coerce_numeric, strict_numeric
+from .rules import (
+    LOSS_WARNING_SHARE,
+    MAX_EMPTY_SHARE,
+    column_label,
+    find_outliers,
+    log_features,
+    plan_columns,
+    plausible_ranges,
+)
 
 MAX_CATEGORY_LEVELS = 30
 _ID_NAMES = re.compile(
@@ -57,6 +67,14 @@ class PreparedData:
     categories: pd.DataFrame
     impute_values: dict[str, float]
     summary: DataSummary
+    # Per feature: log-transformed before scaling (--transform); stored in the model.
+    log_features: tuple[bool, ...] = ()
+    # Over the used rows: False for atypical customers kept out of fitting the centres.
+    fit_rows: np.ndarray | None = None
+    # Over all input rows: extra columns for assignments.csv ('imputed', 'atypical').
+    row_flags: pd.DataFrame | None = None
+    # Derived features and how to derive them from new data (stored in the model).
+    derivations: dict[str, dict] = field(default_factory=dict)
 
 
 def impute_medians(
@@ -132,10 +150,14 @@ def looks_like_id_name(name: str) -> bool:
 
 def _looks_like_id_name(name: str) -> bool:
     # 'CustomerID', 'client_id', 'Id' yes; 'Paid' or 'Valid' (words ending in -id) no.
+    # The role registry adds other languages ('Kundennummer', 'Numéro client', 'ID Cliente').
+    from ..features.roles import default_registry
+
     return bool(
         _ID_NAMES.match(_norm(name))
         or re.search(r"(^|[_\s.-])id$", name, re.IGNORECASE)
         or re.search(r"[a-z](Id|ID)$", name)
+        or any(r.name == "id" for r in default_registry().match(name))
     )
 
 
@@ -303,16 +325,20 @@ def _drop_empty_unnamed(frame: pd.DataFrame, repairs: list[str]) -> pd.DataFrame
     return frame
 
 
-def _unnamed_with_data(frame: pd.DataFrame, source: str, repairs: list[str]) -> pd.DataFrame:
-    """Drop a saved row index (first column, no name, 0..n-1 or 1..n); refuse other unnamed data.
+def _unnamed_with_data(
+    frame: pd.DataFrame, source: str, repairs: list[str], positions: dict[str, int]
+) -> pd.DataFrame:
+    """Drop a saved row index (first column, no name, 0..n-1 or 1..n) and a side column of
+    notes (text, no name); refuse other unnamed data.
 
-    A column with values but no name cannot be reported or chosen by name, and a
+    A column with numbers but no name cannot be reported or chosen by name, and a
     header with several of them usually means title rows sit above the real header.
     """
     for pos, c in enumerate(frame.columns):
         if not (str(c).startswith("Unnamed:") or not str(c).strip()):
             continue
         col = frame[c]
+        where = column_label(positions.get(c, pos + 1))
         if pos == 0 and pd.api.types.is_integer_dtype(col):
             values = col.to_numpy()
             if (
@@ -321,19 +347,133 @@ def _unnamed_with_data(frame: pd.DataFrame, source: str, repairs: list[str]) -> 
                 and np.array_equal(values, np.arange(values[0], values[0] + len(values)))
             ):
                 repairs.append(
-                    f"dropped column 1: it has no name and holds row numbers "
+                    f"dropped {where}: it has no name and holds row numbers "
                     f"{values[0]}..{values[-1]} (a saved row index)"
                 )
                 frame = frame.drop(columns=[c])
                 continue
         first = np.flatnonzero(col.notna().to_numpy())[0]
+        numbers, _ = coerce_numeric(col, str(c), strict=False)
+        unnamed = [
+            d
+            for d in frame.columns
+            if (str(d).startswith("Unnamed:") or not str(d).strip()) and frame[d].notna().any()
+        ]
+        if pos > 0 and pos == len(frame.columns) - 1 and unnamed == [c] and numbers is None:
+            # Notes typed next to the table: text nobody meant as a customer attribute.
+            repairs.append(
+                f"ignored {where}: it has no header and holds text notes ({col.notna().sum()} "
+                f"filled, e.g. row {first + 1}: {show_value(col.iloc[first])}); give it a "
+                "header to profile it"
+            )
+            frame = frame.drop(columns=[c])
+            continue
         raise DataError(
-            f"column {pos + 1} of '{source}' has values (row {first + 1}: "
+            f"{where} of '{source}' has values (row {first + 1}: "
             f"{show_value(col.iloc[first])}) but no name in the header row; name it or "
             "delete it (if there are title rows above the header, delete them so the first "
             "row holds the column names)"
         )
     return frame
+
+
+@dataclass(frozen=True)
+class MissingHandled:
+    """What the missing-value policy did (see :func:`handle_missing`)."""
+
+    impute_values: dict[str, float]
+    imputed: dict[str, int]
+    imputed_rows: np.ndarray  # per row: the columns filled ('' for none)
+    left_out: np.ndarray  # per row: 'missing value in ...' or ''
+    n_left_out: int
+    repairs: list[str]
+    warnings: list[str]
+
+
+def handle_missing(
+    X: np.ndarray, missing: np.ndarray, features: tuple[str, ...] | list[str], policy: str
+) -> MissingHandled:
+    """Apply ``--missing`` to X (filled in place); the one rule for both readers.
+
+    ``auto``: a feature at most 30% empty has its gaps filled with its median (stated,
+    flagged per row); a feature more empty than that leaves its rows out. ``impute``
+    fills every gap, ``drop`` leaves every row with a gap out. Losing more than 3% of
+    the customers, or filling more than 5% of a column, is a warning naming the
+    columns and the fix.
+
+    Raises
+    ------
+    DataError
+        ``policy="error"`` and a gap, naming the feature and rows.
+    """
+    features = list(features)
+    n_rows = len(X)
+    left_out = np.full(n_rows, "", dtype=object)
+    imputed_rows = np.full(n_rows, "", dtype=object)
+    impute_values: dict[str, float] = {}
+    imputed: dict[str, int] = {}
+    repairs: list[str] = []
+    warns: list[str] = []
+    if policy == "error":
+        j = int(np.flatnonzero(missing.any(axis=0))[0])
+        pos = np.flatnonzero(missing[:, j])
+        raise DataError(
+            f"feature {features[j]!r} has {len(pos)} empty value(s) ({rows_list(pos)}); "
+            "fill them in, or use --missing drop or --missing impute"
+        )
+    share: np.ndarray = missing.mean(axis=0)
+    fill: np.ndarray
+    if policy == "impute":
+        fill = np.asarray(missing.any(axis=0))
+    elif policy == "auto":
+        # A few gaps per column are filled (and flagged per row); a column too empty
+        # to invent leaves its rows out instead, said below.
+        fill = np.asarray(missing.any(axis=0) & (share <= MAX_EMPTY_SHARE))
+    else:
+        fill = np.zeros(len(features), dtype=bool)
+    if fill.any():
+        sub = np.where(fill[None, :], missing, False)
+        rows = sub.any(axis=1)
+        reasons = missing_reasons(sub[rows], features)
+        imputed_rows[rows] = [r.replace("missing value in ", "") for r in reasons]
+        impute_values, imputed = impute_medians(X, sub, features)
+        for f, count in imputed.items():
+            repairs.append(
+                f"filled {count:,} empty cell(s) of {f!r} with its median "
+                f"({impute_values[f]:g}); those rows say so in the 'imputed' column of "
+                "assignments.csv"
+            )
+        for f in (features[i] for i in np.flatnonzero(fill & (share > 0.05))):
+            warns.append(
+                f"{share[features.index(f)]:.0%} of {f!r} ({imputed[f]:,} cells) was "
+                f"filled with its median ({impute_values[f]:g}); fill the cells "
+                f"in, or leave it out with --ignore {f!r}"
+            )
+        missing = np.where(fill[None, :], False, missing)
+    rows_missing = missing.any(axis=1)
+    n_out = int(rows_missing.sum())
+    if n_out:
+        left_out[rows_missing] = missing_reasons(missing[rows_missing], features)
+        lost = n_out / max(n_rows, 1)
+        if lost > LOSS_WARNING_SHARE:
+            cols = [
+                f"{features[j]!r} ({share[j]:.0%} empty)"
+                for j in np.flatnonzero(missing.any(axis=0))
+            ]
+            warns.append(
+                f"{n_out:,} customers ({lost:.0%}) left out because "
+                f"{', '.join(cols)} is empty for them; fill the cells in, leave the "
+                "column out (--ignore, or not in --features), or use --missing impute"
+            )
+    return MissingHandled(
+        impute_values=impute_values,
+        imputed=imputed,
+        imputed_rows=imputed_rows,
+        left_out=left_out,
+        n_left_out=n_out,
+        repairs=repairs,
+        warnings=warns,
+    )
 
 
 def prepare(
@@ -357,8 +497,10 @@ def prepare(
     frame = frame.copy(deep=False)
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = nested_to_text(frame, repairs_l)
+    # Columns are named in messages as the user counts them: position in the file.
+    positions = {c: i + 1 for i, c in enumerate(frame.columns)}
     frame = _drop_empty_unnamed(frame, repairs_l)
-    frame = _unnamed_with_data(frame, source, repairs_l)
+    frame = _unnamed_with_data(frame, source, repairs_l, positions)
     if len(frame) == 0:
         raise DataError(f"'{source}' has a header but no customers; add at least 2 rows of data")
     if len(frame) == 1:
@@ -375,13 +517,13 @@ def prepare(
         )
     totals = _find_totals_row(frame)
     if totals is None:
-        return _prepare_rows(frame, config, source, file_format, repairs_l)
+        return _prepare_rows(frame, config, source, file_format, repairs_l, positions)
     n_rows = len(frame)
     repairs_l.append(
         f"row {n_rows} is a totals row ({totals}); it is left out of the segmentation "
         "and listed in assignments.csv with that reason"
     )
-    body = _prepare_rows(frame.iloc[:-1], config, source, file_format, repairs_l)
+    body = _prepare_rows(frame.iloc[:-1], config, source, file_format, repairs_l, positions)
     last_id = ""
     if body.summary.id_column is not None:
         v = frame[body.summary.id_column].iloc[-1]
@@ -411,6 +553,7 @@ def _prepare_rows(
     source: str,
     file_format: str,
     repairs_l: list[str],
+    positions: dict[str, int],
 ) -> PreparedData:
     """:func:`prepare` on the customer rows (a totals row already set aside)."""
     columns = list(frame.columns)
@@ -443,12 +586,8 @@ def _prepare_rows(
     else:
         ids = pd.Series(np.arange(1, len(frame) + 1).astype(str))
 
-    # --- features ----------------------------------------------------------------
+    # --- features, descriptors and left-out columns: the rulebook (data/rules.py) ------
     candidates = [c for c in frame.columns if c != id_column]
-    ignored: dict[str, str] = {}
-    if config.features is None:
-        ignored.update(not_ids)
-    numeric: dict[str, np.ndarray] = {}
     if config.features is not None:
         for f in config.features:
             if f not in frame.columns:
@@ -461,66 +600,62 @@ def _prepare_rows(
                     f"feature {f!r} is the id column; ids carry no customer behaviour, "
                     "choose other features (or set another id with --id)"
                 )
-        features = list(config.features)
-        chosen_by = "given"
-        for f in features:
-            values, note = strict_numeric(frame[f], f)
-            numeric[f] = values
+    for c in config.ignore or ():
+        if c not in frame.columns:
+            raise DataError(
+                f"--ignore column {c!r} is not a column of '{source}'{suggest(c, columns)}; "
+                f"columns are: {', '.join(columns)}"
+            )
+        if config.features is not None and c in config.features:
+            raise DataError(f"column {c!r} is both in --features and in --ignore; choose one")
+    registry = load_registry(config.roles)
+    contents: dict[str, Content] = {}
+    numeric: dict[str, np.ndarray] = {}
+    for c in frame.columns:
+        col = frame[c]
+        values = None
+        if c in (config.features or ()):
+            values, note = strict_numeric(col, c)
             if note:
                 repairs_l.append(note)
-    else:
-        features = []
-        chosen_by = "all numeric columns"
-        constant: list[str] = []
-        for c in candidates:
-            col = frame[c]
-            if c in ignored or pd.api.types.is_bool_dtype(col):
-                continue
-            maybe, note = coerce_numeric(col, c, strict=False)
-            if maybe is None:
-                continue
-            values = maybe
-            if np.isnan(values).all():
-                ignored[c] = "empty in every row"
-                continue
-            present = values[~np.isnan(values)]
-            if np.all(present == present[0]):
-                # Chosen automatically, a constant column is skipped (it cannot separate
-                # anyone); named with --features it is an error (below).
-                ignored[c] = f"the same value ({present[0]:g}) in every row"
-                constant.append(c)
-                continue
-            features.append(c)
+        elif not pd.api.types.is_bool_dtype(col):
+            values, note = coerce_numeric(col, c, strict=False)
+            if values is not None and note and config.features is None:
+                repairs_l.append(note)
+        if values is not None:
             numeric[c] = values
-            if note:
-                repairs_l.append(note)
-        if not features and constant:
+        contents[c] = Content(
+            numeric=values, text=None if values is not None else col, n_rows=len(frame)
+        )
+    plan = plan_columns(
+        contents,
+        registry,
+        id_column=id_column,
+        not_ids=not_ids,
+        features=config.features,
+        ignore=config.ignore or (),
+        positions={c: positions.get(c, i + 1) for i, c in enumerate(frame.columns)},
+    )
+    features = list(plan.features)
+    numeric.update(plan.derived)
+    repairs_l.extend(plan.notes)
+    ignored = dict(plan.excluded)
+    chosen_by = "given" if config.features is not None else "column roles"
+    if not features:
+        varying = [c for c, r in ignored.items() if r.startswith("the same value")]
+        if varying and not any(r.use == "descriptor" for r in plan.roles):
             raise DataError(
                 f"'{source}' has no column that varies between customers: every numeric "
-                f"column ({', '.join(constant)}) has the same value in every row, so there "
+                f"column ({', '.join(varying)}) has the same value in every row, so there "
                 "is nothing to segment"
             )
-        if not features:
-            raise DataError(
-                f"'{source}' has no numeric columns to cluster on (columns: {', '.join(columns)}); "
-                "name the features with --features"
-            )
-
-    # --- categories and ignored columns -----------------------------------------
-    cat_cols: list[str] = []
-    for c in candidates:
-        if c in features or c in ignored:
-            continue
-        col = frame[c]
-        n_distinct = col.nunique(dropna=True)
-        if n_distinct == 0:
-            ignored[c] = "empty in every row"
-        elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-            ignored[c] = "numeric, not among the chosen features"
-        elif n_distinct <= MAX_CATEGORY_LEVELS:
-            cat_cols.append(c)
-        else:
-            ignored[c] = f"text with {n_distinct} distinct values (too many to profile)"
+        raise DataError(
+            f"'{source}' has no behaviour or value columns to cluster on (columns: "
+            f"{', '.join(columns)}); name the features with --features, or set column "
+            "roles with --roles"
+        )
+    cat_cols = [c for c in plan.descriptors if c in frame.columns]
+    kinds = {r.column: r.kind for r in plan.roles}
 
     n_rows = len(frame)
     X = np.column_stack([numeric[f] for f in features]).astype(np.float64, copy=False)
@@ -558,29 +693,49 @@ def _prepare_rows(
                 "- check them"
             )
 
+    # --- transform and implausible values (the rulebook) ----------------------------
+    log_flags, transformed = log_features(X, tuple(features), kinds, config.transform)
+    ranges = plausible_ranges(plan.roles, registry)
+    outlier_rows, outlier_lines = find_outliers(X, tuple(features), ranges, log_flags)
+    warns: list[str] = []
+
     # --- missing values ----------------------------------------------------------
     missing = np.isnan(X)
     left_out = np.full(n_rows, "", dtype=object)
     impute_values: dict[str, float] = {}
     imputed: dict[str, int] = {}
     dropped: dict[str, int] = {}
+    imputed_rows = np.full(n_rows, "", dtype=object)
     if missing.any():
-        if config.missing == "error":
-            j = int(np.flatnonzero(missing.any(axis=0))[0])
-            pos = np.flatnonzero(missing[:, j])
-            raise DataError(
-                f"feature {features[j]!r} has {len(pos)} empty value(s) ({rows_list(pos)}); "
-                "fill them in, or use --missing drop or --missing impute"
-            )
-        if config.missing == "impute":
-            impute_values, imputed = impute_medians(X, missing, features)
-        else:
-            rows_missing = missing.any(axis=1)
-            left_out[rows_missing] = missing_reasons(missing[rows_missing], features)
-            dropped["missing values"] = int(rows_missing.sum())
+        gaps = handle_missing(X, missing, features, config.missing)
+        impute_values, imputed = gaps.impute_values, gaps.imputed
+        imputed_rows, left_out = gaps.imputed_rows, gaps.left_out
+        if gaps.n_left_out:
+            dropped["missing values"] = gaps.n_left_out
+        repairs_l.extend(gaps.repairs)
+        warns.extend(gaps.warnings)
     # Every feature gets a value, so a saved model can fill gaps in any column of new data.
     for j, f in enumerate(features):
         impute_values.setdefault(f, float(np.nanmedian(X[:, j])))
+
+    # --- implausible and extreme values: flagged, and per --outliers -----------------
+    atypical = np.zeros(n_rows, dtype=bool)
+    if outlier_lines:
+        what = {
+            "keep": "kept and fitted like any customer",
+            "flag": "kept out of fitting the centres, assigned and marked atypical in "
+            "assignments.csv",
+            "exclude": "left out (--outliers exclude)",
+        }[config.outliers]
+        for line in outlier_lines:
+            repairs_l.append(f"flagged: {line}; {what}")
+        if config.outliers == "exclude":
+            out = outlier_rows & (left_out == "")
+            left_out[out] = "implausible or extreme value (--outliers exclude)"
+            if out.any():
+                dropped["implausible or extreme values"] = int(out.sum())
+        elif config.outliers == "flag":
+            atypical = outlier_rows & (left_out == "")
     used = left_out == ""
 
     # --- sampling ----------------------------------------------------------------
@@ -613,12 +768,20 @@ def _prepare_rows(
         raise ConfigError(
             f"n_customers={n_used} is smaller than k={config.k}; ask for fewer segments"
         )
+    fit_rows = ~atypical[used]
+    if fit_rows.all() or fit_rows.sum() < max(2, 0.5 * n_used):
+        fit_rows = None  # nothing atypical (or too much to call it atypical): fit on all
 
     categories = (
         frame.loc[used, cat_cols].reset_index(drop=True)
         if cat_cols
         else pd.DataFrame(index=range(n_used))
     )
+    row_flags = pd.DataFrame(index=range(n_rows))
+    if (imputed_rows != "").any():
+        row_flags["imputed"] = imputed_rows
+    if fit_rows is not None:
+        row_flags["atypical"] = atypical
     summary = DataSummary(
         source=source,
         file_format=file_format,
@@ -633,6 +796,10 @@ def _prepare_rows(
         missing_policy=config.missing,
         imputed=imputed,
         repairs=tuple(repairs_l),
+        roles=plan.roles,
+        transformed=transformed,
+        n_atypical=int(atypical.sum()) if fit_rows is not None else 0,
+        warnings=tuple(warns),
     )
     return PreparedData(
         X=X_used,
@@ -643,4 +810,8 @@ def _prepare_rows(
         categories=categories,
         impute_values=impute_values,
         summary=summary,
+        log_features=log_flags,
+        fit_rows=fit_rows,
+        row_flags=row_flags if len(row_flags.columns) else None,
+        derivations=plan.recipes,
     )

@@ -22,6 +22,17 @@ class Scaler:
     kind: str
     center: np.ndarray
     scale: np.ndarray
+    # Per feature: sign(x) * log(1 + |x|) before scaling (skewed amounts, --transform).
+    log: tuple[bool, ...] | None = None
+
+    def _log(self, X: np.ndarray) -> np.ndarray:
+        """X with the log features transformed (a copy), or X itself when there are none."""
+        if not self.log or not any(self.log):
+            return X
+        X = np.array(X, copy=True)
+        for j in np.flatnonzero(self.log):
+            X[:, j] = np.sign(X[:, j]) * np.log1p(np.abs(X[:, j]))
+        return X
 
     def transform(self, X: np.ndarray, order: str = "C") -> np.ndarray:
         """Scaled copy of X; float32 input stays float32 (large tables), else float64.
@@ -29,7 +40,7 @@ class Scaler:
         ``order="F"`` lays the copy out feature by feature (each column contiguous), in
         blocks of customers, for passes that read one feature at a time.
         """
-        X = np.asarray(X)
+        X = self._log(np.asarray(X))
         if order == "F":
             dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
             out = np.empty(X.shape, dtype=dtype, order="F")
@@ -48,10 +59,21 @@ class Scaler:
         return (np.asarray(X, dtype=np.float64) - self.center) / self.scale
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
-        return np.asarray(Z, dtype=np.float64) * self.scale + self.center
+        X = np.asarray(Z, dtype=np.float64) * self.scale + self.center
+        if self.log and any(self.log):
+            for j in np.flatnonzero(self.log):
+                X[:, j] = np.sign(X[:, j]) * np.expm1(np.abs(X[:, j]))
+        return X
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "center": self.center.tolist(), "scale": self.scale.tolist()}
+        d: dict[str, Any] = {
+            "kind": self.kind,
+            "center": self.center.tolist(),
+            "scale": self.scale.tolist(),
+        }
+        if self.log and any(self.log):
+            d["log"] = [bool(v) for v in self.log]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Scaler:
@@ -59,13 +81,15 @@ class Scaler:
             kind=str(d["kind"]),
             center=np.asarray(d["center"], dtype=np.float64),
             scale=np.asarray(d["scale"], dtype=np.float64),
+            log=tuple(bool(v) for v in d["log"]) if d.get("log") else None,
         )
 
 
-def fit_scaler(X: np.ndarray, kind: str) -> Scaler:
+def fit_scaler(X: np.ndarray, kind: str, log: tuple[bool, ...] | None = None) -> Scaler:
     """Learn scaling statistics from X of shape (n_customers, n_features).
 
     A feature with no spread keeps scale 1 (it is rejected earlier, at validation).
+    ``log`` marks features transformed by ``sign(x) * log(1 + |x|)`` before scaling.
 
     Examples
     --------
@@ -78,6 +102,8 @@ def fit_scaler(X: np.ndarray, kind: str) -> Scaler:
     X = np.asarray(X)
     if X.dtype != np.float32:
         X = np.asarray(X, dtype=np.float64)
+    log = tuple(log) if log and any(log) else None
+    X = Scaler("none", np.zeros(0), np.zeros(0), log)._log(X)
     d = X.shape[1]
     if kind == "none":
         center, scale = np.zeros(d), np.ones(d)
@@ -97,4 +123,6 @@ def fit_scaler(X: np.ndarray, kind: str) -> Scaler:
         flat = scale == 0
         scale = np.where(flat, X.max(axis=0) - X.min(axis=0), scale)
     scale = np.where(scale > 0, scale, 1.0)
-    return Scaler(kind=kind, center=np.asarray(center, float), scale=np.asarray(scale, float))
+    return Scaler(
+        kind=kind, center=np.asarray(center, float), scale=np.asarray(scale, float), log=log
+    )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..identity import IdentityReport
-    from ..results import SegmentationResult
+    from ..results import DataSummary, SegmentationResult
 
 
 def summary_lines(result: SegmentationResult) -> list[str]:
@@ -26,7 +26,9 @@ def summary_lines(result: SegmentationResult) -> list[str]:
         ),
         f"features ({data.features_chosen_by}): "
         + ", ".join(data.features)
-        + f"; scaling: {result.config.scale}",
+        + f"; scaling: {result.config.scale}"
+        + ("; log-transformed: " + ", ".join(data.transformed) if data.transformed else ""),
+        *_role_lines(data),
         f"method: {result.config.method}"
         + (f" ({result.config.linkage} linkage)" if hierarchical else "")
         + (
@@ -49,7 +51,25 @@ def summary_lines(result: SegmentationResult) -> list[str]:
         lines.append(f"warning: {w}")
     # Every repair made to the input is stated where the user sees it, not only in the JSON.
     for r in data.repairs:
-        lines.append(r if r.startswith("flagged: ") else f"repaired: {r}")
+        lines.append(r if r.startswith(("flagged: ", "derived ")) else f"repaired: {r}")
+    return lines
+
+
+def _role_lines(data: DataSummary) -> list[str]:
+    """Descriptors, excluded columns with why, derived columns: what the roles decided."""
+    lines = []
+    if data.descriptors:
+        lines.append("described, not clustered on: " + ", ".join(data.descriptors))
+    for r in data.roles:
+        # The user chose with --features: no need to say it back.
+        if r.use == "excluded" and not r.reason.endswith("(--features)"):
+            lines.append(f"left out column {r.column!r}: {r.reason}")
+    if data.n_atypical:
+        lines.append(
+            f"{data.n_atypical:,} atypical customers (implausible or extreme values) were "
+            "kept out of fitting the centres and assigned to the nearest segment "
+            "(atypical in assignments.csv)"
+        )
     return lines
 
 
