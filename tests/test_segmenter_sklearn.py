@@ -56,7 +56,7 @@ def test_numpy_input_labels_centres_in_input_units():
 def test_rows_left_out_are_minus_one_and_nan_distances():
     X = blobs()
     X[[4, 50], 1] = np.nan
-    seg = Segmenter(k=3, random_state=0).fit(X)
+    seg = Segmenter(k=3, missing="drop", random_state=0).fit(X)
     assert seg.labels_[4] == seg.labels_[50] == -1
     assert (seg.labels_ >= 0).sum() == len(X) - 2
     assert np.array_equal(seg.predict(X), seg.labels_)

@@ -238,6 +238,8 @@ class SegmentationConfig:
         help="auto: log-transform skewed amounts before scaling; log: every non-negative "
         "feature; none: as they are.",
         choices=TRANSFORMS,
+        # Segmenter.transform is scikit-learn's method (distances to the centres).
+        param="feature_transform",
         app_reason="the app keeps the automatic transform, stated in the report",
     )
     outliers: str = option(
