@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .config import K_RULES
 from .errors import CustsegError
 
 ISSUES_URL = "https://github.com/custseg/custseg/issues"
@@ -67,12 +68,13 @@ segment_options = [
     click.option("--k-max", default=10, show_default=True, type=int),
     click.option(
         "--k-rule",
-        type=click.Choice(
-            ["auto", "elbow", "dendrogram", "silhouette", "calinski", "davies", "consensus"]
-        ),
+        type=click.Choice(list(K_RULES)),
         default="auto",
         show_default=True,
-        help="How --k auto chooses (auto: elbow for k-means, dendrogram gap for hierarchical).",
+        help=(
+            "How --k auto chooses (auto: combined, the best total rank over silhouette, "
+            "Calinski-Harabasz, Davies-Bouldin, gap statistic and stability)."
+        ),
     ),
     click.option(
         "--scale",

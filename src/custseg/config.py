@@ -11,13 +11,35 @@ Method = Literal["kmeans", "hierarchical"]
 Scale = Literal["standard", "minmax", "robust", "none"]
 Missing = Literal["drop", "impute", "error"]
 Linkage = Literal["ward", "complete", "average", "single"]
-KRule = Literal["auto", "elbow", "dendrogram", "silhouette", "calinski", "davies", "consensus"]
+KRule = Literal[
+    "auto",
+    "combined",
+    "elbow",
+    "dendrogram",
+    "silhouette",
+    "calinski",
+    "davies",
+    "gap",
+    "stability",
+    "consensus",
+]
 
 METHODS = ("kmeans", "hierarchical")
 SCALES = ("standard", "minmax", "robust", "none")
 MISSING = ("drop", "impute", "error")
 LINKAGES = ("ward", "complete", "average", "single")
-K_RULES = ("auto", "elbow", "dendrogram", "silhouette", "calinski", "davies", "consensus")
+K_RULES = (
+    "auto",
+    "combined",
+    "elbow",
+    "dendrogram",
+    "silhouette",
+    "calinski",
+    "davies",
+    "gap",
+    "stability",
+    "consensus",
+)
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
@@ -36,8 +58,10 @@ class SegmentationConfig:
     k : int or "auto"
         Number of segments, or ``"auto"`` to choose it over ``k_min..k_max``.
     k_rule : str
-        How ``k="auto"`` chooses: ``"auto"`` is the elbow for k-means and the
-        dendrogram's largest gap for hierarchical clustering.
+        How ``k="auto"`` chooses: ``"auto"`` is ``"combined"`` (the best total
+        rank over silhouette, Calinski–Harabasz, Davies–Bouldin, gap statistic and
+        bootstrap stability, never a segment below 1% / 10 customers); the elbow,
+        the dendrogram gap and each index alone remain available.
     features : tuple of str or None
         Columns to cluster on; ``None`` means every numeric column but the id.
     previous : str or None
@@ -103,9 +127,7 @@ class SegmentationConfig:
     @property
     def resolved_k_rule(self) -> str:
         """The rule actually used when ``k_rule='auto'``."""
-        if self.k_rule != "auto":
-            return self.k_rule
-        return "dendrogram" if self.method == "hierarchical" else "elbow"
+        return "combined" if self.k_rule == "auto" else self.k_rule
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -88,6 +88,11 @@ class KCandidate:
     calinski_harabasz: float | None
     davies_bouldin: float | None
     merge_gap: float | None = None
+    # Gap statistic (and its standard error) and the bootstrap Jaccard of the least
+    # stable segment, on the evidence sample (custseg.selection.evidence).
+    gap: float | None = None
+    gap_se: float | None = None
+    stability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = {
@@ -99,6 +104,9 @@ class KCandidate:
         }
         if self.merge_gap is not None:
             d["merge_gap"] = self.merge_gap
+        for name in ("gap", "gap_se", "stability"):
+            if getattr(self, name) is not None:
+                d[name] = getattr(self, name)
         return _clean(d)
 
 
@@ -122,6 +130,23 @@ class KSelection:
     elbow_reason: str | None
     sample_size: int | None = None
     silhouette_sample_size: int | None = None
+    # Is there group structure at all (gap statistic and Hopkins statistic)? None when
+    # not measured. ``structure_note`` is the evidence in one sentence.
+    clear_structure: bool | None = None
+    structure_note: str | None = None
+    hopkins: float | None = None
+    gap_at_1: float | None = None
+    evidence_sample_size: int | None = None
+    # The chosen k's reason in one sentence (the report's "choosing k" section).
+    reason: str | None = None
+    # The automatic k never makes a segment smaller than this (max(1%, 10) customers).
+    min_segment_size: int | None = None
+    # Customers that would have formed a segment below min_segment_size at the k the
+    # rule ranks best (``{"k", "count", "ids"}``); None when no such segment.
+    atypical: dict[str, Any] | None = None
+    # Per-segment stability: bootstrap resamples and the customers they were drawn from.
+    stability_resamples: int | None = None
+    stability_sample_size: int | None = None
 
     def candidate(self, k: int) -> KCandidate:
         for c in self.candidates:
@@ -143,6 +168,16 @@ class KSelection:
                 "elbow_reason": self.elbow_reason,
                 "sample_size": self.sample_size,
                 "silhouette_sample_size": self.silhouette_sample_size,
+                "clear_structure": self.clear_structure,
+                "structure_note": self.structure_note,
+                "hopkins": self.hopkins,
+                "gap_at_1": self.gap_at_1,
+                "evidence_sample_size": self.evidence_sample_size,
+                "reason": self.reason,
+                "min_segment_size": self.min_segment_size,
+                "atypical": self.atypical,
+                "stability_resamples": self.stability_resamples,
+                "stability_sample_size": self.stability_sample_size,
             }
         )
 
@@ -202,6 +237,15 @@ class Segment:
     categories: dict[str, dict[str, float]]
     distinctive: tuple[str, ...]
     recommendation: Recommendation
+    # Mean bootstrap Jaccard with its best match over resamples (fpc::clusterboot), 0..1.
+    stability: float | None = None
+
+    @property
+    def stability_reading(self) -> str:
+        """stable / fairly stable / unstable, by fpc's published thresholds."""
+        from .selection.stability import stability_word
+
+        return stability_word(self.stability)
 
     def to_dict(self) -> dict[str, Any]:
         return _clean(
@@ -210,6 +254,8 @@ class Segment:
                 "name": self.name,
                 "size": self.size,
                 "share": self.share,
+                "stability": self.stability,
+                "stability_reading": self.stability_reading,
                 "centre": dict(self.centre),
                 "levels": dict(self.levels),
                 "profile": {

@@ -133,6 +133,8 @@ def _charts(doc: dict[str, Any], report: Report) -> dict[str, Any]:
         "silhouette": plots.silhouette_svg(doc),
         "profiles": {c.id: plots.segment_profile_svg(doc, c.id) for c in report.segments},
     }
+    if report.choosing_k.has_evidence:
+        charts["evidence"] = plots.evidence_svg(doc)
     if report.choosing_k.dendrogram is not None:
         charts["dendrogram"] = plots.dendrogram_svg(doc)
     map_points = None

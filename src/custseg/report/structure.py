@@ -73,6 +73,8 @@ class IndexRow:
     merge_gap: float | None
     chosen: bool
     preferred_by: tuple[str, ...]
+    gap: float | None = None
+    stability: float | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,18 @@ class ChoosingK:
     silhouette_sample_size: int | None
     has_merge_gap: bool
     dendrogram: DendrogramInfo | None
+    # The rule's reason in one sentence, whether there is group structure at all, and
+    # the resampling behind the stability figures (None in files from older versions).
+    reason: str | None = None
+    clear_structure: bool | None = None
+    structure_note: str | None = None
+    has_evidence: bool = False
+    evidence_sample_size: int | None = None
+    stability_resamples: int | None = None
+    stability_sample_size: int | None = None
+    min_segment_size: int | None = None
+    atypical_count: int | None = None
+    atypical_k: int | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +161,8 @@ class SegmentCard:
     action_title: str
     action: str
     action_reason: str
+    stability: float | None = None
+    stability_reading: str | None = None
 
 
 @dataclass(frozen=True)
@@ -298,6 +314,8 @@ def build_report(doc: dict[str, Any], model_doc: dict[str, Any]) -> Report:
             merge_gap=c.get("merge_gap"),
             chosen=c["k"] == sel.get("chosen"),
             preferred_by=tuple(name for name, pk in preferred.items() if pk == c["k"]),
+            gap=c.get("gap"),
+            stability=c.get("stability"),
         )
         for c in r.get(sel, "candidates", list)
     )
@@ -324,6 +342,16 @@ def build_report(doc: dict[str, Any], model_doc: dict[str, Any]) -> Report:
             if dd
             else None
         ),
+        reason=sel.get("reason"),
+        clear_structure=sel.get("clear_structure"),
+        structure_note=sel.get("structure_note"),
+        has_evidence=any(row.stability is not None for row in rows),
+        evidence_sample_size=sel.get("evidence_sample_size"),
+        stability_resamples=sel.get("stability_resamples"),
+        stability_sample_size=sel.get("stability_sample_size"),
+        min_segment_size=sel.get("min_segment_size"),
+        atypical_count=(sel.get("atypical") or {}).get("count"),
+        atypical_k=(sel.get("atypical") or {}).get("k"),
     )
     cards = tuple(_card(r, s, features, population, segments) for s in segments)
     proj = doc.get("projection")
@@ -420,4 +448,6 @@ def _card(
         action_title=str(rec.get("title") or "No recommendation"),
         action=str(rec.get("action") or ""),
         action_reason=str(rec.get("reason") or ""),
+        stability=s.get("stability"),
+        stability_reading=s.get("stability_reading"),
     )

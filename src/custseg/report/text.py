@@ -30,13 +30,15 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
             else ""
         ),
         f"k = {doc['k']}: {sel['note']}",
+        *k_evidence_lines(sel),
         "",
     ]
     width = max(len(s["name"]) for s in doc["segments"])
     for s in doc["segments"]:
         lines.append(
             f"  {s['id']:>2}  {s['name']:<{width}}  {s['size']:>7,} ({s['share']:.0%})  "
-            f"-> {s['recommendation']['title']}"
+            + stability_text(s.get("stability"), s.get("stability_reading"))
+            + f"-> {s['recommendation']['title']}"
         )
     lines.extend(identity_lines(doc.get("identity")))
     for w in doc.get("warnings", []):
@@ -44,6 +46,41 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
     # Every repair made to the input is stated where the user sees it, not only in the JSON.
     for r in data.get("repairs", []):
         lines.append(r if r.startswith("flagged: ") else f"repaired: {r}")
+    return lines
+
+
+def stability_text(value: float | None, reading: str | None) -> str:
+    """``stability 0.97 (highly stable)  `` for a segment line; empty when not measured."""
+    if value is None:
+        return ""
+    return f"stability {value:.2f} ({reading})  "
+
+
+def k_evidence_lines(sel: dict[str, Any]) -> list[str]:
+    """Group structure, what stability means here, and atypical customers, as summary lines."""
+    lines = []
+    if sel.get("structure_note"):
+        lines.append(sel["structure_note"])
+    if sel.get("clear_structure") is False:
+        lines.append(
+            "These segments are a partition of a continuum: useful to divide customers "
+            "into groups of similar size and profile, not natural groups."
+        )
+    if sel.get("stability_resamples"):
+        lines.append(
+            f"stability: mean Jaccard agreement of each segment with its best match over "
+            f"{sel['stability_resamples']} bootstrap resamples of "
+            f"{sel['stability_sample_size']:,} customers (>= 0.85 highly stable, >= 0.75 "
+            "stable, >= 0.6 fairly stable, below 0.6 unstable)"
+        )
+    atypical = sel.get("atypical")
+    if atypical:
+        lines.append(
+            f"atypical: {atypical['count']:,} customer(s) would form a segment smaller than "
+            f"{sel.get('min_segment_size')} customers at k={atypical['k']}; they are kept in "
+            "their nearest segment and listed as atypical in segments.json "
+            "(k_selection.atypical)"
+        )
     return lines
 
 
