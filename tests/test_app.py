@@ -12,6 +12,7 @@ import pickle
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -585,3 +586,16 @@ def test_run_app_warns_off_localhost_and_removes_its_folder(monkeypatch, tmp_pat
     assert started["env"]["TMPDIR"] == started["cwd"]
     assert started["env"]["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] == "false"
     assert not Path(started["cwd"]).exists()  # the private folder is gone
+
+
+def test_cards_show_stability_and_the_structure_verdict():
+    rng = np.random.default_rng(3)
+    flat = pd.DataFrame(rng.uniform(0, 100, size=(120, 2)), columns=["spend", "visits"])
+    at = upload(new_app(), "flat.csv", csv_bytes(flat))
+    assert_no_exception(at)
+    cards = [c.value for c in at.caption if " customers · " in c.value]
+    assert cards and all(" · stability " in c for c in cards)
+    assert any(
+        w.value.startswith("No clear structure:") and "partition of a continuum" in w.value
+        for w in at.warning
+    )

@@ -128,6 +128,23 @@ def run_key(data_key: str, config: SegmentationConfig) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def structure_message(sel: dict[str, Any]) -> None:
+    """Whether there is group structure at all, and how stability was measured."""
+    if sel.get("clear_structure") is False:
+        st.warning(
+            f"{sel['structure_note']} These segments are a partition of a continuum: a useful "
+            "way to divide customers, not natural groups."
+        )
+    elif sel.get("structure_note"):
+        st.caption(sel["structure_note"])
+    if sel.get("stability_resamples"):
+        st.caption(
+            "Each segment's stability is its mean Jaccard agreement with its best match over "
+            f"{sel['stability_resamples']} bootstrap resamples (0.85 or more highly stable, "
+            "0.75 stable, 0.6 fairly stable, below 0.6 unstable)."
+        )
+
+
 def with_auto_evidence(doc: dict[str, Any], auto_doc: dict[str, Any]) -> dict[str, Any]:
     """A fixed-k result's saved form, with the candidate k and indices of the automatic run."""
     auto_sel = auto_doc["k_selection"]
@@ -135,6 +152,7 @@ def with_auto_evidence(doc: dict[str, Any], auto_doc: dict[str, Any]) -> dict[st
         **auto_sel,
         "rule": "fixed",
         "chosen": doc["k"],
+        "atypical": None,  # the automatic k's size rule does not apply to a user's k
         "note": f"k={doc['k']} was set by the user; the automatic choice was "
         f"k={auto_sel['chosen']}: {auto_sel['note']}",
     }
@@ -232,7 +250,14 @@ def segment_card(seg: dict[str, Any], doc: dict[str, Any], rkey: str) -> None:
     pop = doc["population"]
     with st.container(border=True):
         st.markdown(f"#### {seg['id']} · {seg['name']}")
-        st.caption(f"{seg['size']:,} customers · {seg['share']:.0%} of those segmented")
+        st.caption(
+            f"{seg['size']:,} customers · {seg['share']:.0%} of those segmented"
+            + (
+                f" · stability {seg['stability']:.2f} ({seg['stability_reading']})"
+                if seg.get("stability") is not None
+                else ""
+            )
+        )
         lines = []
         for feature, level in seg["levels"].items():
             mean = seg["profile"]["features"][feature]["mean"]
@@ -390,6 +415,7 @@ def segment_page() -> None:
             key=f"k-{auto_key}",
         )
     st.write(auto.k_selection.note)
+    structure_message(auto_doc["k_selection"])
     elbow, silhouette = k_plots(auto_key, auto_doc)
     c1, c2 = st.columns(2)
     c1.image(elbow, caption="Inertia by k; the knee and the automatic choice are marked")
