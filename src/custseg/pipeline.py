@@ -76,7 +76,8 @@ def segment(
     ----------
     data : DataFrame, LoadedTable, or path to a CSV / Parquet / .xlsx file
     config : SegmentationConfig, optional
-        Options (default: k-means, standard scaling, k chosen by the elbow).
+        Options (default: k-means, standard scaling, k chosen by the combined rule of
+        :mod:`custseg.selection.choice`).
     sheet : str, optional
         Excel sheet to read when ``data`` is a path.
     progress : callable, optional
@@ -90,8 +91,8 @@ def segment(
     --------
     >>> from custseg import make_customers, segment
     >>> result = segment(make_customers(300, seed=0))
-    >>> result.k_selection.chosen
-    5
+    >>> result.k_selection.rule, result.k_selection.clear_structure
+    ('combined', True)
     """
     config = config or SegmentationConfig()
     say = progress or _quiet
