@@ -147,7 +147,7 @@ def evidence_figure(doc: dict[str, Any]):
     """Stability of the least stable segment and the gap statistic by k (the combined rule)."""
     sel = doc["k_selection"]
     cands = [c for c in sel["candidates"] if c.get("stability") is not None]
-    fig, ax = _subplots(figsize=(6, 3.6))
+    fig, ax = _subplots(figsize=(6, 4.0))
     if cands:
         ks = [c["k"] for c in cands]
         ax.plot(
@@ -169,9 +169,19 @@ def evidence_figure(doc: dict[str, Any]):
             ax2.set_ylabel("gap statistic")
             ax2.spines["right"].set_visible(True)
             lines = ax.get_lines() + ax2.get_lines()
-            ax.legend(lines, [ln.get_label() for ln in lines], frameon=False, fontsize=8)
+            labels = [ln.get_label() for ln in lines]
         else:
-            ax.legend(frameon=False, fontsize=8)
+            lines, labels = ax.get_lines(), [ln.get_label() for ln in ax.get_lines()]
+        # Below the axes: the curves fill the plot area, so any corner would hide a point.
+        ax.legend(
+            lines,
+            labels,
+            frameon=False,
+            fontsize=8,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.2),
+            ncol=3,
+        )
         if sel["chosen"] in ks:
             ax.axvline(sel["chosen"], color="#009E73", ls="--")
     ax.set_xlabel("number of segments k")
