@@ -108,8 +108,8 @@ def combined_choice(ev: KEvidence, *, min_size: int) -> tuple[int, int, str]:
     led = f"; it is the best k by {', '.join(_SHORT[f] for f in firsts)}" if firsts else ""
     reason = (
         f"k={k} ranks best overall across silhouette, Calinski–Harabasz, Davies–Bouldin, "
-        f"the gap statistic and bootstrap stability (total rank {total[k]} of a possible "
-        f"{5 * (len(ev.ks) - 1)}){led}"
+        f"the gap statistic and bootstrap stability (total rank {total[k]}; 0 = first by "
+        f"every index, {5 * (len(ev.ks) - 1)} = last by every index){led}"
     )
     if not big:
         reason += f"; every k has a segment smaller than {min_size} customers"
@@ -124,7 +124,7 @@ _SHORT = {
     "silhouette": "silhouette",
     "calinski": "Calinski–Harabasz",
     "davies": "Davies–Bouldin",
-    "gap": "the gap statistic",
+    "gap": "the highest gap statistic",
     "stability": "stability",
 }
 

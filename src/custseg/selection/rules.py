@@ -22,7 +22,7 @@ _SHORT = {
     "silhouette": "silhouette",
     "calinski": "Calinski–Harabasz",
     "davies": "Davies–Bouldin",
-    "gap": "the gap statistic",
+    "gap": "the gap statistic's 1-SE rule",
     "stability": "stability",
 }
 # The indices the plain-majority consensus counts (unchanged when gap and stability came).
