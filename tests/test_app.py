@@ -12,6 +12,7 @@ import pickle
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -635,3 +636,16 @@ def test_a_rebound_host_name_gets_no_websocket(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_cards_show_stability_and_the_structure_verdict():
+    rng = np.random.default_rng(3)
+    flat = pd.DataFrame(rng.uniform(0, 100, size=(120, 2)), columns=["spend", "visits"])
+    at = upload(new_app(), "flat.csv", csv_bytes(flat))
+    assert_no_exception(at)
+    cards = [c.value for c in at.caption if " customers · " in c.value]
+    assert cards and all(" · stability " in c for c in cards)
+    assert any(
+        w.value.startswith("No clear structure:") and "partition of a continuum" in w.value
+        for w in at.warning
+    )

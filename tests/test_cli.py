@@ -164,7 +164,8 @@ def test_assign_with_saved_model(tmp_path, make_customers):
         "assign", str(out / "model.json"), str(new), "--out", str(tmp_path / "assigned.csv")
     )
     assert code == 0, err
-    assert stdout.startswith("40 of 40 customers assigned to 5 segments")
+    k = json.loads((out / "segments.json").read_text())["k"]
+    assert stdout.startswith(f"40 of 40 customers assigned to {k} segments")
     rows = (tmp_path / "assigned.csv").read_text().splitlines()
     assert rows[0] == "CustomerID,segment,segment_name,distance,atypical,left_out_reason"
     assert len(rows) == 41

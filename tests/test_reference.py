@@ -15,8 +15,12 @@ INCOME, SPENDING, AGE = "Annual Income (k$)", "Spending Score (1-100)", "Age"
 
 def test_kmeans_income_spending_chooses_five_named_segments(mall_path):
     result = segment(mall_path, SegmentationConfig(features=(INCOME, SPENDING)))
-    assert result.k_selection.rule == "elbow"
+    # The default (combined) rule and the founding analysis's elbow both give 5.
+    assert result.k_selection.rule == "combined"
+    assert result.k_selection.chosen == 5
     assert result.k_selection.elbow == 5
+    assert result.k_selection.clear_structure is True
+    assert all(s.stability is not None and s.stability >= 0.85 for s in result.segments)
     assert [s.size for s in result.segments] == [81, 39, 35, 23, 22]
     expected = [
         ((55, 50), "Average Annual Income · Average Spending Score", "lift-spending"),
@@ -33,7 +37,12 @@ def test_kmeans_income_spending_chooses_five_named_segments(mall_path):
 
 
 def test_ward_age_spending_unscaled_chooses_two(mall_path):
-    config = SegmentationConfig(method="hierarchical", features=(AGE, SPENDING), scale="none")
+    # The founding analysis cut Ward's tree at its largest gap: --k-rule dendrogram. The
+    # default combined rule prefers 4 here (silhouette and gap statistic both do; see
+    # docs/guide.md, "The founding analysis").
+    config = SegmentationConfig(
+        method="hierarchical", features=(AGE, SPENDING), scale="none", k_rule="dendrogram"
+    )
     result = segment(mall_path, config)
     assert result.k_selection.rule == "dendrogram"
     assert [s.size for s in result.segments] == [143, 57]
@@ -45,7 +54,9 @@ def test_ward_age_spending_unscaled_chooses_two(mall_path):
 
 
 def test_ward_scaling_is_a_real_choice_and_is_recorded(mall_path):
-    config = SegmentationConfig(method="hierarchical", features=(AGE, SPENDING))
+    config = SegmentationConfig(
+        method="hierarchical", features=(AGE, SPENDING), k_rule="dendrogram"
+    )
     result = segment(mall_path, config)
     assert sorted(s.size for s in result.segments) == [83, 117]
     assert result.to_dict()["scale"] == "standard"
@@ -76,6 +87,8 @@ def test_reference_through_the_cli(mall_path, tmp_path):
         f"{AGE},{SPENDING}",
         "--scale",
         "none",
+        "--k-rule",
+        "dendrogram",
         "--out",
         str(out2),
         "-q",

@@ -111,7 +111,8 @@ def test_sections_cards_and_index_table(which, request):
     assert body.count('class="chosen"') == 1
     # Every chart is inline SVG with a text alternative.
     charts = page.with_class("div", "chart")
-    assert len(charts) == 2 + len(doc["segments"]) + 1 + (doc["dendrogram"] is not None)
+    # elbow, silhouette, stability-and-gap, one per segment, the map, the dendrogram.
+    assert len(charts) == 3 + len(doc["segments"]) + 1 + (doc["dendrogram"] is not None)
     assert all(c.get("role") == "img" and len(c.get("aria-label") or "") > 20 for c in charts)
     assert html.count("<svg") == len(charts)
     # The segment table can be copied, and links to the assignments.

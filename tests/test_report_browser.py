@@ -98,7 +98,8 @@ def test_report_loads_offline_without_errors_and_draws_its_charts(browser, repor
         )
         n_cards = page.locator("article.segment-card").count()
         assert n_cards >= 2
-        assert len(charts) == 2 + n_cards + 1 + (name == "hierarchical")
+        # elbow, silhouette, stability-and-gap, one per card, the map, the dendrogram.
+        assert len(charts) == 3 + n_cards + 1 + (name == "hierarchical")
         for width, height, marks in charts:
             assert width > 100 and height > 50 and marks > 10
     finally:

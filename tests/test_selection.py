@@ -42,7 +42,8 @@ def test_kmeans_rules_find_well_separated_k(true_k, rule):
 
 @pytest.mark.parametrize("true_k", [2, 3, 5])
 def test_dendrogram_rule_finds_well_separated_k(true_k):
-    result = segment(blobs(true_k, n_per=40), SegmentationConfig(method="hierarchical"))
+    config = SegmentationConfig(method="hierarchical", k_rule="dendrogram")
+    result = segment(blobs(true_k, n_per=40), config)
     assert result.k_selection.rule == "dendrogram"
     assert result.k_selection.chosen == true_k
     assert result.dendrogram is not None

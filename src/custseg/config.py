@@ -21,7 +21,18 @@ Method = Literal["kmeans", "hierarchical"]
 Scale = Literal["standard", "minmax", "robust", "none"]
 Missing = Literal["auto", "drop", "impute", "error"]
 Linkage = Literal["ward", "complete", "average", "single"]
-KRule = Literal["auto", "elbow", "dendrogram", "silhouette", "calinski", "davies", "consensus"]
+KRule = Literal[
+    "auto",
+    "combined",
+    "elbow",
+    "dendrogram",
+    "silhouette",
+    "calinski",
+    "davies",
+    "gap",
+    "stability",
+    "consensus",
+]
 
 METHODS = ("kmeans", "hierarchical")
 SCALES = ("standard", "minmax", "robust", "none")
@@ -29,7 +40,18 @@ MISSING = ("auto", "drop", "impute", "error")
 TRANSFORMS = ("auto", "none", "log")
 OUTLIERS = ("flag", "keep", "exclude")
 LINKAGES = ("ward", "complete", "average", "single")
-K_RULES = ("auto", "elbow", "dendrogram", "silhouette", "calinski", "davies", "consensus")
+K_RULES = (
+    "auto",
+    "combined",
+    "elbow",
+    "dendrogram",
+    "silhouette",
+    "calinski",
+    "davies",
+    "gap",
+    "stability",
+    "consensus",
+)
 
 
 @dataclass(frozen=True)
@@ -124,7 +146,8 @@ class SegmentationConfig:
     k_max: int = option(10, help="Largest k compared when k is 'auto'.", app_reason=NO_FORM_SEARCH)
     k_rule: str = option(
         "auto",
-        help="How --k auto chooses (auto: elbow for k-means, dendrogram gap for hierarchical).",
+        help="How --k auto chooses (auto: combined, the best total rank over silhouette, "
+        "Calinski-Harabasz, Davies-Bouldin, gap statistic and stability).",
         choices=K_RULES,
         app_reason=NO_FORM_SEARCH,
     )
@@ -295,9 +318,7 @@ class SegmentationConfig:
     @property
     def resolved_k_rule(self) -> str:
         """The rule actually used when ``k_rule='auto'``."""
-        if self.k_rule != "auto":
-            return self.k_rule
-        return "dendrogram" if self.method == "hierarchical" else "elbow"
+        return "combined" if self.k_rule == "auto" else self.k_rule
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -34,7 +34,13 @@ from .results import (
     SegmentationResult,
 )
 from .selection import choose_k, find_elbow
+from .selection.choice import KEvidence, clear_structure, combined_choice, min_segment_size
+from .selection.evidence import k_curves, per_segment_stability
 from .selection.indices import SILHOUETTE_SAMPLE, quality_indices_by_k
+from .selection.stability import N_RESAMPLES
+
+# Below this many customers the resampling evidence (gap, stability) is not computed.
+EVIDENCE_MIN_CUSTOMERS = 20
 
 # Above this many customers, hierarchical clustering runs in two stages
 # (micro-clusters, then an exact tree over them): exact trees need O(n^2) memory.
@@ -71,7 +77,8 @@ def segment(
     ----------
     data : DataFrame, LoadedTable, or path to a CSV / Parquet / .xlsx file
     config : SegmentationConfig, optional
-        Options (default: k-means, standard scaling, k chosen by the elbow).
+        Options (default: k-means, standard scaling, k chosen by the combined rule of
+        :mod:`custseg.selection.choice`).
     sheet : str, optional
         Excel sheet to read when ``data`` is a path.
     progress : callable, optional
@@ -85,8 +92,8 @@ def segment(
     --------
     >>> from custseg import make_customers, segment
     >>> result = segment(make_customers(300, seed=0))
-    >>> result.k_selection.chosen
-    5
+    >>> result.k_selection.rule, result.k_selection.clear_structure
+    ('combined', True)
     """
     config = config or SegmentationConfig()
     say = progress or _quiet
@@ -282,8 +289,16 @@ def segment_prepared(
 
     # --- choosing k ----------------------------------------------------------------
     say("scoring candidate k")
-    candidates = []
     indices = quality_indices_by_k(X_sweep, labels_by_k, seed=config.seed)
+    auto_ks = [k for k in ks if config.k_min <= k <= config.k_max]
+    n_sweep = len(X_sweep)
+    curves = None
+    if ks and n_sweep >= EVIDENCE_MIN_CUSTOMERS:
+        say("measuring the gap statistic and the stability of each k")
+        curves = k_curves(
+            X_sweep, ks, method=config.method, linkage=config.linkage, seed=config.seed
+        )
+    candidates = []
     for k in ks:
         sil, ch, db = indices[k]
         candidates.append(
@@ -294,18 +309,51 @@ def segment_prepared(
                 calinski_harabasz=ch,
                 davies_bouldin=db,
                 merge_gap=gaps.get(k),
+                gap=None if curves is None else curves.gap.value(k),
+                gap_se=None if curves is None else _se(curves.gap, k),
+                stability=None if curves is None else curves.stability.get(k),
             )
         )
-    auto_ks = [k for k in ks if config.k_min <= k <= config.k_max]
     elbow, elbow_reason = find_elbow(auto_ks, [inertia[k] for k in auto_ks])
     in_range = tuple(c for c in candidates if c.k in auto_ks)
+    pool = in_range or tuple(candidates)
+    # The size rule is judged on the sweep sample: 1% of it, at least 10 customers.
+    min_size = min_segment_size(n_sweep)
+    evidence = None
+    if curves is not None and pool:
+        evidence = KEvidence(
+            ks=tuple(c.k for c in pool),
+            inertia={c.k: c.inertia for c in pool},
+            silhouette={c.k: c.silhouette for c in pool},
+            calinski={c.k: c.calinski_harabasz for c in pool},
+            davies={c.k: c.davies_bouldin for c in pool},
+            merge_gap={c.k: c.merge_gap for c in pool if c.merge_gap is not None},
+            gap=curves.gap,
+            stability={c.k: c.stability or 0.0 for c in pool},
+            smallest={c.k: int(np.bincount(labels_by_k[c.k], minlength=c.k).min()) for c in pool},
+            n=n_sweep,
+        )
+    rule = config.resolved_k_rule
+    if evidence is None and rule in ("combined", "gap", "stability"):
+        if fixed_k is None and config.k_rule != "auto":
+            raise DataError(
+                f"k_rule={rule!r} needs at least {EVIDENCE_MIN_CUSTOMERS} customers to "
+                "resample; use --k-rule silhouette or set --k"
+            )
+        rule = "silhouette"  # too few customers to resample: say so below
+        notes.append(
+            f"fewer than {EVIDENCE_MIN_CUSTOMERS} customers to resample, so k was chosen by "
+            "the silhouette"
+        )
     selection = choose_k(
-        in_range or tuple(candidates),
-        rule=config.resolved_k_rule,
+        pool,
+        rule=rule,
         method=config.method,
         elbow=elbow,
         elbow_reason=elbow_reason,
         fixed_k=fixed_k,
+        evidence=evidence,
+        min_size=min_size,
     )
     k = selection.chosen
     if sample_rows is not None:
@@ -316,13 +364,33 @@ def segment_prepared(
         )
     from dataclasses import replace
 
-    n_sweep = len(X_sweep)
+    structure_fields: dict = {}
+    if curves is not None:
+        clear, structure_note = clear_structure(curves.gap, curves.hopkins)
+        if not clear:
+            notes.append(
+                "No clear group structure: the segments partition a continuum of customers "
+                "rather than separating natural groups"
+            )
+        structure_fields = {
+            "clear_structure": clear,
+            "structure_note": structure_note,
+            "hopkins": curves.hopkins,
+            "gap_at_1": curves.gap.gap[0],
+            "evidence_sample_size": curves.sample_size,
+        }
+    atypical = None
+    if selection.rule == "combined" and evidence is not None:
+        atypical = _atypical(evidence, labels_by_k, min_size, sample_rows, prepared, fit_mask)
     selection = replace(
         selection,
         candidates=tuple(candidates),
         sample_size=None if sample_rows is None else len(sample_rows),
         silhouette_sample_size=SILHOUETTE_SAMPLE if n_sweep > SILHOUETTE_SAMPLE else None,
         note=selection.note + ("" if not notes else " " + " ".join(notes) + "."),
+        min_segment_size=min_segment_size(n) if selection.rule == "combined" else None,
+        atypical=atypical,
+        **structure_fields,
     )
 
     # --- the chosen k on every customer ---------------------------------------------
@@ -368,6 +436,26 @@ def segment_prepared(
         )
     centres = sums / np.maximum(counts, 1)[:, None]
 
+    stability: list[float | None] = [None] * k
+    stability_size = None
+    if n_sweep >= EVIDENCE_MIN_CUSTOMERS and k >= 2:
+        say(f"resampling {N_RESAMPLES} times to measure how stable each segment is")
+        # The sweep sample indexes the fitted customers (atypical ones are not in it).
+        fitted_labels = labels if fit_mask is None else labels[fit_mask]
+        sweep_labels = fitted_labels if sample_rows is None else fitted_labels[sample_rows]
+        values, stability_size = per_segment_stability(
+            X_sweep,
+            sweep_labels,
+            k,
+            method=config.method,
+            linkage=config.linkage,
+            seed=config.seed,
+        )
+        stability = [None if not np.isfinite(v) else float(v) for v in values]
+        selection = replace(
+            selection, stability_resamples=N_RESAMPLES, stability_sample_size=stability_size
+        )
+
     population, profiles = profile_segments(X, labels, k, features, prepared.categories)
     names = name_segments(
         [p.levels for p in profiles],
@@ -412,6 +500,7 @@ def segment_prepared(
                 for f, e in p.evidence.items()
             },
             rule=rule.to_dict() if (rule := surrogate.rules[s]) else None,
+            stability=stability[s],
         )
         for s, p in enumerate(profiles)
     )
@@ -492,6 +581,35 @@ def _assign_atypical(
     labels[fit] = raw_labels
     labels[~fit] = engine.assign(np.ascontiguousarray(Xs_all[~fit]), raw_centres)[0]
     return labels, X_all, Xs_all
+
+
+def _se(gap, k: int) -> float | None:
+    return gap.se[gap.ks.index(k)] if k in gap.ks else None
+
+
+def _atypical(
+    evidence: KEvidence,
+    labels_by_k: dict[int, np.ndarray],
+    min_size: int,
+    sample_rows: np.ndarray | None,
+    prepared: PreparedData,
+    fit_mask: np.ndarray | None = None,
+) -> dict | None:
+    """Customers that would form a too-small segment at the k the rule ranks best, if any."""
+    chosen, best, _ = combined_choice(evidence, min_size=min_size)
+    if best == chosen:
+        return None
+    lab = labels_by_k[best]
+    sizes = np.bincount(lab, minlength=best)
+    tiny = np.flatnonzero(sizes < min_size)
+    rows = np.flatnonzero(np.isin(lab, tiny))
+    if sample_rows is not None:
+        rows = sample_rows[rows]
+    if fit_mask is not None:  # rows of the fitted customers -> rows of every used customer
+        rows = np.flatnonzero(fit_mask)[rows]
+    used_rows = np.flatnonzero(prepared.used)[rows]
+    ids = [str(v) for v in prepared.ids.iloc[used_rows[:100]]]
+    return {"k": int(best), "count": len(rows), "ids": ids}
 
 
 def _rec_dict(rec: Recommendation) -> dict:

@@ -100,6 +100,11 @@ class KCandidate:
     calinski_harabasz: float | None
     davies_bouldin: float | None
     merge_gap: float | None = None
+    # Gap statistic (and its standard error) and the bootstrap Jaccard of the least
+    # stable segment, on the evidence sample (custseg.selection.evidence).
+    gap: float | None = None
+    gap_se: float | None = None
+    stability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = {
@@ -111,6 +116,9 @@ class KCandidate:
         }
         if self.merge_gap is not None:
             d["merge_gap"] = self.merge_gap
+        for name in ("gap", "gap_se", "stability"):
+            if getattr(self, name) is not None:
+                d[name] = getattr(self, name)
         return clean(d)
 
 
@@ -134,6 +142,23 @@ class KSelection:
     elbow_reason: str | None
     sample_size: int | None = None
     silhouette_sample_size: int | None = None
+    # Is there group structure at all (gap statistic and Hopkins statistic)? None when
+    # not measured. ``structure_note`` is the evidence in one sentence.
+    clear_structure: bool | None = None
+    structure_note: str | None = None
+    hopkins: float | None = None
+    gap_at_1: float | None = None
+    evidence_sample_size: int | None = None
+    # The chosen k's reason in one sentence (the report's "choosing k" section).
+    reason: str | None = None
+    # The automatic k never makes a segment smaller than this (max(1%, 10) customers).
+    min_segment_size: int | None = None
+    # Customers that would have formed a segment below min_segment_size at the k the
+    # rule ranks best (``{"k", "count", "ids"}``); None when no such segment.
+    atypical: dict[str, Any] | None = None
+    # Per-segment stability: bootstrap resamples and the customers they were drawn from.
+    stability_resamples: int | None = None
+    stability_sample_size: int | None = None
 
     def candidate(self, k: int) -> KCandidate:
         for c in self.candidates:
@@ -155,6 +180,16 @@ class KSelection:
                 "elbow_reason": self.elbow_reason,
                 "sample_size": self.sample_size,
                 "silhouette_sample_size": self.silhouette_sample_size,
+                "clear_structure": self.clear_structure,
+                "structure_note": self.structure_note,
+                "hopkins": self.hopkins,
+                "gap_at_1": self.gap_at_1,
+                "evidence_sample_size": self.evidence_sample_size,
+                "reason": self.reason,
+                "min_segment_size": self.min_segment_size,
+                "atypical": self.atypical,
+                "stability_resamples": self.stability_resamples,
+                "stability_sample_size": self.stability_sample_size,
             }
         )
 
@@ -223,6 +258,15 @@ class Segment:
     rule: dict[str, Any] | None = None
     # Further playbook actions that also hold for the segment, ranked after the first.
     more_actions: tuple[Recommendation, ...] = ()
+    # Mean bootstrap Jaccard with its best match over resamples (fpc::clusterboot), 0..1.
+    stability: float | None = None
+
+    @property
+    def stability_reading(self) -> str:
+        """stable / fairly stable / unstable, by fpc's published thresholds."""
+        from .selection.stability import stability_word
+
+        return stability_word(self.stability)
 
     def to_dict(self) -> dict[str, Any]:
         return clean(
@@ -231,6 +275,8 @@ class Segment:
                 "name": self.name,
                 "size": self.size,
                 "share": self.share,
+                "stability": self.stability,
+                "stability_reading": self.stability_reading,
                 "centre": dict(self.centre),
                 "levels": dict(self.levels),
                 "profile": {
@@ -393,6 +439,10 @@ class SegmentationResult:
             auto,
             rule="fixed",
             chosen=self.k,
+            atypical=None,  # the automatic k's size rule does not apply to a user's k
+            # Per-segment stability belongs to this run's segments.
+            stability_resamples=self.k_selection.stability_resamples,
+            stability_sample_size=self.k_selection.stability_sample_size,
             note=f"k={self.k} was set by the user; the automatic choice was "
             f"k={auto.chosen}: {auto.note}",
         )

@@ -252,6 +252,9 @@ def _k_selection(d: dict[str, Any]) -> KSelection:
                 calinski_harabasz=c.get("calinski_harabasz"),
                 davies_bouldin=c.get("davies_bouldin"),
                 merge_gap=c.get("merge_gap"),
+                gap=c.get("gap"),
+                gap_se=c.get("gap_se"),
+                stability=c.get("stability"),
             )
             for c in d["candidates"]
         ),
@@ -263,6 +266,16 @@ def _k_selection(d: dict[str, Any]) -> KSelection:
         elbow_reason=d.get("elbow_reason"),
         sample_size=d.get("sample_size"),
         silhouette_sample_size=d.get("silhouette_sample_size"),
+        clear_structure=d.get("clear_structure"),
+        structure_note=d.get("structure_note"),
+        hopkins=d.get("hopkins"),
+        gap_at_1=d.get("gap_at_1"),
+        evidence_sample_size=d.get("evidence_sample_size"),
+        reason=d.get("reason"),
+        min_segment_size=d.get("min_segment_size"),
+        atypical=dict(d["atypical"]) if isinstance(d.get("atypical"), dict) else None,
+        stability_resamples=d.get("stability_resamples"),
+        stability_sample_size=d.get("stability_sample_size"),
     )
 
 
@@ -280,6 +293,7 @@ def _segment(d: dict[str, Any]) -> Segment:
         categories={c: dict(v) for c, v in (profile.get("categories") or {}).items()},
         distinctive=tuple(profile.get("distinctive") or ()),
         recommendation=_recommendation(rec),
+        stability=d.get("stability"),
         evidence={
             str(f): {str(k): v for k, v in e.items()}
             for f, e in (profile.get("evidence") or {}).items()

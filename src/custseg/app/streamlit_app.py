@@ -33,7 +33,7 @@ from custseg.model import SegmentModel
 from custseg.pipeline import segment
 from custseg.report import plots
 from custseg.report.palette import segment_colour
-from custseg.results import Segment, SegmentationResult
+from custseg.results import KSelection, Segment, SegmentationResult
 
 ISSUES_URL = "https://github.com/custseg/custseg/issues"
 # .xls is accepted so that the loader can say how to convert it, as the CLI does.
@@ -123,6 +123,23 @@ def run_key(data_key: str, config: SegmentationConfig) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def structure_message(sel: KSelection) -> None:
+    """Whether there is group structure at all, and how stability was measured."""
+    if sel.clear_structure is False:
+        st.warning(
+            f"{sel.structure_note} These segments are a partition of a continuum: a useful "
+            "way to divide customers, not natural groups."
+        )
+    elif sel.structure_note:
+        st.caption(sel.structure_note)
+    if sel.stability_resamples:
+        st.caption(
+            "Each segment's stability is its mean Jaccard agreement with its best match over "
+            f"{sel.stability_resamples} bootstrap resamples (0.85 or more highly stable, "
+            "0.75 stable, 0.6 fairly stable, below 0.6 unstable)."
+        )
+
+
 def _use_demo() -> None:
     st.session_state["use_demo"] = True
     # A new key empties the file uploader, so the demo is what is shown.
@@ -174,7 +191,14 @@ def segment_card(seg: Segment, result: SegmentationResult, rkey: str) -> None:
     pop = result.population
     with st.container(border=True):
         st.markdown(f"#### {seg.id} · {seg.name}")
-        st.caption(f"{seg.size:,} customers · {seg.share:.0%} of those segmented")
+        st.caption(
+            f"{seg.size:,} customers · {seg.share:.0%} of those segmented"
+            + (
+                f" · stability {seg.stability:.2f} ({seg.stability_reading})"
+                if seg.stability is not None
+                else ""
+            )
+        )
         lines = []
         for feature, level in seg.levels.items():
             mean = seg.stats[feature].mean
@@ -325,6 +349,7 @@ def segment_page() -> None:
             key=f"k-{auto_key}",
         )
     st.write(auto.k_selection.note)
+    structure_message(auto.k_selection)
     elbow, silhouette = k_plots(auto_key, auto)
     c1, c2 = st.columns(2)
     c1.image(elbow, caption="Inertia by k; the knee and the automatic choice are marked")

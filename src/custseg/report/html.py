@@ -137,6 +137,8 @@ def _charts(report: Report) -> dict[str, Any]:
         "silhouette": plots.silhouette_svg(result),
         "profiles": {c.id: plots.segment_profile_svg(result, c.id) for c in report.segments},
     }
+    if report.has_evidence:
+        charts["evidence"] = plots.evidence_svg(result)
     if result.dendrogram is not None:
         charts["dendrogram"] = plots.dendrogram_svg(result)
     map_points = None

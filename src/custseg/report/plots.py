@@ -146,6 +146,58 @@ def silhouette_figure(result: SegmentationResult):
     return fig
 
 
+def evidence_figure(result: SegmentationResult):
+    """Stability of the least stable segment and the gap statistic by k (the combined rule)."""
+    sel = result.k_selection
+    cands = [c for c in sel.candidates if c.stability is not None]
+    fig, ax = _subplots(figsize=(6, 4.0))
+    if cands:
+        ks = [c.k for c in cands]
+        ax.plot(
+            ks,
+            [c.stability for c in cands],
+            "o-",
+            color="#0072B2",
+            label="stability of the least stable segment",
+        )
+        ax.axhline(0.75, color="#999999", ls=":", lw=1, label="0.75: stable")
+        ax.set_ylim(0, 1.05)
+        ax.set_xticks(ks)
+        ax.set_ylabel("bootstrap Jaccard")
+        gaps = [(c.k, c.gap) for c in cands if c.gap is not None]
+        if gaps:
+            ax2 = ax.twinx()
+            gk, gv = zip(*gaps)
+            ax2.plot(gk, gv, "s--", color="#E69F00", label="gap statistic")
+            ax2.set_ylabel("gap statistic")
+            ax2.spines["right"].set_visible(True)
+            lines = ax.get_lines() + ax2.get_lines()
+            labels = [ln.get_label() for ln in lines]
+        else:
+            lines, labels = ax.get_lines(), [ln.get_label() for ln in ax.get_lines()]
+        # Below the axes: the curves fill the plot area, so any corner would hide a point.
+        ax.legend(
+            lines,
+            labels,
+            frameon=False,
+            fontsize=8,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.2),
+            ncol=3,
+        )
+        if sel.chosen in ks:
+            ax.axvline(sel.chosen, color="#009E73", ls="--")
+    ax.set_xlabel("number of segments k")
+    sample = sel.evidence_sample_size
+    ax.set_title("Stability and gap by k" + (f" (sample of {sample:,})" if sample else ""))
+    return fig
+
+
+def evidence_svg(result: SegmentationResult) -> str:
+    """:func:`evidence_figure` as inline SVG text."""
+    return _svg(evidence_figure(result))
+
+
 def scatter_figure(result: SegmentationResult, *, legend_outside: bool = False):
     """Customers coloured by segment on the two features or the first two principal components.
 

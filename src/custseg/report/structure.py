@@ -99,6 +99,9 @@ class SegmentCard:
     rule_recall: float | None = None
     # Further actions that also fit: (title, action, reason).
     more_actions: tuple[tuple[str, str, str], ...] = ()
+    # Mean bootstrap Jaccard with its best match (None when not measured) and its reading.
+    stability: float | None = None
+    stability_reading: str | None = None
 
     @property
     def ranked_features(self) -> tuple[FeatureRow, ...]:
@@ -128,6 +131,11 @@ class Report:
     @property
     def has_merge_gap(self) -> bool:
         return any(row.candidate.merge_gap is not None for row in self.k_rows)
+
+    @property
+    def has_evidence(self) -> bool:
+        """Whether the gap statistic and stability were measured (the combined rule)."""
+        return any(row.candidate.stability is not None for row in self.k_rows)
 
 
 def build_report(result: SegmentationResult) -> Report:
@@ -223,4 +231,6 @@ def _card(s: Segment, result: SegmentationResult) -> SegmentCard:
         rule_precision=_optional_float(s.rule, "precision"),
         rule_recall=_optional_float(s.rule, "recall"),
         more_actions=tuple((a.title, a.action, a.reason) for a in s.more_actions),
+        stability=s.stability,
+        stability_reading=s.stability_reading if s.stability is not None else None,
     )

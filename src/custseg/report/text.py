@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..identity import IdentityReport
-    from ..results import DataSummary, SegmentationResult
+    from ..results import DataSummary, KSelection, SegmentationResult
 
 
 def summary_lines(result: SegmentationResult) -> list[str]:
@@ -38,13 +38,15 @@ def summary_lines(result: SegmentationResult) -> list[str]:
             else ""
         ),
         f"k = {result.k}: {sel.note}",
+        *k_evidence_lines(sel),
         "",
     ]
     width = max(len(s.name) for s in result.segments)
     for s in result.segments:
         lines.append(
             f"  {s.id:>2}  {s.name:<{width}}  {s.size:>7,} ({s.share:.0%})  "
-            f"-> {s.recommendation.title}"
+            + stability_text(s.stability, s.stability_reading)
+            + f"-> {s.recommendation.title}"
         )
     lines.extend(identity_lines(result.identity))
     for w in result.warnings:
@@ -69,6 +71,41 @@ def _role_lines(data: DataSummary) -> list[str]:
             f"{data.n_atypical:,} atypical customers (implausible or extreme values) were "
             "kept out of fitting the centres and assigned to the nearest segment "
             "(atypical in assignments.csv)"
+        )
+    return lines
+
+
+def stability_text(value: float | None, reading: str | None) -> str:
+    """``stability 0.97 (highly stable)  `` for a segment line; empty when not measured."""
+    if value is None:
+        return ""
+    return f"stability {value:.2f} ({reading})  "
+
+
+def k_evidence_lines(sel: KSelection) -> list[str]:
+    """Group structure, what stability means here, and atypical customers, as summary lines."""
+    lines = []
+    if sel.structure_note:
+        lines.append(sel.structure_note)
+    if sel.clear_structure is False:
+        lines.append(
+            "These segments are a partition of a continuum: useful to divide customers "
+            "into groups of similar size and profile, not natural groups."
+        )
+    if sel.stability_resamples:
+        lines.append(
+            f"stability: mean Jaccard agreement of each segment with its best match over "
+            f"{sel.stability_resamples} bootstrap resamples of "
+            f"{sel.stability_sample_size or 0:,} customers (>= 0.85 highly stable, >= 0.75 "
+            "stable, >= 0.6 fairly stable, below 0.6 unstable)"
+        )
+    atypical = sel.atypical
+    if atypical:
+        lines.append(
+            f"atypical: {atypical['count']:,} customer(s) would form a segment smaller than "
+            f"{sel.min_segment_size} customers at k={atypical['k']}; they are kept in "
+            "their nearest segment and listed as atypical in segments.json "
+            "(k_selection.atypical)"
         )
     return lines
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from ..results import KCandidate, KSelection
+from .choice import KEvidence, combined_choice
 
 INDEX_LABELS = {
     "elbow": "the elbow of the inertia curve",
@@ -11,6 +12,9 @@ INDEX_LABELS = {
     "silhouette": "the highest silhouette",
     "calinski": "the highest Calinski–Harabasz index",
     "davies": "the lowest Davies–Bouldin index",
+    "gap": "the gap statistic (first k within one standard error of the next)",
+    "stability": "the most stable segments under bootstrap resampling",
+    "combined": "the best total rank over five indices, no segment too small",
 }
 _SHORT = {
     "elbow": "the elbow",
@@ -18,7 +22,11 @@ _SHORT = {
     "silhouette": "silhouette",
     "calinski": "Calinski–Harabasz",
     "davies": "Davies–Bouldin",
+    "gap": "the gap statistic's 1-SE rule",
+    "stability": "stability",
 }
+# The indices the plain-majority consensus counts (unchanged when gap and stability came).
+_CONSENSUS = ("elbow", "dendrogram", "silhouette", "calinski", "davies")
 
 
 def _best(cands: tuple[KCandidate, ...], attr: str, lowest: bool = False) -> int | None:
@@ -57,11 +65,15 @@ def choose_k(
     elbow: int | None,
     elbow_reason: str,
     fixed_k: int | None = None,
+    evidence: KEvidence | None = None,
+    min_size: int | None = None,
 ) -> KSelection:
     """Choose k by ``rule`` and record what every index prefers.
 
     ``rule`` is one of elbow, dendrogram, silhouette, calinski, davies,
-    consensus (the k most indices prefer, ties broken by silhouette).
+    consensus (the k most indices prefer, ties broken by silhouette), and, when
+    ``evidence`` (gap and stability curves) is given, gap, stability and
+    combined (:func:`custseg.selection.choice.combined_choice`; needs ``min_size``).
     ``fixed_k`` records a user's own k next to the evidence.
     """
     preferred: dict[str, int | None] = {"elbow": elbow}
@@ -70,20 +82,35 @@ def choose_k(
     preferred["silhouette"] = _best(candidates, "silhouette")
     preferred["calinski"] = _best(candidates, "calinski_harabasz")
     preferred["davies"] = _best(candidates, "davies_bouldin", lowest=True)
+    if evidence is not None:
+        ks = [c.k for c in candidates]
+        preferred["gap"] = evidence.gap.first_k(min(ks)) if ks else None
+        if preferred["gap"] is not None and preferred["gap"] not in ks:
+            preferred["gap"] = None
+        preferred["stability"] = _best(candidates, "stability")
+    elif rule in ("gap", "stability", "combined"):
+        raise ConfigError(f"k_rule={rule!r} needs the gap and stability curves")
 
     fallback = ""
+    reason = None
     if fixed_k is not None:
         chosen = fixed_k
         used_rule = "fixed"
         how = f"k={fixed_k} was set by the user"
+    elif rule == "combined":
+        assert evidence is not None and min_size is not None
+        chosen, _, reason = combined_choice(evidence, min_size=min_size)
+        used_rule = "combined"
+        how = reason
     elif rule == "consensus":
-        chosen_or_none = _most_voted(preferred, candidates)
+        voters = {name: k for name, k in preferred.items() if name in _CONSENSUS}
+        chosen_or_none = _most_voted(voters, candidates)
         if chosen_or_none is None:
             raise ConfigError("no index could rank the candidate k; widen --k-min/--k-max")
         chosen = chosen_or_none
         used_rule = "consensus"
-        n_votes = sum(1 for v in preferred.values() if v == chosen)
-        n_idx = sum(1 for v in preferred.values() if v is not None)
+        n_votes = sum(1 for v in voters.values() if v == chosen)
+        n_idx = sum(1 for v in voters.values() if v is not None)
         how = f"k={chosen} is preferred by {n_votes} of {n_idx} indices (consensus)"
     else:
         if rule == "dendrogram" and method != "hierarchical":
@@ -103,6 +130,8 @@ def choose_k(
             fallback += f"Fell back to {INDEX_LABELS.get(used_rule, 'the smallest candidate')}. "
         chosen = pick
         how = f"k={chosen} chosen by {INDEX_LABELS.get(used_rule, 'the smallest candidate')}"
+    if reason is None:
+        reason = how
 
     others = {name: k for name, k in preferred.items() if k is not None}
     agree = all(k == chosen for k in others.values()) and bool(others)
@@ -129,4 +158,6 @@ def choose_k(
         note=note,
         elbow=elbow,
         elbow_reason=elbow_reason if elbow is None else None,
+        reason=reason,
+        min_segment_size=min_size,
     )
