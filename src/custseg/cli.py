@@ -115,6 +115,12 @@ segment_options = [
 ]
 
 
+def _rfm_options():
+    from .rfm.cli import RFM_OPTIONS
+
+    return RFM_OPTIONS
+
+
 def _apply(options):
     def decorator(f):
         for option in reversed(options):
@@ -228,6 +234,34 @@ def segment(path: Path, out: Path, **options) -> None:
         custseg segment customers_q2.csv --previous q1/model.json --out q2/
     """
     _run_segment(path, out, **options)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the results (replaced atomically).",
+)
+@_apply(_rfm_options())
+def rfm(path: Path, out: Path, **options) -> None:
+    """Turn a transaction log in PATH into customers: RFM scores, named segments, clusters.
+
+    PATH holds one line per invoice or order line (CSV, Parquet or .xlsx, any
+    size). Writes customers.csv / .parquet (one row per customer), rfm.json,
+    rfm_segments.csv, rfm_by_cluster.csv, and the cluster results of `segment`
+    (segments.json, model.json, report.html). Rules: docs/rfm.md.
+
+    \b
+    Examples:
+        custseg rfm invoices.csv --out rfm/
+        custseg rfm orders.parquet --customer client --amount total --as-of 2024-01-01 --out rfm/
+    """
+    from .rfm.cli import run_rfm
+
+    run_rfm(path, out, **options)
 
 
 @cli.command()

@@ -1,0 +1,59 @@
+"""Write the results of :func:`~custseg.rfm.rfm` through the same writer as ``segment``.
+
+The cluster outputs (``segments.json``, ``model.json``, ``report.html`` ...) come
+from :func:`custseg.outputs.write_results`; the RFM files are handed to it as
+extra files, so the whole folder is still replaced atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from ..outputs import safe_csv
+from .analysis import RFMResult
+
+
+def _parquet_bytes(result: RFMResult) -> bytes:
+    buf = io.BytesIO()
+    frame = result.customers.copy()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def rfm_files(result: RFMResult) -> dict[str, bytes]:
+    """The RFM files of a results folder, by name."""
+    doc = json.dumps(result.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    files = {
+        "customers.csv": safe_csv(result.customers).encode("utf-8"),
+        "customers.parquet": _parquet_bytes(result),
+        "rfm.json": doc.encode("utf-8"),
+        "rfm_segments.csv": safe_csv(result.segments_frame()).encode("utf-8"),
+    }
+    if result.clustering is not None:
+        files["rfm_by_cluster.csv"] = safe_csv(result.crosstab().reset_index()).encode("utf-8")
+        files["clusters.csv"] = safe_csv(result.clusters_frame()).encode("utf-8")
+    return files
+
+
+def write_rfm_results(result: RFMResult, out: str | Path, *, plots: bool = True) -> Path:
+    """Write the customers, ``rfm.json``, ``rfm_segments.csv`` and the cluster outputs.
+
+    Everything goes into ``out`` at once (replaced atomically, like ``segment``).
+    Without clustering, only the RFM files are written, still atomically.
+    """
+    from .._atomic import atomic_directory
+    from ..outputs import write_results
+
+    files = rfm_files(result)
+    if result.clustering is not None:
+        return write_results(result.clustering, out, plots=plots, extra_files=files)
+    target = Path(out)
+    with atomic_directory(target) as tmp:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+    return target
+
+
+__all__ = ["rfm_files", "write_rfm_results"]
