@@ -30,6 +30,7 @@ from .model import SegmentModel, load_model
 from .outputs import write_results
 from .pipeline import segment
 from .results import KCandidate, KSelection, Segment, SegmentationResult
+from .rfm import RFMResult, rfm  # custseg.rfm(...) is the function; its package: custseg.rfm.*
 from .segmenter import Segmenter
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "ModelError",
     "NotFittedError",
     "OutputError",
+    "RFMResult",
     "Segment",
     "SegmentModel",
     "SegmentationConfig",
@@ -51,6 +53,7 @@ __all__ = [
     "load_model",
     "load_table",
     "make_customers",
+    "rfm",
     "segment",
     "write_results",
 ]

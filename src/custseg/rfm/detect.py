@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -274,11 +275,63 @@ def transaction_log_message(sample: pd.DataFrame, source: str) -> str | None:
         return None
     if not (cols.invoice or cols.amount or cols.quantity):
         return None
-    name = source.rsplit("/", 1)[-1]
+    shown_path = f"'{source}'" if " " in source else source
     shown = [c for c in (cols.invoice, cols.date, cols.quantity, cols.price, cols.amount) if c]
     return (
         f"'{source}' looks like a transaction log, not a customer table: customer ids in "
         f"{cols.customer!r} repeat, with {', '.join(repr(c) for c in shown)}; turn it into "
-        f"one row per customer with: custseg rfm {name} --out DIR"
+        f"one row per customer with: custseg rfm {shown_path} --out DIR"
     )
 
+
+HEAD_LINES = 2_000
+
+
+def _head(path: str | Path) -> tuple[pd.DataFrame, str] | None:
+    """The first lines of a CSV or Parquet file, every column as read; None when unsure."""
+    from ..data.loading import _read_text_sample, detect_delimiter, detect_encoding, detect_format
+
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            fmt = detect_format(p, fh.read(8))
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            batch = next(pq.ParquetFile(p).iter_batches(batch_size=HEAD_LINES), None)
+            return (batch.to_pandas(), str(p)) if batch is not None else None
+        if fmt not in ("csv", "csv.gz"):
+            return None  # Excel: checked on the loaded frame
+        sample = _read_text_sample(p, fmt == "csv.gz")
+        encoding = detect_encoding(sample)
+        text = sample.decode(encoding, errors="replace")
+        frame = pd.read_csv(
+            p,
+            sep=detect_delimiter(text),
+            encoding=encoding,
+            nrows=HEAD_LINES,
+            dtype=str,
+            compression="gzip" if fmt == "csv.gz" else None,
+        )
+        return frame, str(p)
+    except Exception:  # anything unusual: the table loader reports it properly
+        return None
+
+
+def check_not_transaction_log(data: str | Path | pd.DataFrame, source: str = "") -> None:
+    """Refuse a transaction log given to ``segment``, pointing to ``custseg rfm``.
+
+    Raises
+    ------
+    DataError
+        With :func:`transaction_log_message`'s one line.
+    """
+    if isinstance(data, pd.DataFrame):
+        head: tuple[pd.DataFrame, str] | None = (data.head(HEAD_LINES), source or "<DataFrame>")
+    else:
+        head = _head(data)
+    if head is None:
+        return
+    message = transaction_log_message(*head)
+    if message is not None:
+        raise DataError(message)

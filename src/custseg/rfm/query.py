@@ -628,10 +628,12 @@ def _compute(
     if rules.returns == "drop":
         con.execute("UPDATE kinds SET kind = 'return_dropped' WHERE kind = 'return'")
 
+    # Identical lines were kept once (GROUP BY ALL above): each counts once here, and the
+    # copies are counted as 'duplicate', so the counts add up to the lines of the file.
     counts = dict(
         (k, (int(n), float(a or 0.0)))
         for k, n, a in con.execute(
-            "SELECT kind, sum(_copies), sum(amount * _copies) FROM kinds GROUP BY kind"
+            "SELECT kind, count(*), sum(amount) FROM kinds GROUP BY kind"
         ).fetchall()
     )
     left_out = {"duplicate": n_duplicates} if n_duplicates else {}
@@ -671,7 +673,6 @@ def _compute(
                 CAST(last_purchase AS DATE) AS last_purchase
             FROM per ORDER BY cust"""
     ).df()
-    # Duplicated lines were kept once above (GROUP BY ALL): the sums use each line once.
     if not cols.product:
         frame["n_products"] = pd.NA
     frame["frequency"] = frame["frequency"].astype("int64")
