@@ -479,3 +479,55 @@ def test_no_purchase_at_all(tmp_path):
     p = _write(tmp_path / "log.csv", "CustomerID,InvoiceDate,Amount\na,2024-01-01,0\n")
     with pytest.raises(DataError, match="has no purchase that custseg can count"):
         per_customer_table(p, LogRules())
+
+
+def test_assign_a_new_log_with_an_rfm_model(tmp_path):
+    log = make_invoice_log(150, seed=4)
+    path = tmp_path / "invoices.csv"
+    log.to_csv(path, index=False)
+    out = tmp_path / "rfm"
+    code, _, err = run_cli("rfm", str(path), "--out", str(out), "--quiet", "--no-plots")
+    assert code == 0, err
+    # the same log again: the same scores, names and clusters as the fit
+    code, stdout, err = run_cli(
+        "assign", str(out / "model.json"), str(path), "--out", str(tmp_path / "a.csv")
+    )
+    assert code == 0, err
+    assert "150 customers, 150 scored with the model's score edges" in stdout
+    fitted = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
+    again = pd.read_csv(tmp_path / "a.csv", dtype={"customer_id": str})
+    for a, b in (
+        ("R", "R"),
+        ("F", "F"),
+        ("M", "M"),
+        ("rfm_segment", "rfm_segment"),
+        ("cluster", "segment"),
+    ):
+        assert (fitted[a].to_numpy() == again[b].to_numpy()).all(), a
+    # a new log: scored with the stored edges, its own as-of date
+    new = tmp_path / "new.parquet"
+    make_invoice_log(40, seed=8).to_parquet(new)
+    code, stdout, err = run_cli(
+        "assign", str(out / "model.json"), str(new), "--out", str(tmp_path / "b.parquet")
+    )
+    assert code == 0, err
+    b = pd.read_parquet(tmp_path / "b.parquet")
+    assert len(b) == 40 and b["segment"].notna().all() and b["rfm_segment"].ne("").all()
+
+
+def test_assign_a_log_needs_rfm_json_beside_the_model(tmp_path):
+    log = make_invoice_log(60, seed=4)
+    path = tmp_path / "invoices.csv"
+    log.to_csv(path, index=False)
+    out = tmp_path / "rfm"
+    code, _, err = run_cli("rfm", str(path), "--out", str(out), "--quiet", "--no-plots", "--k", "3")
+    assert code == 0, err
+    (tmp_path / "elsewhere").mkdir()
+    moved = tmp_path / "elsewhere" / "model.json"
+    moved.write_bytes((out / "model.json").read_bytes())
+    code, _, err = run_cli("assign", str(moved), str(path), "--out", str(tmp_path / "a.csv"))
+    assert code == 1
+    assert err.splitlines()[-1] == (
+        f"Error: model '{moved}' was fitted by custseg rfm, but '{tmp_path / 'elsewhere' / 'rfm.json'}' "
+        "(its score edges and rules) is not beside it; keep the results folder together"
+    )

@@ -357,6 +357,14 @@ def assign(
     from .report.text import assignment_lines
 
     model = load_model(model_path)
+    from .rfm.assign import is_rfm_model
+
+    if is_rfm_model(model.features):  # a `custseg rfm` model: PATH is a transaction log
+        from .rfm.assign import assign_log
+
+        for line in assign_log(model, model_path, path, out, sheet=sheet).lines():
+            click.echo(line)
+        return
     with _progress_bar(quiet) as progress:
         summary = assign_file(
             model, path, out, chunk_rows=chunk_rows, sheet=sheet, progress=progress

@@ -673,6 +673,10 @@ def _compute(
                 CAST(last_purchase AS DATE) AS last_purchase
             FROM per ORDER BY cust"""
     ).df()
+    # Sums of float amounts carry binary noise (118.80000000000001); 6 decimals keep
+    # every real digit of money amounts and drop the noise.
+    for c in ("monetary", "avg_order_value", "purchases", "returns", "return_share"):
+        frame[c] = frame[c].round(6)
     if not cols.product:
         frame["n_products"] = pd.NA
     frame["frequency"] = frame["frequency"].astype("int64")

@@ -47,7 +47,7 @@ def rfm_summary_lines(doc: dict[str, Any], clusters: dict[str, Any] | None) -> l
         for c in doc["clusters"]:
             lines.append(
                 f"  {c['cluster']:>2}  {c['name']:<{width}}  {c['customers']:>7,}  "
-                f"(median {c['median_recency_days']:.0f} days, {c['median_frequency']:.0f} orders, "
+                f"(median {c['median_recency_days']:.0f} days, {_orders(c['median_frequency'])}, "
                 f"{c['median_monetary']:,.0f})  -> {c['action']}"
             )
     return lines
@@ -73,3 +73,7 @@ def _first_clause(text: str) -> str:
     if len(head) > 60 and ", " in head:
         head = head.split(", ")[0]
     return head.rstrip(".")
+
+
+def _orders(n: float) -> str:
+    return f"{n:.0f} order" if round(n) == 1 else f"{n:.0f} orders"
