@@ -121,9 +121,7 @@ print(time.perf_counter() - t, len(per))
 def run(code: str, args: list[str]) -> tuple[float, float, str]:
     """Run ``code`` in a fresh Python; return (wall seconds, peak RSS in GB, its stdout)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     out = proc.stdout.read() if proc.stdout else ""
@@ -145,8 +143,10 @@ def main() -> None:
     if not log.exists():
         t = time.perf_counter()
         generate(log, n)
-        print(f"generated {n:,} lines ({log.stat().st_size / 2**20:,.0f} MB) "
-              f"in {time.perf_counter() - t:.0f} s")
+        print(
+            f"generated {n:,} lines ({log.stat().st_size / 2**20:,.0f} MB) "
+            f"in {time.perf_counter() - t:.0f} s"
+        )
     codes = ",".join(NON_PRODUCT)
     results = {}
     for name, code, extra in (
@@ -164,8 +164,10 @@ def main() -> None:
     same = a.index.equals(b.index) and (a["frequency"] == b["frequency"]).all()
     close = ((a["monetary"] - b["monetary"]).abs() <= 1e-6 * b["monetary"].abs().clip(1)).all()
     (cw, cr, _), (pw, pr, _) = results["custseg (DuckDB)"], results["pandas recipe"]
-    print(f"pandas / custseg: wall {pw / cw:.1f}x, peak memory {pr / cr:.1f}x; "
-          f"same customers and frequency: {same}; same monetary: {bool(close)}")
+    print(
+        f"pandas / custseg: wall {pw / cw:.1f}x, peak memory {pr / cr:.1f}x; "
+        f"same customers and frequency: {same}; same monetary: {bool(close)}"
+    )
 
 
 if __name__ == "__main__":

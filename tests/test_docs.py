@@ -59,9 +59,7 @@ def test_every_readme_command_runs(tmp_path, monkeypatch):
         if args[0] == "app":  # a long-running server; tested in test_app_browser.py
             continue
         code, _, err = (
-            run_cli(*args, "--quiet")
-            if args[0] in ("segment", "demo", "rfm")
-            else run_cli(*args)
+            run_cli(*args, "--quiet") if args[0] in ("segment", "demo", "rfm") else run_cli(*args)
         )
         assert code == 0, f"{line}\n{err}"
         ran += 1

@@ -366,6 +366,23 @@ def test_cli_end_to_end_on_a_generated_log(tmp_path):
     assert f"left out: {n_blank:,} lines without a customer id" in stdout
     assert "read " in stdout and "RFM segments" in stdout and "Champions" in stdout
     assert pd.read_parquet(out / "customers.parquet").shape[0] == 300
+    # report.html: the cluster report with the RFM section and a link to it
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.count('<section id="rfm"') == 1 and '<a href="#rfm">RFM</a>' in html
+    assert "Score grid" in html and "RFM segments and clusters" in html
+    assert html.index('id="rfm"') < html.index('id="choosing-k"')
+
+
+def test_rfm_section_escapes_hostile_names(tmp_path):
+    from custseg.rfm.report import rfm_section
+
+    log = make_invoice_log(60, seed=6)
+    log["CustomerID"] = log["CustomerID"].where(log["CustomerID"] == "", "<b>" + log["CustomerID"])
+    path = tmp_path / "<script>.csv"
+    log.to_csv(path, index=False)
+    doc = rfm(path, cluster=False).to_dict()
+    html = rfm_section(doc)
+    assert "<script>" not in html and "&lt;script&gt;.csv" in html
 
 
 def test_cli_missing_customer_column(tmp_path):

@@ -171,6 +171,10 @@ class RFMResult:
                 "segment_map": self.segment_map.to_dict(),
                 "segments": self.segments_frame().to_dict(orient="records"),
                 "score_grid": _score_grid(s),
+                "distributions": {
+                    "recency_days": _bins(s["recency_days"], RECENCY_BINS),
+                    "frequency": _bins(s["frequency"], FREQUENCY_BINS),
+                },
                 "cluster_features": [CLUSTER_FEATURES.get(c, c) for c in self.cluster_features],
                 "clusters": self.clusters_frame().to_dict(orient="records"),
                 "crosstab": {
@@ -183,6 +187,22 @@ class RFMResult:
 
 def _median(x: pd.Series) -> float | None:
     return float(x.median()) if len(x) else None
+
+
+RECENCY_BINS = ((0, 30), (31, 90), (91, 180), (181, 365), (366, None))
+FREQUENCY_BINS = ((1, 1), (2, 2), (3, 3), (4, 5), (6, 10), (11, None))
+
+
+def _bins(x: pd.Series, bins: tuple[tuple[int, int | None], ...]) -> list[dict[str, Any]]:
+    """Customers per bin of whole numbers (both ends included; None = no upper end)."""
+    v = x.to_numpy(dtype=float)
+    n = max(len(v), 1)
+    out = []
+    for lo, hi in bins:
+        inside = (v >= lo) & (v <= (np.inf if hi is None else hi))
+        label = f"{lo}+" if hi is None else (str(lo) if lo == hi else f"{lo}–{hi}")
+        out.append({"bin": label, "customers": int(inside.sum()), "share": inside.sum() / n})
+    return out
 
 
 def _score_grid(s: pd.DataFrame) -> dict[str, Any]:

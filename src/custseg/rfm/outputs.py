@@ -48,7 +48,13 @@ def write_rfm_results(result: RFMResult, out: str | Path, *, plots: bool = True)
 
     files = rfm_files(result)
     if result.clustering is not None:
-        return write_results(result.clustering, out, plots=plots, extra_files=files)
+        from ..report import render_report
+        from .report import with_rfm_section
+
+        clustering = result.clustering
+        html = render_report(clustering.to_dict(), clustering.model.to_dict())
+        files["report.html"] = with_rfm_section(html, result.to_dict()).encode("utf-8")
+        return write_results(clustering, out, plots=plots, report=False, extra_files=files)
     target = Path(out)
     with atomic_directory(target) as tmp:
         for name, data in files.items():
