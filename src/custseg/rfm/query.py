@@ -328,7 +328,9 @@ def _source(
 def _text(col: str) -> str:
     # Ids exported by spreadsheets as floats ('17850.0') are the same ids as '17850'.
     text = f"trim(CAST({_quote(col)} AS VARCHAR))"
-    return f"NULLIF(regexp_replace({text}, '^(-?[0-9]+)\\.0+$', '\\1'), '')"
+    # The regular expression only runs on the few values that end in '.0' (it is slow).
+    fixed = f"regexp_replace({text}, '^(-?[0-9]+)\\.0+$', '\\1')"
+    return f"NULLIF(CASE WHEN {text} LIKE '%.0' THEN {fixed} ELSE {text} END, '')"
 
 
 def _number(col: str, col_type: str) -> str:
@@ -379,21 +381,43 @@ def _slash_order(con: Any, src: str, col: str) -> tuple[bool, str]:
     )
 
 
-def _date_expr(con: Any, src: str, col: str, col_type: str) -> tuple[str, str]:
+def _formats(fmts: list[str]) -> str:
+    return ", ".join(_literal(f) for f in fmts)
+
+
+def _parse_text_date(day_first: bool) -> str:
+    """SQL parsing the text date in column ``v``: DuckDB's ISO cast first, then the formats."""
+    slash = [f for f in _slash_formats(day_first) if "/" in f]
+    other = _ISO + [f for f in _slash_formats(day_first) if "/" not in f]
+    tz = "regexp_matches(v, '(Z|UTC|[+-][0-9][0-9]:?[0-9][0-9])$')"
+    vz = "regexp_replace(v, '(Z|UTC)$', '+00:00')"
+    expr = f"""CASE
+        WHEN {tz} THEN CAST(try_strptime({vz}, [{_formats(_ISO_TZ)}]) AS TIMESTAMP)
+        WHEN v LIKE '%/%' THEN try_strptime(v, [{_formats(slash)}])
+        ELSE COALESCE(TRY_CAST(v AS TIMESTAMP), try_strptime(v, [{_formats(other)}]))
+    END"""
+    return expr
+
+
+def _date_table(con: Any, col: str, col_type: str) -> tuple[str, str, str]:
+    """(SQL of the timestamp, join clause, how dates were read) for the ``raw`` table.
+
+    Text dates are parsed once per distinct text (invoice lines share their
+    invoice's time), in a small ``dates`` table joined back to the lines.
+    """
     q = _quote(col)
     if col_type.startswith("TIMESTAMP WITH TIME ZONE"):
-        return f"CAST({q} AS TIMESTAMP)", "timestamps with time zone, converted to UTC"
+        return f"CAST({q} AS TIMESTAMP)", "", "timestamps with time zone, converted to UTC"
     if col_type.startswith("TIMESTAMP") or col_type == "DATE":
-        return f"CAST({q} AS TIMESTAMP)", "typed dates"
-    day_first, how = _slash_order(con, src, col)
-    v = f"regexp_replace(trim(CAST({q} AS VARCHAR)), '(Z|UTC)$', '+00:00')"
-    fmts = _ISO + _slash_formats(day_first)
-    naive = ", ".join(_literal(f) for f in fmts)
-    aware = ", ".join(_literal(f) for f in _ISO_TZ)
-    expr = (
-        f"COALESCE(try_strptime({v}, [{naive}]), CAST(try_strptime({v}, [{aware}]) AS TIMESTAMP))"
-    )
-    return expr, f"text dates ({how}; times with an offset converted to UTC)"
+        return f"CAST({q} AS TIMESTAMP)", "", "typed dates"
+    text = f"NULLIF(trim(CAST({q} AS VARCHAR)), '')"
+    con.execute(f"CREATE TABLE date_texts AS SELECT DISTINCT {text} AS v FROM raw")
+    day_first, how = _slash_order(con, "date_texts", "v")
+    parse = _parse_text_date(day_first)
+    con.execute(f"CREATE TABLE dates AS SELECT v AS date_key, {parse} AS ts FROM date_texts")
+    con.execute("DROP TABLE date_texts")
+    join = f"LEFT JOIN dates ON dates.date_key = {text}"
+    return "dates.ts", join, f"text dates ({how}; times with an offset converted to UTC)"
 
 
 # --- the per-customer query ----------------------------------------------------------
@@ -488,66 +512,12 @@ def _compute(
     n_lines = int(n_lines or 0)
     n_duplicates = n_lines - int(n_distinct)
 
-    # 2. Typed columns of each distinct line.
-    date_sql, date_formats = _date_expr(con, "raw", cols.date, types[cols.date])
-    num_cols = [c for c in (cols.amount, cols.quantity, cols.price) if c]
-    typed = {c: _number(c, types[c]) for c in num_cols}
-    if cols.amount:
-        amount_sql = typed[cols.amount]
-        qty_sql = "NULL::DOUBLE"
-        price_sql = "NULL::DOUBLE"
-    else:
-        assert cols.quantity and cols.price
-        qty_sql, price_sql = typed[cols.quantity], typed[cols.price]
-        amount_sql = f"({qty_sql}) * ({price_sql})"
-    inv_sql = _text(cols.invoice) if cols.invoice else "NULL::VARCHAR"
-    prod_sql = f"upper({_text(cols.product)})" if cols.product else "NULL::VARCHAR"
+    # 2. Currencies: several are refused unless --currency picks one.
     cur_sql = f"upper({_text(cols.currency)})" if cols.currency else "NULL::VARCHAR"
-    date_raw = f"NULLIF(trim(CAST({_quote(cols.date)} AS VARCHAR)), '')"
-    num_raw = ", ".join(f"{_number_raw(c)} AS {_quote('raw ' + c)}" for c in num_cols)
-    con.execute(
-        f"""CREATE TABLE lines AS SELECT
-                {_text(cols.customer)} AS cust,
-                {date_sql} AS ts,
-                {date_raw} AS date_text,
-                {inv_sql} AS inv,
-                {prod_sql} AS prod,
-                {cur_sql} AS cur,
-                {amount_sql} AS amount,
-                {qty_sql} AS qty,
-                {price_sql} AS price,
-                {", ".join(f"{typed[c]} AS {_quote('num ' + c)}" for c in num_cols)},
-                {num_raw},
-                _copies
-            FROM raw"""
-    )
-    con.execute("DROP TABLE raw")
-
-    # 3. Values that cannot be read: refused, naming the column and a value.
-    bad_date = con.execute(
-        "SELECT count(*), min(date_text) FROM lines WHERE ts IS NULL AND date_text IS NOT NULL"
-    ).fetchone()
-    if bad_date[0]:
-        raise DataError(
-            f"column {cols.date!r} of '{source}' has {bad_date[0]:,} dates custseg cannot read "
-            f"(e.g. {bad_date[1]!r}); use ISO dates like 2024-03-31 or 2024-03-31 14:05, or "
-            "name another column with --date"
-        )
-    for c in num_cols:
-        bad = con.execute(
-            f"SELECT count(*), min({_quote('raw ' + c)}) FROM lines "
-            f"WHERE {_quote('num ' + c)} IS NULL AND {_quote('raw ' + c)} IS NOT NULL"
-        ).fetchone()
-        if bad[0]:
-            raise DataError(
-                f"column {c!r} of '{source}' has {bad[0]:,} values that are not numbers "
-                f"(e.g. {bad[1]!r}); export plain numbers with a decimal point"
-            )
-
-    # 4. Currencies: several are refused unless --currency picks one.
     if cols.currency:
         found = con.execute(
-            "SELECT cur, sum(_copies) FROM lines WHERE cur IS NOT NULL GROUP BY cur ORDER BY cur"
+            f"SELECT {cur_sql} AS cur, sum(_copies) FROM raw WHERE cur IS NOT NULL "
+            "GROUP BY cur ORDER BY cur"
         ).fetchall()
         codes = [c for c, _ in found]
         if rules.currency is None and len(codes) > 1:
@@ -563,46 +533,115 @@ def _compute(
                 f"it has: {', '.join(codes)}"
             )
 
-    # 5. Each line's kind: the first rule that applies (LEFT_OUT_REASONS order).
-    non_product = ", ".join(_literal(c) for c in rules.non_product) or "NULL"
-    is_return = "(upper(coalesce(inv, '')) LIKE 'C%' OR amount < 0)"
-    if not cols.amount:
-        is_return = "(upper(coalesce(inv, '')) LIKE 'C%' OR qty < 0)"
-    price_rules = (
-        "WHEN price = 0 THEN 'zero_price' WHEN price < 0 THEN 'negative_price'"
-        if not cols.amount
-        else ""
+    # 3. Typed columns and each line's kind, in one statement: the first rule that
+    #    applies (LEFT_OUT_REASONS order); unreadable values get a kind of their own.
+    date_sql, date_join, date_formats = _date_table(con, cols.date, types[cols.date])
+    num_cols = [c for c in (cols.amount, cols.quantity, cols.price) if c]
+    typed = {c: _number(c, types[c]) for c in num_cols}
+    if cols.amount:
+        amount_sql, qty_sql, price_sql = typed[cols.amount], "NULL::DOUBLE", "NULL::DOUBLE"
+    else:
+        assert cols.quantity and cols.price
+        qty_sql, price_sql = typed[cols.quantity], typed[cols.price]
+        amount_sql = f"({qty_sql}) * ({price_sql})"
+    inv_sql = _text(cols.invoice) if cols.invoice else "NULL::VARCHAR"
+    prod_sql = f"upper({_text(cols.product)})" if cols.product else "NULL::VARCHAR"
+    date_text = f"NULLIF(trim(CAST({_quote(cols.date)} AS VARCHAR)), '')"
+    unreadable = "".join(
+        f"WHEN {_quote('num ' + c)} IS NULL AND {_number_raw(c)} IS NOT NULL "
+        f"THEN {_literal('bad_number ' + c)} "
+        for c in num_cols
     )
+    non_product = ", ".join(_literal(c) for c in rules.non_product) or "NULL"
+    if cols.amount:
+        is_return, price_rules = "(upper(coalesce(__inv, '')) LIKE 'C%' OR __amount < 0)", ""
+    else:
+        is_return = "(upper(coalesce(__inv, '')) LIKE 'C%' OR __qty < 0)"
+        price_rules = "WHEN __price = 0 THEN 'zero_price' WHEN __price < 0 THEN 'negative_price'"
     currency_rule = (
-        f"WHEN cur IS DISTINCT FROM {_literal(rules.currency.upper())} THEN 'other_currency'"
+        f"WHEN __cur IS DISTINCT FROM {_literal(rules.currency.upper())} THEN 'other_currency'"
         if rules.currency
         else ""
     )
+    as_of_rule = (
+        f"WHEN CAST(__ts AS DATE) >= DATE {_literal(rules.as_of.isoformat())} THEN 'after_as_of'"
+        if rules.as_of
+        else ""
+    )
+    return_kind = "'return_dropped'" if rules.returns == "drop" else "'return'"
     con.execute(
-        f"""CREATE TABLE kinds AS SELECT *,
+        f"""CREATE TABLE kinds AS
+            WITH typed AS (
+                SELECT raw.*,
+                    {_text(cols.customer)} AS __cust,
+                    {date_sql} AS __ts,
+                    {date_text} AS __date_text,
+                    {inv_sql} AS __inv,
+                    {prod_sql} AS __prod,
+                    {cur_sql} AS __cur,
+                    {amount_sql} AS __amount,
+                    {qty_sql} AS __qty,
+                    {price_sql} AS __price,
+                    {", ".join(f"{typed[c]} AS {_quote('num ' + c)}" for c in num_cols)}
+                FROM raw {date_join}
+            )
+            SELECT __cust AS cust, __ts AS ts, __inv AS inv, __prod AS prod, __amount AS amount,
+                _copies,
                 CASE
-                    WHEN cust IS NULL THEN 'no_customer'
-                    WHEN ts IS NULL THEN 'no_date'
-                    WHEN amount IS NULL THEN 'no_amount'
+                    WHEN __ts IS NULL AND __date_text IS NOT NULL THEN 'bad_date'
+                    {unreadable}
+                    WHEN __cust IS NULL THEN 'no_customer'
+                    WHEN __ts IS NULL THEN 'no_date'
+                    WHEN __amount IS NULL THEN 'no_amount'
                     {currency_rule}
-                    WHEN prod IN ({non_product}) THEN 'non_product'
+                    WHEN __prod IN ({non_product}) THEN 'non_product'
                     {price_rules}
-                    WHEN amount = 0 THEN 'zero_amount'
-                    WHEN {is_return} THEN 'return'
+                    WHEN __amount = 0 THEN 'zero_amount'
+                    {as_of_rule}
+                    WHEN {is_return} THEN {return_kind}
                     ELSE 'purchase'
                 END AS kind
-            FROM lines"""
+            FROM typed"""
     )
-    con.execute("DROP TABLE lines")
+    # Identical lines were kept once (GROUP BY ALL above): each counts once here, and the
+    # copies are counted as 'duplicate', so the counts add up to the lines of the file.
+    counts = {
+        k: (int(n), float(a or 0.0))
+        for k, n, a in con.execute(
+            "SELECT kind, count(*), sum(amount) FROM kinds GROUP BY kind"
+        ).fetchall()
+    }
 
-    # 6. The as-of date: the day after the last dated line, or the user's.
+    # 4. Values that cannot be read: refused, naming the column and a value.
+    if "bad_date" in counts:
+        example = con.execute(
+            "SELECT min(date_key) FROM dates WHERE ts IS NULL AND date_key IS NOT NULL"
+        ).fetchone()[0]
+        raise DataError(
+            f"column {cols.date!r} of '{source}' has {counts['bad_date'][0]:,} dates custseg "
+            f"cannot read (e.g. {example!r}); use ISO dates like 2024-03-31 or "
+            "2024-03-31 14:05, or name another column with --date"
+        )
+    for c in num_cols:
+        if f"bad_number {c}" in counts:
+            example = con.execute(
+                f"SELECT min({_number_raw(c)}) FROM raw "
+                f"WHERE {typed[c]} IS NULL AND {_number_raw(c)} IS NOT NULL"
+            ).fetchone()[0]
+            raise DataError(
+                f"column {c!r} of '{source}' has {counts[f'bad_number {c}'][0]:,} values that "
+                f"are not numbers (e.g. {example!r}); export plain numbers with a decimal point"
+            )
+    con.execute("DROP TABLE raw")
+
+    # 5. The as-of date: the day after the last dated line, or the user's.
+    counted = "('purchase', 'return', 'return_dropped', 'after_as_of')"
     first_ts, last_ts = con.execute(
-        "SELECT min(ts), max(ts) FROM kinds WHERE kind IN ('purchase', 'return')"
+        f"SELECT min(ts), max(ts) FROM kinds WHERE kind IN {counted}"
     ).fetchone()
-    if last_ts is None:
-        counts = dict(con.execute("SELECT kind, sum(_copies) FROM kinds GROUP BY kind").fetchall())
+    if last_ts is None or "purchase" not in counts:
         listed = ", ".join(
-            f"{int(n):,} {LEFT_OUT_REASONS.get(k, k)}" for k, n in sorted(counts.items())
+            f"{n:,} {LEFT_OUT_REASONS.get(k, k)}" for k, (n, _) in sorted(counts.items())
         )
         raise DataError(
             f"'{source}' has no purchase that custseg can count ({listed}); "
@@ -620,22 +659,7 @@ def _compute(
                 f"--as-of {as_of.isoformat()} is on or before the first line of '{source}' "
                 f"({first_ts.date().isoformat()}); give a later date"
             )
-    con.execute(
-        f"""UPDATE kinds SET kind = 'after_as_of'
-            WHERE kind IN ('purchase', 'return')
-                AND CAST(ts AS DATE) >= DATE {_literal(as_of.isoformat())}"""
-    )
-    if rules.returns == "drop":
-        con.execute("UPDATE kinds SET kind = 'return_dropped' WHERE kind = 'return'")
 
-    # Identical lines were kept once (GROUP BY ALL above): each counts once here, and the
-    # copies are counted as 'duplicate', so the counts add up to the lines of the file.
-    counts = dict(
-        (k, (int(n), float(a or 0.0)))
-        for k, n, a in con.execute(
-            "SELECT kind, count(*), sum(amount) FROM kinds GROUP BY kind"
-        ).fetchall()
-    )
     left_out = {"duplicate": n_duplicates} if n_duplicates else {}
     left_amount: dict[str, float] = {}
     for k in LEFT_OUT_REASONS:
