@@ -548,3 +548,21 @@ def test_assign_a_log_needs_rfm_json_beside_the_model(tmp_path):
         f"Error: model '{moved}' was fitted by custseg rfm, but '{tmp_path / 'elsewhere' / 'rfm.json'}' "
         "(its score edges and rules) is not beside it; keep the results folder together"
     )
+
+
+def test_segmenter_on_the_per_customer_table_reproduces_the_clusters(tmp_path):
+    from custseg import Segmenter
+    from custseg.rfm.scores import cluster_playbook_path
+
+    path = tmp_path / "invoices.csv"
+    make_invoice_log(120, seed=11).to_csv(path, index=False)
+    result = rfm(path, k=3)
+    table = result.cluster_table()
+    seg = Segmenter(
+        k=3,
+        id_column="customer_id",
+        features=list(table.columns[1:]),
+        playbook=cluster_playbook_path(),
+    ).fit(table)
+    assert (seg.labels_ == result.clustering.labels).all()
+    assert [s.name for s in seg.result_.segments] == [s.name for s in result.clustering.segments]

@@ -506,8 +506,19 @@ def _compute(
     rules: LogRules,
     repairs: list[str],
 ) -> tuple[pd.DataFrame, LogSummary]:
-    # 1. One pass over the file: identical lines kept once, with their count.
-    con.execute(f"CREATE TABLE raw AS SELECT *, count(*) AS _copies FROM {src_expr} GROUP BY ALL")
+    # 1. One pass over the file: identical lines kept once, with their count. Only the
+    #    columns custseg uses are kept; the others (descriptions, countries ...) take part
+    #    in "identical" through a 64-bit hash of them, so the grouping stays narrow. Two
+    #    lines equal on every used column and different elsewhere would also need equal
+    #    hashes to be merged (a chance of 2^-64 per such pair).
+    used = [c for c in cols.to_dict().values() if isinstance(c, str) and c in types]
+    used = list(dict.fromkeys(used))
+    others = [c for c in types if c not in used]
+    keep = ", ".join(_quote(c) for c in used)
+    rest = f", hash({', '.join(_quote(c) for c in others)}) AS _others" if others else ""
+    con.execute(
+        f"CREATE TABLE raw AS SELECT {keep}{rest}, count(*) AS _copies FROM {src_expr} GROUP BY ALL"
+    )
     n_lines, n_distinct = con.execute("SELECT sum(_copies), count(*) FROM raw").fetchone()
     n_lines = int(n_lines or 0)
     n_duplicates = n_lines - int(n_distinct)
