@@ -566,3 +566,29 @@ def test_segmenter_on_the_per_customer_table_reproduces_the_clusters(tmp_path):
     ).fit(table)
     assert (seg.labels_ == result.clustering.labels).all()
     assert [s.name for s in seg.result_.segments] == [s.name for s in result.clustering.segments]
+
+
+def test_lines_wrapped_in_quotes_after_the_sample_are_repaired(tmp_path):
+    frame = make_invoice_log(400, seed=0)
+    lines = frame.to_csv(index=False).splitlines()
+    n = len(lines)
+    # wrapped lines only in the last quarter: past the 256 KB the reader samples
+    late = [
+        line if i < 3 * n // 4 or i % 3 else '"' + line.replace('"', '""') + '"'
+        for i, line in enumerate(lines)
+    ]
+    wrapped = _write(tmp_path / "late.csv", "\n".join(late) + "\n")
+    assert sum(len(x) + 1 for x in lines[: 3 * n // 4]) > 256 * 1024
+    customers, summary = per_customer_table(wrapped, LogRules())
+    plain, _ = per_customer_table(
+        _write(tmp_path / "plain.csv", "\n".join(lines) + "\n"), LogRules()
+    )
+    pd.testing.assert_frame_equal(customers, plain)
+    n_wrapped = sum(1 for i in range(n) if not (i < 3 * n // 4 or i % 3))
+    assert summary.repairs[0].startswith(f"{n_wrapped} lines were wrapped in quotes as a whole")
+
+
+def test_a_malformed_csv_is_refused_with_one_line(tmp_path):
+    p = _write(tmp_path / "bad.csv", HAND_LOG + "1009,P1,Mug,2\n")  # 4 fields of 8
+    with pytest.raises(DataError, match=r"^'.*bad.csv' cannot be read as a table: Invalid Input"):
+        per_customer_table(p, LogRules())

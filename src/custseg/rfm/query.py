@@ -255,8 +255,18 @@ def _unwrap_quoted_lines(p: Path, encoding: str, delimiter: str, workdir: str) -
     return out, count
 
 
-def _csv_source(con: Any, p: Path, compressed: bool, repairs: list[str]) -> tuple[str, str]:
-    """A DuckDB table expression over a CSV file (every column read as text)."""
+class _NothingToUnwrap(Exception):
+    """The whole file was scanned for lines wrapped in quotes, and there were none."""
+
+
+def _csv_source(
+    con: Any, p: Path, compressed: bool, repairs: list[str], *, scan_all: bool = False
+) -> tuple[str, str]:
+    """A DuckDB table expression over a CSV file (every column read as text).
+
+    Lines wrapped in quotes as a whole are looked for in the first 256 KB, or in the
+    whole file with ``scan_all`` (after the reader failed on a later line).
+    """
     from ..data.loading import _read_text_sample, detect_delimiter, detect_encoding
 
     sample = _read_text_sample(p, compressed)
@@ -268,12 +278,14 @@ def _csv_source(con: Any, p: Path, compressed: bool, repairs: list[str]) -> tupl
     if lines and not compressed:
         n_fields = len(next(csv.reader([lines[0]], delimiter=delimiter)))
         # The whole sample (256 KB) is checked: an export that wraps lines does so throughout.
-        if any(_wrapped_line(line, delimiter, n_fields) for line in lines[1:-1]):
+        if scan_all or any(_wrapped_line(line, delimiter, n_fields) for line in lines[1:-1]):
             workdir = str(
                 Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0]).parent
             )
             path, count = _unwrap_quoted_lines(p, encoding, delimiter, workdir)
             encoding = "utf-8"
+            if count == 0:
+                raise _NothingToUnwrap
             repairs.append(
                 f"{count:,} lines were wrapped in quotes as a whole (one field instead of "
                 f"{n_fields}); the outer quotes were removed and the line read as {n_fields} fields"
@@ -474,7 +486,28 @@ def per_customer_table(
                 "(looked for Currency, ccy); name it with --currency-column, or drop --currency"
             )
         try:
-            return _compute(con, src_expr, source, fmt, types, cols, rules, repairs)
+            try:
+                return _compute(con, src_expr, source, fmt, types, cols, rules, repairs)
+            except Exception as exc:
+                import duckdb
+
+                wrapped_seen = any("wrapped in quotes" in r for r in repairs)
+                if not (
+                    fmt == "csv"
+                    and isinstance(exc, duckdb.InvalidInputException)
+                    and not wrapped_seen
+                    and not str(source).lower().endswith(".gz")
+                ):
+                    raise
+                # The reader failed on a line after the sample: lines wrapped in quotes
+                # later in the file? Scan it all, and read the repaired copy if so.
+                try:
+                    src_expr, _ = _csv_source(con, Path(source), False, repairs, scan_all=True)
+                except _NothingToUnwrap:
+                    raise exc from None
+                for table in ("raw", "date_texts", "dates", "kinds"):
+                    con.execute(f"DROP TABLE IF EXISTS {table}")
+                return _compute(con, src_expr, source, fmt, types, cols, rules, repairs)
         except DataError:
             raise
         except Exception as exc:
