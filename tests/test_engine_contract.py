@@ -100,7 +100,9 @@ def blobs():
 
 def _data(engine, blobs) -> CustomerData:
     X, ids, cats = blobs
-    return engine.from_arrays(X, features=FEATURES, ids=ids, id_column="customer_id", categories=cats)
+    return engine.from_arrays(
+        X, features=FEATURES, ids=ids, id_column="customer_id", categories=cats
+    )
 
 
 def test_engines_are_registered_by_name():
@@ -129,6 +131,21 @@ def test_a_third_engine_registers_without_changing_custseg(monkeypatch):
     assert isinstance(get_data_engine("fake"), Fake)
     register_data_engine("other", Fake)
     assert isinstance(get_data_engine("other"), Fake)
+
+
+def test_a_missing_pyspark_names_the_extra(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a)
+    )
+    monkeypatch.delitem(sys.modules, "custseg.engines.spark", raising=False)
+    monkeypatch.setattr("custseg.engines.contract._REGISTRY", {})
+    with pytest.raises(ConfigError) as err:
+        get_data_engine("spark")
+    assert str(err.value) == (
+        "engine='spark' needs a package that is not installed (pyspark); "
+        "install it with: pip install 'custseg[spark]'"
+    )
 
 
 def test_sample_keys_are_seeded_and_spread():
@@ -271,7 +288,7 @@ def test_group_sums_per_micro_cluster(engine, blobs):
 
 
 def test_per_segment_sums_need_an_assignment(engine, blobs):
-    with pytest.raises(ConfigError, match="^assign customers to centres before"):
+    with pytest.raises(ConfigError, match=r"^assign customers to centres before"):
         _data(engine, blobs).group_sums(3)
 
 
@@ -312,7 +329,7 @@ def test_write_assignments(engine, blobs, tmp_path):
     np.testing.assert_array_equal(table.column("customer_id").to_numpy(), blobs[1])
     np.testing.assert_array_equal(table.column("segment").to_numpy(), expected["segment"])
     np.testing.assert_array_equal(table.column("distance").to_numpy(), expected["distance"])
-    with pytest.raises(OutputError, match="already exists; choose a new output path$"):
+    with pytest.raises(OutputError, match=r"already exists; choose a new output path$"):
         data.write_assignments(target)
 
 

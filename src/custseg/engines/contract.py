@@ -132,11 +132,26 @@ class CustomerData(Protocol):
     """A handle to customers: features (numeric), optional ids and category columns, and,
     after :meth:`assign`, each customer's segment and distance to its centre."""
 
-    engine: str
-    features: tuple[str, ...]
-    id_column: str | None
-    categories: tuple[str, ...]
-    assigned: bool
+    @property
+    def engine(self) -> str:
+        """The engine's name."""
+        ...
+
+    @property
+    def features(self) -> tuple[str, ...]: ...
+
+    @property
+    def id_column(self) -> str | None: ...
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Category columns kept for profiles."""
+        ...
+
+    @property
+    def assigned(self) -> bool:
+        """True after :meth:`assign` (each customer has a segment and a distance)."""
+        ...
 
     def count(self) -> int:
         """Number of customers (a pass on engines that do not know it)."""
@@ -317,7 +332,8 @@ def lloyd_loop(
     centres = np.asarray(init, dtype=np.float64)
     threshold = tol * float(np.mean(stats.std**2))
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):
+    while n_iter < max_iter:
+        n_iter += 1
         sums, counts, _ = step(centres)
         with np.errstate(invalid="ignore", divide="ignore"):
             new = np.where(counts[:, None] > 0, sums / counts[:, None] + stats.mean, centres)

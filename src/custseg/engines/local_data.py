@@ -88,9 +88,7 @@ class LocalData:
             # The m smallest keys (row number breaks a tie), in row order.
             part = np.argpartition(keys, m - 1)[:m] if m > 0 else np.empty(0, np.int64)
             rows = np.sort(part).astype(np.int64)
-        return Sample(
-            rows=rows, X=self.X[rows], ids=None if self.ids is None else self.ids[rows]
-        )
+        return Sample(rows=rows, X=self.X[rows], ids=None if self.ids is None else self.ids[rows])
 
     def lloyd(self, init: np.ndarray, *, max_iter: int = 300, tol: float = 1e-4) -> LloydResult:
         init = check_centres(init, self.X.shape[1])
@@ -139,9 +137,7 @@ class LocalData:
                 if missing.any():
                     per[s][None] = int(missing.sum())
             cats[name] = per
-        return Profiles(
-            counts=groups.counts, means=groups.means, quantiles=qv, categories=cats
-        )
+        return Profiles(counts=groups.counts, means=groups.means, quantiles=qv, categories=cats)
 
     def write_assignments(self, path: str | Path) -> None:
         import pyarrow as pa

@@ -53,7 +53,12 @@ if importlib.util.find_spec("pyspark") is None:
     raise ImportError("pyspark is not installed", name="pyspark")
 
 #: Internal column names (a customer table is unlikely to use them).
-ROW, SEGMENT, DISTANCE, KEY = "_custseg_row", "_custseg_segment", "_custseg_distance", "_custseg_key"
+ROW, SEGMENT, DISTANCE, KEY = (
+    "_custseg_row",
+    "_custseg_segment",
+    "_custseg_distance",
+    "_custseg_key",
+)
 #: Settings of a session custseg creates itself (one that already runs is used as it is).
 DEFAULT_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
@@ -121,8 +126,9 @@ def _assign_partition(batches, columns, centres_bc):  # pragma: no cover - execu
     for batch in batches:
         labels, d2 = nearest(_matrix(batch, columns), centres)
         yield (
-            batch.append_column(SEGMENT, pa.array(labels.astype(np.int32)))
-            .append_column(DISTANCE, pa.array(np.sqrt(d2)))
+            batch.append_column(SEGMENT, pa.array(labels.astype(np.int32))).append_column(
+                DISTANCE, pa.array(np.sqrt(d2))
+            )
         )
 
 
@@ -138,8 +144,9 @@ def _count_partition(batches):  # pragma: no cover - executors
     ctx = TaskContext.get()
     pid = ctx.partitionId() if ctx is not None else 0
     n = sum(b.num_rows for b in batches)
-    yield pa.RecordBatch.from_arrays([pa.array([pid], pa.int64()), pa.array([n], pa.int64())],
-                                     names=["p", "n"])
+    yield pa.RecordBatch.from_arrays(
+        [pa.array([pid], pa.int64()), pa.array([n], pa.int64())], names=["p", "n"]
+    )
 
 
 def _row_partition(batches, offsets):  # pragma: no cover - executors
@@ -236,7 +243,9 @@ class SparkData:
             f: ((F.col(f"`{f}`") - float(center[j])) / float(scale[j])).alias(f)
             for j, f in enumerate(self.features)
         }
-        cols = [scaled.get(c, F.col(f"`{c}`")) for c in self.df.columns if c not in (SEGMENT, DISTANCE)]
+        cols = [
+            scaled.get(c, F.col(f"`{c}`")) for c in self.df.columns if c not in (SEGMENT, DISTANCE)
+        ]
         return self._with(self.df.select(*cols), assigned=False)
 
     def sample(self, m: int, *, seed: int) -> Sample:
@@ -251,12 +260,16 @@ class SparkData:
             keyed = base.mapInArrow(functools.partial(_key_partition, seed=int(seed)), schema)
             table = keyed.orderBy(KEY, ROW).limit(max(int(m), 0)).toArrow()
         table = table.sort_by(ROW)
-        ids = table.column(self.id_column).to_numpy(zero_copy_only=False) if self.id_column else None
+        ids = (
+            table.column(self.id_column).to_numpy(zero_copy_only=False) if self.id_column else None
+        )
         return Sample(
             rows=table.column(ROW).to_numpy().astype(np.int64),
             X=np.column_stack(
                 [table.column(f).to_numpy(zero_copy_only=False) for f in self.features]
-            ).reshape(table.num_rows, len(self.features)).astype(np.float64),
+            )
+            .reshape(table.num_rows, len(self.features))
+            .astype(np.float64),
             ids=ids,
         )
 
@@ -267,7 +280,9 @@ class SparkData:
             fn = functools.partial(
                 _lloyd_partition, columns=self.features, centres_bc=bc, shift=shift
             )
-            total = _collect_sum(self.df.select(*[f"`{f}`" for f in self.features]), fn, k * d + k + 1)
+            total = _collect_sum(
+                self.df.select(*[f"`{f}`" for f in self.features]), fn, k * d + k + 1
+            )
         finally:
             bc.unpersist()
         return total[: k * d].reshape(k, d), total[k * d : k * d + k], max(float(total[-1]), 0.0)
@@ -353,9 +368,7 @@ class SparkData:
         target = str(path)
         if "://" not in target and Path(target).exists():
             raise OutputError(f"'{target}' already exists; choose a new output path")
-        key = (
-            F.col(f"`{self.id_column}`") if self.id_column else F.col(ROW).alias("row")
-        )
+        key = F.col(f"`{self.id_column}`") if self.id_column else F.col(ROW).alias("row")
         out = self.df.select(
             key, F.col(SEGMENT).alias("segment"), F.col(DISTANCE).alias("distance")
         )
@@ -459,8 +472,9 @@ class SparkEngine:
             columns[id_column] = pa.array(np.asarray(ids).tolist())
         cats = dict(categories or {})
         for name, values in cats.items():
-            columns[name] = pa.array([None if v is None or v != v else str(v) for v in values],
-                                     pa.string())
+            columns[name] = pa.array(
+                [None if v is None or v != v else str(v) for v in values], pa.string()
+            )
         with _quiet():
             df = self.session.createDataFrame(pa.table(columns))
         return self._from_df(df, names, id_column if ids is not None else None, list(cats))
