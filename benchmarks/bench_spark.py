@@ -55,6 +55,37 @@ def timed(fn):
     return time.perf_counter() - t, out
 
 
+def run_size(path: Path, n: int, d: int, local, spark) -> None:
+    """Time both engines on one file of n customers and print a row per step."""
+    names = [f"x{j}" for j in range(d)]
+    centres = make_file(path, n, d)
+    init = centres + 0.3
+    t_read, ldata = timed(lambda: local.read(path, features=names))
+    sdata = spark.read(path, features=names)
+    t_l_lloyd, lres = timed(lambda: ldata.lloyd(init, max_iter=1))
+    t_s_lloyd, sres = timed(lambda: sdata.lloyd(init, max_iter=1))
+    assert np.allclose(lres.centres, sres.centres, rtol=1e-9)
+    mean = ldata.column_stats(quantiles=()).mean
+    t_s_pass, _ = timed(lambda: sdata._pass(init, mean))
+    t_l_assign, lg = timed(lambda: ldata.assign(centres).group_sums(5))
+    t_s_assign, sg = timed(lambda: sdata.assign(centres).group_sums(5))
+    assert np.array_equal(lg.counts, sg.counts)
+    rows = [
+        ("read", t_read, float("nan")),
+        ("lloyd", t_l_lloyd, t_s_lloyd),
+        ("pass", t_l_lloyd / 2, t_s_pass),
+        ("assign", t_l_assign, t_s_assign),
+    ]
+    for step, a, b in rows:
+        print(f"{n:>12,} {step:>8} {a:>9.2f} {b:>9.2f} {b / a:>7.1f}")
+    size_mb = path.stat().st_size / 1e6
+    print(
+        f"{n:>12,} file {size_mb:,.0f} MB; Spark pass {size_mb / t_s_pass:,.0f} MB/s, "
+        f"assignment {size_mb / t_s_assign:,.0f} MB/s",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", type=float, default=[1e6])
@@ -80,7 +111,6 @@ def main() -> None:
     session.sparkContext.setLogLevel("ERROR")
     local, spark = get_data_engine("local"), SparkEngine(session)
     d = args.features
-    names = [f"x{j}" for j in range(d)]
     warm_up(d, 5, np.float64)
     # Start Spark's Python workers before timing anything.
     spark.from_arrays(np.zeros((10, d))).assign(np.zeros((1, d))).group_sums(1)
@@ -89,34 +119,7 @@ def main() -> None:
     print(f"{'n':>12} {'step':>8} {'local s':>9} {'spark s':>9} {'ratio':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(s) for s in args.sizes):
-            path = Path(tmp) / f"customers_{n}.parquet"
-            centres = make_file(path, n, d)
-            init = centres + 0.3
-            t_read, ldata = timed(lambda p=path: local.read(p, features=names))
-            sdata = spark.read(path, features=names)
-            t_l_lloyd, lres = timed(lambda: ldata.lloyd(init, max_iter=1))
-            t_s_lloyd, sres = timed(lambda: sdata.lloyd(init, max_iter=1))
-            assert np.allclose(lres.centres, sres.centres, rtol=1e-9)
-            mean = ldata.column_stats(quantiles=()).mean
-            t_s_pass, _ = timed(lambda: sdata._pass(init, mean))
-            t_l_assign, lg = timed(lambda: ldata.assign(centres).group_sums(5))
-            t_s_assign, sg = timed(lambda: sdata.assign(centres).group_sums(5))
-            assert np.array_equal(lg.counts, sg.counts)
-            rows = [
-                ("read", t_read, float("nan")),
-                ("lloyd", t_l_lloyd, t_s_lloyd),
-                ("pass", t_l_lloyd / 2, t_s_pass),
-                ("assign", t_l_assign, t_s_assign),
-            ]
-            for step, a, b in rows:
-                print(f"{n:>12,} {step:>8} {a:>9.2f} {b:>9.2f} {b / a:>7.1f}")
-            size_mb = path.stat().st_size / 1e6
-            print(
-                f"{n:>12,} file {size_mb:,.0f} MB; Spark pass {size_mb / t_s_pass:,.0f} MB/s, "
-                f"assignment {size_mb / t_s_assign:,.0f} MB/s",
-                flush=True,
-            )
-            del ldata
+            run_size(Path(tmp) / f"customers_{n}.parquet", n, d, local, spark)
     session.stop()
 
 
