@@ -270,6 +270,10 @@ def test_group_sums_hand_worked(engine):
     assert g.sums.tolist() == [[2.0, 4.0], [21.0, 22.0], [0.0, 0.0]]
     assert g.sumsq.tolist() == [[4.0, 10.0], [221.0, 244.0], [0.0, 0.0]]
     assert g.sse[:2].tolist() == [4.0, 2.5]
+    # More groups than centres: the extra ones are empty.
+    wider = sums.group_sums(4)
+    assert wider.counts.tolist() == [2.0, 2.0, 0.0, 0.0]
+    assert wider.sums[:3].tolist() == g.sums.tolist()
 
 
 def test_group_sums_per_micro_cluster(engine, blobs):

@@ -110,15 +110,33 @@ def _sums_partition(batches, columns, k):  # pragma: no cover - executors
     for batch in batches:
         if not batch.num_rows:
             continue
-        X = _matrix(batch, columns)
         labels = batch.column(SEGMENT).to_numpy(zero_copy_only=False).astype(np.int64)
-        acc[:k] += np.bincount(labels, minlength=k)
-        for j in range(d):
-            base = k + j * k
-            acc[base : base + k] += np.bincount(labels, weights=X[:, j], minlength=k)
-            base = k + k * d + j * k
-            acc[base : base + k] += np.bincount(labels, weights=X[:, j] ** 2, minlength=k)
+        _add_sums(acc, _matrix(batch, columns), labels, k)
     yield _one_row(acc)
+
+
+def _nearest_sums_partition(batches, columns, centres_bc):  # pragma: no cover - executors
+    centres = centres_bc.value
+    k, d = centres.shape
+    acc = np.zeros(k + 2 * k * d)
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        X = _matrix(batch, columns)
+        labels, _ = nearest(X, centres)
+        _add_sums(acc, X, labels, k)
+    yield _one_row(acc)
+
+
+def _add_sums(acc: np.ndarray, X: np.ndarray, labels: np.ndarray, k: int) -> None:
+    """Add counts, then sums and sums of squares feature by feature, into ``acc``."""
+    d = X.shape[1]
+    acc[:k] += np.bincount(labels, minlength=k)
+    for j in range(d):
+        base = k + j * k
+        acc[base : base + k] += np.bincount(labels, weights=X[:, j], minlength=k)
+        base = k + k * d + j * k
+        acc[base : base + k] += np.bincount(labels, weights=X[:, j] ** 2, minlength=k)
 
 
 def _assign_partition(batches, columns, centres_bc):  # pragma: no cover - executors
@@ -193,6 +211,9 @@ class SparkData:
         self.id_column = id_column
         self.categories = tuple(categories)
         self.assigned = assigned
+        # After assign: the data before it and the broadcast centres, so that per-segment
+        # sums run as one fused pass (nearest centre and sums in the same Arrow batch).
+        self._assigned_from: tuple[Any, Any] | None = None
 
     def _with(self, df: Any, assigned: bool) -> SparkData:
         return SparkData(self._engine, df, self.features, self.id_column, self.categories, assigned)
@@ -310,7 +331,9 @@ class SparkData:
         bc = self._engine.session.sparkContext.broadcast(centres)
         fn = functools.partial(_assign_partition, columns=self.features, centres_bc=bc)
         with _quiet():
-            return self._with(df.mapInArrow(fn, schema), assigned=True)
+            out = self._with(df.mapInArrow(fn, schema), assigned=True)
+        out._assigned_from = (df, bc)
+        return out
 
     def _check_assigned(self) -> None:
         if not self.assigned:
@@ -319,9 +342,14 @@ class SparkData:
     def group_sums(self, k: int) -> GroupSums:
         self._check_assigned()
         d = len(self.features)
-        fn = functools.partial(_sums_partition, columns=self.features, k=int(k))
-        cols = [*[f"`{f}`" for f in self.features], SEGMENT]
-        total = _collect_sum(self.df.select(*cols), fn, k + 2 * k * d)
+        if self._assigned_from is not None and len(self._assigned_from[1].value) == k:
+            df, bc = self._assigned_from
+            fn = functools.partial(_nearest_sums_partition, columns=self.features, centres_bc=bc)
+            df = df.select(*[f"`{f}`" for f in self.features])
+        else:
+            fn = functools.partial(_sums_partition, columns=self.features, k=int(k))
+            df = self.df.select(*[f"`{f}`" for f in self.features], SEGMENT)
+        total = _collect_sum(df, fn, k + 2 * k * d)
         sums = total[k : k + k * d].reshape(d, k).T
         sumsq = total[k + k * d :].reshape(d, k).T
         return GroupSums(counts=total[:k], sums=sums, sumsq=sumsq)
