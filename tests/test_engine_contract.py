@@ -148,6 +148,12 @@ def test_a_missing_pyspark_names_the_extra(monkeypatch):
     )
 
 
+def test_spark_engine_by_name_uses_the_running_session(spark_session):
+    engine = get_data_engine("spark")
+    assert engine.name == "spark" and isinstance(engine, DataEngine)
+    assert engine.session is spark_session
+
+
 def test_sample_keys_are_seeded_and_spread():
     rows = np.arange(100_000)
     a, b = sample_keys(rows, 1), sample_keys(rows, 2)

@@ -449,11 +449,13 @@ class SparkEngine:
             # Python workers run the interpreter that runs custseg (it has custseg).
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             builder = SparkSession.builder.appName("custseg")
-            active = SparkSession.getActiveSession()
-            if active is None and self.master is None:
-                builder = builder.master(os.environ.get("SPARK_MASTER", "local[*]"))
-            elif self.master is not None:
-                builder = builder.master(self.master)
+            master = self.master or os.environ.get("SPARK_MASTER")
+            # Under spark-submit (it hands Python a gateway) the master is spark-submit's.
+            submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+            if master is None and not submitted and SparkSession.getActiveSession() is None:
+                master = "local[*]"
+            if master is not None:
+                builder = builder.master(master)
             for key, value in {**DEFAULT_CONF, **self.conf}.items():
                 builder = builder.config(key, value)
             try:
