@@ -18,7 +18,8 @@ demo: $(BIN)/custseg
 
 test: $(BIN)/custseg
 	# Two test workers on two cores: one BLAS/OpenMP thread each avoids oversubscription.
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -q
+	# loadgroup keeps the Spark tests on one worker (one SparkSession for the run).
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: $(BIN)/custseg
 	$(BIN)/ruff check src tests benchmarks

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import run_cli
 
-COMMANDS = ["segment", "demo", "assign"]
+COMMANDS = ["segment", "rfm", "demo", "assign"]
 
 
 def write_customers(make_customers, path, n=300):

@@ -48,6 +48,9 @@ def test_every_readme_command_runs(tmp_path, monkeypatch):
     q2 = make_customers(400, seed=3)
     q2.to_csv("customers_q2.csv", index=False)
     make_customers(2_000, seed=4).to_parquet("big.parquet", index=False)
+    from rfm_logs import make_invoice_log
+
+    make_invoice_log(200, seed=5).to_csv("invoices.csv", index=False)
     commands = readme_commands()
     assert len(commands) >= 6
     ran = 0
@@ -56,7 +59,7 @@ def test_every_readme_command_runs(tmp_path, monkeypatch):
         if args[0] == "app":  # a long-running server; tested in test_app_browser.py
             continue
         code, _, err = (
-            run_cli(*args, "--quiet") if args[0] in ("segment", "demo") else run_cli(*args)
+            run_cli(*args, "--quiet") if args[0] in ("segment", "demo", "rfm") else run_cli(*args)
         )
         assert code == 0, f"{line}\n{err}"
         ran += 1
@@ -64,6 +67,7 @@ def test_every_readme_command_runs(tmp_path, monkeypatch):
     assert Path("result/report.html").is_file()
     assert Path("q2/segments.json").is_file()
     assert Path("big_assigned.parquet").is_file()
+    assert Path("rfm/customers.csv").is_file()
 
 
 @pytest.mark.parametrize("doc", sorted(p.name for p in (ROOT / "docs").glob("*.md")))

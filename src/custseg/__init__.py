@@ -30,6 +30,7 @@ from .model import SegmentModel, load_model
 from .outputs import write_results
 from .pipeline import segment
 from .results import KCandidate, KSelection, Segment, SegmentationResult
+from .rfm import RFMResult, rfm  # custseg.rfm(...) is the function; its package: custseg.rfm.*
 
 if TYPE_CHECKING:
     from .not_fitted import NotFittedError
@@ -44,6 +45,7 @@ __all__ = [
     "ModelError",
     "NotFittedError",
     "OutputError",
+    "RFMResult",
     "Segment",
     "SegmentModel",
     "SegmentationConfig",
@@ -54,6 +56,7 @@ __all__ = [
     "load_model",
     "load_table",
     "make_customers",
+    "rfm",
     "segment",
     "write_results",
 ]

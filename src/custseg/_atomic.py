@@ -42,6 +42,12 @@ OUTPUT_NAMES = frozenset(
         "migration.csv",
         "report.html",
         "customers.csv",
+        # custseg rfm (custseg.rfm.outputs.RFM_FILES)
+        "customers.parquet",
+        "rfm.json",
+        "rfm_segments.csv",
+        "rfm_by_cluster.csv",
+        "clusters.csv",
     }
 )
 _LEFTOVER = re.compile(r"-(\d+)-[0-9a-f]+$")

@@ -53,6 +53,12 @@ segment_options = [
 ]
 
 
+def _rfm_options():
+    from .rfm.cli import RFM_OPTIONS
+
+    return RFM_OPTIONS
+
+
 def _apply(options):
     def decorator(f):
         for option in reversed(options):
@@ -135,6 +141,41 @@ def segment(path: Path, out: Path, **options) -> None:
         custseg segment customers_q2.csv --previous q1/model.json --out q2/
     """
     _run_segment(path, out, **options)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the results. custseg replaces only the files it wrote there before.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write into a non-empty folder custseg did not create (files with custseg's "
+    "names are replaced; nothing else there is touched).",
+)
+@_apply(_rfm_options())
+@config_click_options("k", "method", "seed")
+def rfm(path: Path, out: Path, **options) -> None:
+    """Turn a transaction log in PATH into customers: RFM scores, named segments, clusters.
+
+    PATH holds one line per invoice or order line (CSV, Parquet or .xlsx, any
+    size). Writes customers.csv / .parquet (one row per customer), rfm.json,
+    rfm_segments.csv, rfm_by_cluster.csv, and the cluster results of `segment`
+    (segments.json, model.json, report.html). Rules: docs/rfm.md.
+
+    \b
+    Examples:
+        custseg rfm invoices.csv --out rfm/
+        custseg rfm orders.parquet --customer client --amount total --as-of 2024-01-01 --out rfm/
+    """
+    from .rfm.cli import run_rfm
+
+    run_rfm(path, out, **options)
 
 
 @cli.command()
@@ -234,6 +275,14 @@ def assign(
     from .report.text import assignment_lines
 
     model = load_model(model_path)
+    from .rfm.assign import is_rfm_model
+
+    if is_rfm_model(model.features):  # a `custseg rfm` model: PATH is a transaction log
+        from .rfm.assign import assign_log
+
+        for line in assign_log(model, model_path, path, out, sheet=sheet).lines():
+            _echo(line)
+        return
     with _progress_bar(quiet) as progress:
         summary = assign_file(
             model, path, out, chunk_rows=chunk_rows, sheet=sheet, progress=progress

@@ -121,8 +121,11 @@ def _prepare_input(
     say: Progress,
 ) -> PreparedData:
     """Read (when given a path) and validate the input into a :class:`PreparedData`."""
+    from .rfm.detect import check_not_transaction_log
+
     if isinstance(data, (str, Path)):
         say("reading data")
+        check_not_transaction_log(data)  # a log of invoice lines: point to `custseg rfm`
         if sheet is None:
             from .data.fast import prepare_large_file
 
@@ -132,6 +135,7 @@ def _prepare_input(
                 return fast
         data = load_table(data, sheet=sheet)
     if isinstance(data, LoadedTable):
+        check_not_transaction_log(data.frame, data.source)
         try:
             return prepare(
                 data.frame,
@@ -144,6 +148,7 @@ def _prepare_input(
             # The first sheet of a workbook is often a cover page: say which was read.
             raise DataError(f"{exc}{sheet_hint(data)}") from None
     if isinstance(data, pd.DataFrame):
+        check_not_transaction_log(data)
         return prepare(data, config)
     raise DataError(f"cannot segment a {type(data).__name__}; pass a DataFrame or a file path")
 

@@ -126,3 +126,35 @@ def fit_scaler(X: np.ndarray, kind: str, log: tuple[bool, ...] | None = None) ->
     return Scaler(
         kind=kind, center=np.asarray(center, float), scale=np.asarray(scale, float), log=log
     )
+
+
+def scaler_from_stats(stats: Any, kind: str) -> Scaler:
+    """The scaling :func:`fit_scaler` would learn, from an engine's column statistics
+    (:class:`custseg.engines.contract.ColumnStats`) instead of the data in memory.
+
+    ``robust`` uses the engine's quartiles (exact locally, approximate in rank on a
+    distributed engine).
+
+    Examples
+    --------
+    >>> from custseg.engines.contract import ColumnStats
+    >>> one = np.array([1.0])
+    >>> stats = ColumnStats(n=2, mean=one, std=one, min=0 * one, max=2 * one)
+    >>> scaler_from_stats(stats, "standard").transform(np.array([[0.0], [2.0]])).ravel().tolist()
+    [-1.0, 1.0]
+    """
+    if kind not in SCALES:
+        raise ConfigError(f"scale={kind!r} is not one of {', '.join(SCALES)}")
+    d = len(stats.mean)
+    if kind == "none":
+        center, scale = np.zeros(d), np.ones(d)
+    elif kind == "standard":
+        center, scale = stats.mean, stats.std
+    elif kind == "minmax":
+        center, scale = stats.min, stats.max - stats.min
+    else:
+        center = stats.quantiles[0.5]
+        scale = stats.quantiles[0.75] - stats.quantiles[0.25]
+        scale = np.where(scale == 0, stats.max - stats.min, scale)
+    scale = np.where(scale > 0, scale, 1.0)
+    return Scaler(kind=kind, center=np.asarray(center, float), scale=np.asarray(scale, float))
