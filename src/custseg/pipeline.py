@@ -504,7 +504,7 @@ def segment_prepared(
                 f: {"effect": e.effect, "vtest": e.vtest, "ratio": e.ratio}
                 for f, e in p.evidence.items()
             },
-            rule=leaf.to_dict() if (leaf := surrogate.rules[s]) else None,
+            rule=who.to_dict() if (who := surrogate.rules[s]) else None,
             stability=stability[s],
         )
         for s, p in enumerate(profiles)
