@@ -563,7 +563,7 @@ def test_segmenter_on_the_per_customer_table_reproduces_the_clusters(tmp_path):
         id_column="customer_id",
         features=list(table.columns[1:]),
         playbook=cluster_playbook_path(),
-        transform="none",
+        feature_transform="none",  # the option 'transform'; transform() is scikit-learn's
         outliers="keep",
     ).fit(table)
     # labels_ are 0..k-1 (scikit-learn's convention); segment_ids_ maps them to the ids
