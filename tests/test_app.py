@@ -605,6 +605,7 @@ def _websocket_status(port: int, host_header: str) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("app-server")  # with the server tests of test_app_browser.py
 def test_a_rebound_host_name_gets_no_websocket(tmp_path):
     import os
     import subprocess

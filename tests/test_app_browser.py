@@ -33,6 +33,10 @@ from custseg import make_customers, segment
 
 pytest.importorskip("streamlit")
 
+# One worker runs these: a server test counts the private folders servers create, so a
+# second app started by another worker at the same moment would be counted too.
+pytestmark = pytest.mark.xdist_group("app-server")
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
