@@ -88,9 +88,13 @@ def test_camel_case_names_get_roles_and_deal_purchases_are_not_spending():
     }
 
 
-def test_registry_roles_win_over_playbook_words():
+def test_registry_roles_fill_in_where_playbook_words_do_not():
     pb = load_playbook()
-    assert pb.feature_roles(["Score"], {"Score": "spend"}) == {"Score": "spend"}
+    # The playbook's words come first (the user edits them); 'Pay' has none: the registry's.
+    assert pb.feature_roles(["Score", "Pay"], {"Score": "spend", "Pay": "income"}) == {
+        "Score": "spending",
+        "Pay": "income",
+    }
     # 'spend' belongs to the family 'spending': the income x spending rules apply.
     rec = pb.recommend(
         {"Pay": "high", "Score": "high"},

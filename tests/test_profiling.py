@@ -105,7 +105,7 @@ def test_many_features_name_the_most_distinctive_three():
     effects = [{"a": 0.6, "b": -2.0, "c": 0.0, "d": 1.5, "e": 0.7}]
     assert name_segments(levels, levels, effects, feats) == ["Low b · High d · High e"]
     avg = [{f: "average" for f in feats}]
-    assert name_segments(avg, avg, [{f: 0.0 for f in feats}], feats) == ["Average on Every Feature"]
+    assert name_segments(avg, avg, [{f: 0.0 for f in feats}], feats) == ["Typical customers"]
 
 
 def test_surrogate_rule_per_segment_on_separated_groups():

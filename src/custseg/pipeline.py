@@ -462,14 +462,26 @@ def segment_prepared(
         )
 
     population, profiles = profile_segments(X, labels, k, features, prepared.categories)
+    # Roles the column-role registry recognised by name count before the playbook's words.
+    registry = playbook.registry_roles(prepared.summary.roles)
     names = name_segments(
         [p.levels for p in profiles],
         [p.fine_levels for p in profiles],
         [p.effect for p in profiles],
         features,
-        playbook.vocabulary(features),
+        playbook.vocabulary(features, registry),
     )
-    actions = [playbook.recommend_all(p.levels, features, p.effect) for p in profiles]
+    # Actions may rest on descriptors too (a campaign-response rate, a complaints flag).
+    described = tuple(dict.fromkeys(c for p in profiles for c in p.described))
+    actions = [
+        playbook.recommend_all(
+            {**p.levels, **{c: str(d["level"]) for c, d in p.described.items()}},
+            features + described,
+            {**p.effect, **{c: float(d["effect"] or 0.0) for c, d in p.described.items()}},
+            registry,
+        )
+        for p in profiles
+    ]
     surrogate = surrogate_rules(X, labels, k, features, config.seed)
 
     # --- distances and the model ---------------------------------------------------
@@ -506,6 +518,7 @@ def segment_prepared(
             },
             rule=who.to_dict() if (who := surrogate.rules[s]) else None,
             stability=stability[s],
+            described=p.described,
         )
         for s, p in enumerate(profiles)
     )

@@ -260,6 +260,18 @@ class Segment:
     more_actions: tuple[Recommendation, ...] = ()
     # Mean bootstrap Jaccard with its best match over resamples (fpc::clusterboot), 0..1.
     stability: float | None = None
+    # Numeric descriptors (flags as rates, counts and amounts not clustered on) against
+    # the base: ``mean``, ``base``, ``kind``, ``level``, ``fine``, ``effect``, ``vtest``,
+    # ``ratio`` (custseg.profiling.profile.describe_numeric).
+    described: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def traits(self, limit: int = 3) -> list[tuple[str, str, dict[str, Any]]]:
+        """The segment's most distinctive traits over features and descriptors:
+        ``(column, level, figures)`` ranked by the size of the difference."""
+        rows = [(f, self.levels[f], dict(self.evidence.get(f) or {})) for f in self.distinctive]
+        rows += [(c, d["level"], d) for c, d in self.described.items() if d["level"] != "average"]
+        rows.sort(key=lambda t: -abs(t[2].get("effect") or 0.0))
+        return rows[:limit]
 
     @property
     def stability_reading(self) -> str:
@@ -285,6 +297,7 @@ class Segment:
                     "distinctive": list(self.distinctive),
                     "evidence": {f: dict(e) for f, e in self.evidence.items()},
                     "rule": dict(self.rule) if self.rule else None,
+                    "described": {c: dict(d) for c, d in self.described.items()},
                 },
                 "recommendation": self.recommendation.to_dict(),
                 "more_actions": [r.to_dict() for r in self.more_actions],

@@ -294,6 +294,11 @@ def _segment(d: dict[str, Any]) -> Segment:
         distinctive=tuple(profile.get("distinctive") or ()),
         recommendation=_recommendation(rec),
         stability=d.get("stability"),
+        described={
+            str(c): dict(v)
+            for c, v in (profile.get("described") or {}).items()
+            if isinstance(v, dict)
+        },
         evidence={
             str(f): {str(k): v for k, v in e.items()}
             for f, e in (profile.get("evidence") or {}).items()

@@ -6,15 +6,16 @@ then the playbook's order. The first is the segment's recommendation; the next o
 (at most :data:`MAX_ACTIONS` in all) are its further actions. Each says why it matched,
 naming the features and the differences it used.
 
-A feature plays a role given by custseg's column-role registry when the pipeline
-passes one (``feature_roles``), or else the first playbook role whose words its name
-contains (the playbook's own ``roles`` section, as in version 1 playbooks).
+A feature plays the first playbook role whose words its name contains (the playbook's
+own ``roles`` section, as in version 1 playbooks), or else the role custseg's column-role
+registry recognised from its name (``registry_roles``: names in other languages). Numeric
+descriptors (flags, counts not clustered on) take part with their levels too.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -71,10 +72,13 @@ def name_words(name: str) -> list[str]:
 
     >>> name_words("MntWines"), name_words("NumWebPurchases"), name_words("PRC_FULL_PAYMENT")
     (['mnt', 'wines'], ['num', 'web', 'purchases'], ['prc', 'full', 'payment'])
+    >>> name_words("Dépenses_loisirs")
+    ['dépenses', 'loisirs']
     """
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", str(name))
     spaced = re.sub(r"(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])", " ", spaced)
-    return re.sub(r"[^a-z0-9]+", " ", spaced.lower()).split()
+    # Letters of any language ('Dépenses', 'Ausgaben für Lebensmittel') stay whole words.
+    return re.sub(r"[\W_]+", " ", spaced.lower()).split()
 
 
 def subject_of(name: str) -> str:
@@ -125,7 +129,7 @@ class Playbook:
 
     def _word_role(self, feature: str) -> str | None:
         lowered = " " + " ".join(name_words(feature)) + " "
-        plain = " " + re.sub(r"[^a-z0-9]+", " ", feature.lower()) + " "
+        plain = " " + re.sub(r"[\W_]+", " ", feature.lower()) + " "
         for role, words in self.roles.items():
             # Whole words only: 'Average Order Value' is not an age.
             if any(f" {w} " in lowered or f" {w} " in plain for w in words):
@@ -135,13 +139,38 @@ class Playbook:
     def feature_roles(
         self, features: Sequence[str], registry: Mapping[str, str] | None = None
     ) -> dict[str, str]:
-        """Feature -> its role: the registry's where it has one, else the playbook's words."""
+        """Feature -> its role: the playbook's words first (the user edits them), else the
+        column-role registry's role (names in other languages: 'Einkommen', 'Edad')."""
         out: dict[str, str] = {}
         for f in features:
-            role = (registry or {}).get(f) or self._word_role(f)
+            role = self._word_role(f) or (registry or {}).get(f)
             if role:
                 out[f] = role
         return out
+
+    def knows(self, role: str) -> bool:
+        """Whether this playbook's words, families or rules use ``role``."""
+        return (
+            role in self.roles
+            or role in self.words
+            or role in self.families
+            or any(role in members for members in self.families.values())
+            or any(c.role == role for r in self.rules for c in r.conditions)
+        )
+
+    def registry_roles(self, column_roles: Iterable[Any]) -> dict[str, str]:
+        """Column -> role from the column-role registry (:mod:`custseg.features.roles`),
+        for the roles this playbook knows.
+
+        ``column_roles`` are :class:`~custseg.features.roles.ColumnRole` records; a role
+        recognised from the column's name or set by the user counts, one guessed from its
+        content alone (a plain number, a flag) does not.
+        """
+        return {
+            r.column: r.role
+            for r in column_roles
+            if r.matched_by in ("name", "user", "derived") and self.knows(r.role)
+        }
 
     def roles_of(
         self, features: Sequence[str], registry: Mapping[str, str] | None = None

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 
 MAX_NAME_FEATURES = 3
 SEPARATOR = " · "
+# The name of a segment that is average on every feature (no level sets it apart).
+TYPICAL = "Typical customers"
 _UNITS = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]")
 
 
@@ -36,15 +38,22 @@ def _name(
     limit: int | None,
 ) -> str:
     if limit is None or len(features) <= limit:
-        shown = list(features)
+        candidates = list(features)
     else:
-        notable = [f for f in features if levels[f] not in ("average",)]
-        notable.sort(key=lambda f: (-abs(effect[f]), features.index(f)))
-        chosen = set(notable[:limit])
-        shown = [f for f in features if f in chosen]
-        if not shown:
-            return "Average on Every Feature"
-    return SEPARATOR.join(_phrase(f, levels[f], vocabulary) for f in shown)
+        candidates = [f for f in features if levels[f] not in ("average",)]
+        candidates.sort(key=lambda f: (-abs(effect[f]), features.index(f)))
+        if not candidates:
+            return TYPICAL
+    # Two features of one role can give the same words ('Rarely use cash advances' from
+    # both the amount and the number of cash advances): each phrase is said once.
+    phrases: dict[str, str] = {}
+    for f in candidates:
+        phrase = _phrase(f, levels[f], vocabulary)
+        if phrase not in phrases.values():
+            phrases[f] = phrase
+        if limit is not None and len(phrases) == limit:
+            break
+    return SEPARATOR.join(phrases[f] for f in features if f in phrases)
 
 
 def name_segments(

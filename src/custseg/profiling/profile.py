@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,9 @@ class SegmentProfile:
     distinctive: tuple[str, ...]
     categories: dict[str, dict[str, float]]
     evidence: dict[str, Level]
+    # Numeric descriptors (flags as rates, counts, amounts not clustered on): the
+    # segment's mean, the base's, and the level with its figures, as for features.
+    described: dict[str, dict[str, float | str | None]] = field(default_factory=dict)
 
 
 def _stats(col: np.ndarray) -> FeatureStats:
@@ -94,6 +97,7 @@ def profile_segments(
     columns = _feature_columns(X, labels, k, known)
     population = {f: columns[j][0] for j, f in enumerate(features)}
     sizes = np.bincount(labels, minlength=k)
+    described = describe_numeric(categories, labels, k)
     profiles = []
     for s in range(k):
         size = int(sizes[s])
@@ -122,6 +126,7 @@ def profile_segments(
                 }
         profiles.append(
             SegmentProfile(
+                described=described[s],
                 size=size,
                 share=size / n,
                 centre=centre,
@@ -135,3 +140,55 @@ def profile_segments(
             )
         )
     return population, profiles
+
+
+def _numeric_descriptor(col: pd.Series) -> np.ndarray | None:
+    """The column as floats when every filled cell is a number (NaN where empty)."""
+    if pd.api.types.is_bool_dtype(col):
+        return col.astype("float64").to_numpy()
+    values = pd.to_numeric(col, errors="coerce")
+    if values.notna().sum() < 2 or values.isna().sum() > col.isna().sum():
+        return None
+    out = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    filled = out[~np.isnan(out)]
+    return out if np.unique(filled[:100_000]).size > 1 else None
+
+
+def describe_numeric(
+    categories: pd.DataFrame | None, labels: np.ndarray, k: int
+) -> list[dict[str, dict[str, float | str | None]]]:
+    """Per segment, each numeric descriptor (a 0/1 flag, a count, an amount that is not a
+    feature) against the base, with its level from :func:`segment_level`.
+
+    Empty cells do not count: a segment's mean and the base's are over filled cells.
+    Returns, per segment, ``{column: {mean, base, level, fine, effect, vtest, ratio}}``.
+    """
+    out: list[dict[str, dict[str, float | str | None]]] = [{} for _ in range(k)]
+    if categories is None or not len(categories.columns):
+        return out
+    for c in categories.columns:
+        values = _numeric_descriptor(categories[c])
+        if values is None:
+            continue
+        filled = ~np.isnan(values)
+        col, lab = values[filled], labels[filled]
+        base = column_base(col)
+        sizes = np.bincount(lab, minlength=k)
+        sums = np.bincount(lab, weights=col, minlength=k)
+        logs = np.bincount(lab, weights=np.log1p(col), minlength=k) if base.robust else np.zeros(k)
+        for s in range(k):
+            if sizes[s] == 0:
+                continue
+            mean = float(sums[s] / sizes[s])
+            lv = segment_level(base, int(sizes[s]), mean, float(logs[s] / sizes[s]))
+            out[s][str(c)] = {
+                "mean": mean,
+                "base": base.mean,
+                "kind": base.kind,
+                "level": lv.level,
+                "fine": lv.fine,
+                "effect": lv.effect,
+                "vtest": lv.vtest,
+                "ratio": lv.ratio,
+            }
+    return out

@@ -71,6 +71,24 @@ class CategoryShare:
 
 
 @dataclass(frozen=True)
+class DescribedRow:
+    """A numeric column that was not clustered on (a flag as a rate, a count, an amount)."""
+
+    column: str
+    kind: str
+    segment_mean: float
+    base_mean: float
+    level: str
+    effect: float | None
+    vtest: float | None
+    ratio: float | None
+
+    @property
+    def is_rate(self) -> bool:
+        return self.kind == "flag"
+
+
+@dataclass(frozen=True)
 class CategoryMix:
     """The mix of one categorical column in a segment and in the whole base."""
 
@@ -99,6 +117,8 @@ class SegmentCard:
     rule_recall: float | None = None
     # Further actions that also fit: (title, action, reason).
     more_actions: tuple[tuple[str, str, str], ...] = ()
+    # Numeric descriptors (not clustered on) against the base, most different first.
+    described: tuple[DescribedRow, ...] = ()
     # Mean bootstrap Jaccard with its best match (None when not measured) and its reading.
     stability: float | None = None
     stability_reading: str | None = None
@@ -196,9 +216,27 @@ def _card(s: Segment, result: SegmentationResult) -> SegmentCard:
                 ratio=_evidence(s, f, "ratio"),
             )
         )
+    described = sorted(
+        (
+            DescribedRow(
+                column=str(c),
+                kind=str(d.get("kind") or "number"),
+                segment_mean=float(d["mean"]),
+                base_mean=float(d["base"]),
+                level=str(d["level"]),
+                effect=_optional_float(d, "effect"),
+                vtest=_optional_float(d, "vtest"),
+                ratio=_optional_float(d, "ratio"),
+            )
+            for c, d in s.described.items()
+        ),
+        key=lambda row: -abs(row.effect or 0.0),
+    )
     total = sum(other.size for other in result.segments) or 1
     mixes = []
     for column, shares in s.categories.items():
+        if column in s.described:  # shown as a rate or a mean with its level instead
+            continue
         # The base's mix is the size-weighted mix of its segments (every used customer is in one).
         base: dict[str, float] = {}
         for other in result.segments:
@@ -231,6 +269,7 @@ def _card(s: Segment, result: SegmentationResult) -> SegmentCard:
         rule_precision=_optional_float(s.rule, "precision"),
         rule_recall=_optional_float(s.rule, "recall"),
         more_actions=tuple((a.title, a.action, a.reason) for a in s.more_actions),
+        described=tuple(described),
         stability=s.stability,
         stability_reading=s.stability_reading if s.stability is not None else None,
     )

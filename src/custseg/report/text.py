@@ -48,6 +48,9 @@ def summary_lines(result: SegmentationResult) -> list[str]:
             + stability_text(s.stability, s.stability_reading)
             + f"-> {s.recommendation.title}"
         )
+        traits = s.traits()
+        if traits:
+            lines.append(" " * 6 + "traits: " + "; ".join(trait_text(*t) for t in traits))
     lines.extend(identity_lines(result.identity))
     for w in result.warnings:
         lines.append(f"warning: {w}")
@@ -73,6 +76,16 @@ def _role_lines(data: DataSummary) -> list[str]:
             "(atypical in assignments.csv)"
         )
     return lines
+
+
+def trait_text(column: str, level: str, figures: dict[str, Any]) -> str:
+    """``Income high (+1.3 sd)`` or ``Complain high (rate x2.4 the base)``: a level with
+    the figure it rests on (see custseg.profiling.levels)."""
+    ratio = figures.get("ratio")
+    if ratio is not None:
+        return f"{column} {level} (rate x{ratio:.1f} the base)"
+    effect = figures.get("effect")
+    return f"{column} {level}" + (f" ({effect:+.1f} sd)" if effect is not None else "")
 
 
 def stability_text(value: float | None, reading: str | None) -> str:
