@@ -650,3 +650,16 @@ def test_cards_show_stability_and_the_structure_verdict():
         w.value.startswith("No clear structure:") and "partition of a continuum" in w.value
         for w in at.warning
     )
+
+
+def test_cards_show_descriptors_the_rule_and_why_the_action_fits():
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tables import crm_marketing
+
+    at = upload(new_app(), "crm.csv", crm_marketing().text.encode())
+    assert_no_exception(at)
+    text = "\n".join(m.value for m in at.markdown)
+    assert "not clustered on)" in text  # e.g. "- Complain: high (rate 2%; ...)"
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Why: matched ") for c in captions)
+    assert any(c.startswith("Who is in it: ") for c in captions)

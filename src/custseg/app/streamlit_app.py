@@ -200,19 +200,48 @@ def segment_card(seg: Segment, result: SegmentationResult, rkey: str) -> None:
             )
         )
         lines = []
-        for feature, level in seg.levels.items():
+        # Features by how much they set the segment apart, as in the report's cards.
+        order = list(seg.levels)
+        ranked = sorted(
+            order,
+            key=lambda f: (-abs((seg.evidence.get(f) or {}).get("effect") or 0.0), order.index(f)),
+        )
+        for feature in ranked:
             mean = seg.stats[feature].mean
             lines.append(
-                f"- **{feature}**: {level} (mean {mean:,.1f}; all customers "
+                f"- **{feature}**: {seg.levels[feature]} (mean {mean:,.1f}; all customers "
                 f"{pop[feature].mean:,.1f})"
             )
+        described = sorted(seg.described.items(), key=lambda kv: -abs(kv[1].get("effect") or 0))
+        for column, d in described[:6]:
+            rate = d.get("kind") == "flag"
+            value, base = (
+                (f"{d['mean']:.0%}", f"{d['base']:.0%}")
+                if rate
+                else (f"{d['mean']:,.1f}", f"{d['base']:,.1f}")
+            )
+            lines.append(
+                f"- {column}: {d['level']} ({'rate' if rate else 'mean'} {value}; "
+                f"all customers {base}; not clustered on)"
+            )
         for column, shares in seg.categories.items():
+            if column in seg.described:
+                continue
             top = sorted(shares.items(), key=lambda kv: -kv[1])[:3]
             lines.append(f"- **{column}**: " + ", ".join(f"{v} {p:.0%}" for v, p in top))
         st.markdown("\n".join(lines))
+        if seg.rule:
+            st.caption(
+                f"Who is in it: {seg.rule['text']} (covers {seg.rule['recall']:.0%} of the "
+                f"segment; {seg.rule['precision']:.0%} of customers matching it are in it)"
+            )
         rec = seg.recommendation
         st.markdown(f"**Action: {rec.title}**")
         st.write(rec.action)
+        if rec.reason:
+            st.caption(f"Why: {rec.reason}.")
+        for more in seg.more_actions:
+            st.caption(f"Also fits: {more.title} ({more.reason}).")
         name_key, title_key, action_key = _edit_keys(rkey, seg.id)
         with st.expander("Rename or edit the action"):
             st.text_input("Segment name", key=name_key)
