@@ -37,12 +37,9 @@ def test_kmeans_income_spending_chooses_five_named_segments(mall_path):
 
 
 def test_ward_age_spending_unscaled_chooses_two(mall_path):
-    # The founding analysis cut Ward's tree at its largest gap: --k-rule dendrogram. The
-    # default combined rule prefers 4 here (silhouette and gap statistic both do; see
-    # docs/guide.md, "The founding analysis").
-    config = SegmentationConfig(
-        method="hierarchical", features=(AGE, SPENDING), scale="none", k_rule="dendrogram"
-    )
+    # The founding analysis cut Ward's tree at its largest gap: the default for
+    # hierarchical clustering (--k-rule combined prefers 4 here; see docs/guide.md).
+    config = SegmentationConfig(method="hierarchical", features=(AGE, SPENDING), scale="none")
     result = segment(mall_path, config)
     assert result.k_selection.rule == "dendrogram"
     assert [s.size for s in result.segments] == [143, 57]
@@ -54,9 +51,7 @@ def test_ward_age_spending_unscaled_chooses_two(mall_path):
 
 
 def test_ward_scaling_is_a_real_choice_and_is_recorded(mall_path):
-    config = SegmentationConfig(
-        method="hierarchical", features=(AGE, SPENDING), k_rule="dendrogram"
-    )
+    config = SegmentationConfig(method="hierarchical", features=(AGE, SPENDING))
     result = segment(mall_path, config)
     assert sorted(s.size for s in result.segments) == [83, 117]
     assert result.to_dict()["scale"] == "standard"

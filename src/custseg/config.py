@@ -146,8 +146,9 @@ class SegmentationConfig:
     k_max: int = option(10, help="Largest k compared when k is 'auto'.", app_reason=NO_FORM_SEARCH)
     k_rule: str = option(
         "auto",
-        help="How --k auto chooses (auto: combined, the best total rank over silhouette, "
-        "Calinski-Harabasz, Davies-Bouldin, gap statistic and stability).",
+        help="How --k auto chooses (auto: for k-means combined, the best total rank over "
+        "silhouette, Calinski-Harabasz, Davies-Bouldin, gap statistic and stability; for "
+        "hierarchical the dendrogram's largest gap).",
         choices=K_RULES,
         app_reason=NO_FORM_SEARCH,
     )
@@ -318,7 +319,11 @@ class SegmentationConfig:
     @property
     def resolved_k_rule(self) -> str:
         """The rule actually used when ``k_rule='auto'``."""
-        return "combined" if self.k_rule == "auto" else self.k_rule
+        if self.k_rule != "auto":
+            return self.k_rule
+        # Ward's tree is cut at its largest gap, as the founding analysis did (the
+        # reference data's README); k-means uses the combined rule.
+        return "dendrogram" if self.method == "hierarchical" else "combined"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
