@@ -161,6 +161,17 @@ def test_no_clear_structure_is_an_answer_with_a_segmentation(data):
     assert "partition a continuum" in sel.note
     assert result.k >= 2  # best effort, still given
     assert result.to_dict()["k_selection"]["clear_structure"] is False
+    # Without groups the automatic k slices the continuum at the elbow, and says so.
+    assert sel.rule == "elbow" and result.k == sel.elbow
+    assert "With no clear group structure, k is where the inertia curve bends" in sel.note
+    if sel.hopkins >= 0.75:
+        assert "clumped, but as one group" in sel.structure_note
+
+
+def test_an_explicit_combined_rule_is_kept_without_structure():
+    result = segment(one_blob(), SegmentationConfig(**{**FAST, "k_rule": "combined"}))
+    assert result.k_selection.clear_structure is False
+    assert result.k_selection.rule == "combined"
 
 
 def test_no_clear_structure_with_a_fixed_k_still_gives_that_k(tmp_path):

@@ -350,6 +350,17 @@ def segment_prepared(
             f"fewer than {EVIDENCE_MIN_CUSTOMERS} customers to resample, so k was chosen by "
             "the silhouette"
         )
+    clear = None
+    if curves is not None:
+        clear, structure_note = clear_structure(curves.gap, curves.hopkins)
+    if clear is False and fixed_k is None and config.k_rule == "auto" and elbow is not None:
+        # Without natural groups every k is a way of slicing a continuum; the combined
+        # ranks then drift to the largest k. Slice where more segments stop paying off.
+        rule = "elbow"
+        notes.append(
+            "With no clear group structure, k is where the inertia curve bends (the "
+            "elbow): beyond it more segments stop paying off"
+        )
     selection = choose_k(
         pool,
         rule=rule,
@@ -371,7 +382,6 @@ def segment_prepared(
 
     structure_fields: dict = {}
     if curves is not None:
-        clear, structure_note = clear_structure(curves.gap, curves.hopkins)
         if not clear:
             notes.append(
                 "No clear group structure: the segments partition a continuum of customers "
@@ -392,7 +402,7 @@ def segment_prepared(
         candidates=tuple(candidates),
         sample_size=None if sample_rows is None else len(sample_rows),
         silhouette_sample_size=SILHOUETTE_SAMPLE if n_sweep > SILHOUETTE_SAMPLE else None,
-        note=selection.note + ("" if not notes else " " + " ".join(notes) + "."),
+        note=selection.note + ("" if not notes else " " + ". ".join(notes) + "."),
         min_segment_size=min_segment_size(n) if selection.rule == "combined" else None,
         atypical=atypical,
         **structure_fields,

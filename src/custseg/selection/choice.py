@@ -145,16 +145,26 @@ def clear_structure(gap: GapCurve, hopkins_value: float) -> tuple[bool, str]:
     g1 = gap.gap[0]
     gap_says = k_best > 1 and g1 < g_best - se_best
     clumped = hopkins_value >= HOPKINS_CLUMPED
-    evidence = (
+    gap_text = (
         f"gap statistic {g_best:.2f} at k={k_best} against {g1:.2f} at k=1 "
-        f"(standard error {se_best:.2f}); Hopkins statistic {hopkins_value:.2f} "
+        f"(standard error {se_best:.2f})"
+        if k_best > 1
+        else f"the gap statistic is highest at k=1 ({g1:.2f}, standard error {se_best:.2f})"
+    )
+    evidence = (
+        f"{gap_text}; Hopkins statistic {hopkins_value:.2f} "
         f"(0.5 = spread uniformly, 1 = clumped; {HOPKINS_CLUMPED} or more = clumped)"
     )
     if gap_says and clumped:
         return True, "Clear group structure: " + evidence + "."
     why = []
     if not gap_says:
-        why.append("no k splits the customers better than it splits data without groups")
+        why.append(
+            "the customers are clumped, but as one group: no k splits them better than it "
+            "splits data without groups"
+            if clumped
+            else "no k splits the customers better than it splits data without groups"
+        )
     if not clumped:
         why.append("the customers are spread almost uniformly")
     return False, f"No clear structure: {' and '.join(why)} ({evidence})."
