@@ -73,8 +73,8 @@ def test_failure_while_writing_keeps_previous_results(
     out = tmp_path / "o"
     assert run_cli("segment", str(table), "--out", str(out), *FAST)[0] == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    # a crash half-way through writing (after segments.json, during the plots)
-    monkeypatch.setattr("custseg.report.plots.write_plots", _boom)
+    # a crash half-way through writing (after segments.json, during the report)
+    monkeypatch.setattr("custseg.report.write_report", _boom)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "logs"))
     (tmp_path / "logs").mkdir()
     code, _, _ = run_cli(
@@ -91,7 +91,7 @@ def test_keyboard_interrupt_is_130_and_writes_nothing(
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("custseg.report.plots.write_plots", interrupt)
+    monkeypatch.setattr("custseg.report.write_report", interrupt)
     code, _, stderr = run_cli(
         "segment", str(table), "--out", str(tmp_path / "o"), "--quiet", "--k", "3", "--n-init", "2"
     )
