@@ -295,7 +295,7 @@ def test_segment_a_large_file_through_the_fast_path(tmp_path, monkeypatch):
 # --- Ctrl-C --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("where", ["segment", "plots"])
+@pytest.mark.parametrize("where", ["segment", "report"])
 def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, monkeypatch, where):
     frame = _table(300)
     src = tmp_path / "customers.csv"
@@ -307,7 +307,7 @@ def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, monkeypatch, where):
 
     if where == "segment":
         monkeypatch.setattr(pipeline, "segment_prepared", interrupt)
-    else:
+    else:  # while writing the results (the PNG charts, asked for with --png)
         import custseg.report.plots as plots
 
         monkeypatch.setattr(plots, "write_plots", interrupt)

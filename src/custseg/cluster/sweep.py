@@ -26,6 +26,10 @@ spins while it waits: slow on a busy machine) that dominates on everyday tables.
   so that a first run on a small table compiles nothing; larger ones compile the iteration
   once per machine with Numba (about 1-2 s, then cached on disk).
 
+Float32 data (large files read by the fast path) get their starts drawn in float32, as
+scikit-learn draws them, and are iterated in float64 (scikit-learn iterates in float32):
+the fits then agree to float32 precision, not bit for bit.
+
 A run whose centre loses all its customers is redone by scikit-learn from the same start
 (scikit-learn moves an empty centre to a far customer, which this iteration does not).
 """
