@@ -34,7 +34,7 @@ FEATURES = ("Annual Income (k$)", "Spending Score (1-100)")
 CHILD = r"""
 import json, sys, time
 from custseg import load_model
-from custseg.assigning import assign_file
+from custseg.model.assign import assign_file
 
 def hwm_kb():
     # VmHWM: this process's peak resident memory (reset at exec, unlike ru_maxrss)

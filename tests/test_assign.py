@@ -8,7 +8,7 @@ import pytest
 
 from conftest import run_cli
 from custseg import DataError, ModelError, SegmentationConfig, load_model, segment
-from custseg.assigning import assign_file
+from custseg.model.assign import assign_file
 
 FEATURES = ("Annual Income (k$)", "Spending Score (1-100)")
 

@@ -131,7 +131,7 @@ def _dead_pid() -> int:
 
 def test_kill_between_the_two_renames_is_recovered(tmp_path: Path) -> None:
     """Killed after moving the old results aside, before moving the new ones in."""
-    from custseg._atomic import atomic_directory
+    from custseg.outputs.atomic import atomic_directory
 
     old = tmp_path / f".out.custseg-old-{_dead_pid()}-abcdef"
     old.mkdir()
@@ -150,7 +150,7 @@ def test_kill_between_the_two_renames_is_recovered(tmp_path: Path) -> None:
 
 def test_a_running_runs_temporary_folder_is_left_alone(tmp_path: Path) -> None:
     """Only leftovers of dead processes are tidied: a concurrent run keeps its folder."""
-    from custseg._atomic import atomic_directory
+    from custseg.outputs.atomic import atomic_directory
 
     live = tmp_path / f".out.custseg-tmp-{os.getpid()}-aaaaaa"
     live.mkdir()

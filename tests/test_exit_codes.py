@@ -181,7 +181,7 @@ def test_disk_full_while_writing_is_a_clear_error(
     out = tmp_path / "o"
     assert run_cli("segment", str(table), "--out", str(out), *FAST)[0] == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    monkeypatch.setattr("custseg.outputs.write_safe_csv", full)
+    monkeypatch.setattr("custseg.outputs.writers.write_safe_csv", full)
     code, _, stderr = run_cli("segment", str(table), "--out", str(out), *FAST)
     assert code == 1
     assert stderr.strip() == (

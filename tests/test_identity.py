@@ -10,7 +10,7 @@ import pytest
 
 from conftest import run_cli
 from custseg import ModelError, SegmentationConfig, load_model, make_customers, segment
-from custseg.identity import apply_previous
+from custseg.model.identity import apply_previous
 
 CENTRES = {"A": (20, 20), "B": (80, 20), "C": (20, 80), "D": (80, 80), "E": (50, 50)}
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import run_cli
 from custseg import ModelError, SegmentationConfig, load_model, make_customers, segment
 from custseg.model import content_checksum
-from custseg.model_schema import model_schema
+from custseg.model.schema import model_schema
 
 FEATURES = ("Annual Income (k$)", "Spending Score (1-100)")
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "model-format.md"

@@ -10,7 +10,7 @@ import click
 import pytest
 
 from custseg.cli import cli
-from custseg.cli_options import cli_flag, config_from_cli
+from custseg.cli.options import cli_flag, config_from_cli
 from custseg.config import SegmentationConfig, config_options, estimator_param
 
 # Options of `custseg segment` about the command, not the analysis.

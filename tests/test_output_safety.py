@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from conftest import run_cli
 from corpus import FAST, base, csv_text
-from custseg._atomic import MANIFEST, is_output_name
+from custseg.outputs.atomic import MANIFEST, is_output_name
 
 POSIX = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 
@@ -336,7 +336,7 @@ def test_case12_a_write_error_of_a_single_file_is_exit_1(
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("custseg._atomic.os.replace", full)
+    monkeypatch.setattr("custseg.outputs.atomic.os.replace", full)
     target = tmp_path / ("a.csv" if command == "assign" else "r.html")
     if command == "assign":
         code, _, stderr = run_cli(

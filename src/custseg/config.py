@@ -3,7 +3,7 @@
 This is the one list of options. Each field of :class:`SegmentationConfig`
 carries its help text, its choices and how each front end shows it
 (:class:`Option`, in the field's metadata); from it are generated the options
-of ``custseg segment`` (:mod:`custseg.cli_options`), the parameters of
+of ``custseg segment`` (:mod:`custseg.cli.options`), the parameters of
 :class:`~custseg.segmenter.Segmenter` and the web app's form
 (:mod:`custseg.app.form`). Adding an option is adding one field here.
 """
@@ -129,7 +129,7 @@ class SegmentationConfig:
     short: ``k`` is a number of segments or ``"auto"`` to choose it over
     ``k_min..k_max`` with ``k_rule``; ``features=None`` means every numeric
     column but the id; ``previous`` is an earlier ``model.json`` whose ids and
-    names persisting segments keep (see :mod:`custseg.identity`).
+    names persisting segments keep (see :mod:`custseg.model.identity`).
     """
 
     method: str = option(

@@ -99,12 +99,12 @@ def segment(
     say = progress or _quiet
     previous, previous_path = None, config.previous
     if previous_path is not None:  # segment identity: fail on a bad model before any work
-        from .identity import load_previous
+        from .model.identity import load_previous
 
         previous = load_previous(previous_path)
     prepared = _prepare_input(data, config, sheet=sheet, say=say)
     if previous is not None and previous_path is not None:
-        from .identity import apply_previous, check_features
+        from .model.identity import apply_previous, check_features
 
         check_features(previous, prepared.features, previous_path)
         result = segment_prepared(prepared, config, progress=say)

@@ -17,8 +17,8 @@ from .json_values import json_safe
 if TYPE_CHECKING:
     from .config import SegmentationConfig
     from .features.roles import ColumnRole
-    from .identity import IdentityReport
     from .model import SegmentModel
+    from .model.identity import IdentityReport
 
 LEVELS = ("low", "average", "high")
 

@@ -35,8 +35,8 @@ from .results import (
 
 if TYPE_CHECKING:
     from .features.roles import ColumnRole
-    from .identity import IdentityReport
     from .model import SegmentModel
+    from .model.identity import IdentityReport
 
 SCHEMA_FILE = "segments.schema.json"
 RERUN = "rerun custseg segment to rebuild it"
@@ -340,7 +340,7 @@ def _projection(d: dict[str, Any]) -> Projection:
 
 
 def _identity(d: dict[str, Any]) -> IdentityReport:
-    from .identity import IdentityReport, SegmentChange, SegmentMatch
+    from .model.identity import IdentityReport, SegmentChange, SegmentMatch
 
     migration = d.get("migration")
     frame = None

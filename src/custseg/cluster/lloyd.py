@@ -50,8 +50,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_write_text
 from .._threads import n_threads
+from ..outputs.atomic import atomic_write_text
 from .kmeans import KMeansFit
 
 #: Above this many features the generated pass compiles slowly (13 s at 32 features, on

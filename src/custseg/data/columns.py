@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .numbers import coerce_numeric
-from .prepare import MAX_CATEGORY_LEVELS, _detect_id
+from .prepare import MAX_CATEGORY_LEVELS, detect_id
 
 KINDS = ("id", "number", "category", "text", "true/false", "empty", "constant", "unusable id")
 
@@ -36,7 +36,7 @@ def describe_columns(frame: pd.DataFrame) -> pd.DataFrame:
     ['id', 'category', 'number', 'number', 'number']
     """
     frame = frame.set_axis([str(c).strip() for c in frame.columns], axis=1)
-    id_column, not_ids = _detect_id(frame, [])
+    id_column, not_ids = detect_id(frame, [])
     rows = []
     for name in frame.columns:
         col = frame[name]
@@ -82,7 +82,7 @@ def describe_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 def detected_id_column(frame: pd.DataFrame) -> str | None:
     """The column the pipeline would use as the customer id, or ``None``."""
-    return _detect_id(frame.set_axis([str(c).strip() for c in frame.columns], axis=1), [])[0]
+    return detect_id(frame.set_axis([str(c).strip() for c in frame.columns], axis=1), [])[0]
 
 
 def default_features(columns: pd.DataFrame) -> list[str]:

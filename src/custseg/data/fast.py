@@ -26,7 +26,7 @@ from ..features.roles import Content, load_registry
 from ..results import DataSummary
 from .loading import (
     NA_VALUES,
-    _MeteredGzip,
+    MeteredGzip,
     available_memory,
     detect_format,
     sniff_csv,
@@ -107,7 +107,7 @@ def _open_table(path: Path, fmt: str, config: SegmentationConfig):
         # as float32: about 2 bytes of memory per byte of text at most.
         import io
 
-        source = io.BufferedReader(_MeteredGzip(path, have, factor=2.0), buffer_size=1 << 20)
+        source = io.BufferedReader(MeteredGzip(path, have, factor=2.0), buffer_size=1 << 20)
         with source:
             return pacsv.read_csv(source, parse_options=parse, convert_options=convert)
 

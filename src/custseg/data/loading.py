@@ -211,7 +211,7 @@ def estimate_memory(p: Path, fmt: str) -> int:
         # A lower bound only (text compresses at least 3x). gzip's last 4 bytes claim
         # the uncompressed size, but a cut-off file ends in random bytes there and a
         # multi-member file ends with its last (maybe empty) member's: the decoded
-        # size is measured while streaming instead (see _MeteredGzip).
+        # size is measured while streaming instead (see MeteredGzip).
         size = 3 * size
     elif fmt == "parquet":
         try:
@@ -246,7 +246,7 @@ def check_memory(p: Path, fmt: str) -> None:
     )
 
 
-class _MeteredGzip(io.RawIOBase):
+class MeteredGzip(io.RawIOBase):
     """A gzip stream that refuses, mid-read, to decode more than memory allows.
 
     The memory guard for compressed text: it counts the bytes actually decoded, so
@@ -344,7 +344,7 @@ def _read_sheet(
             f"file '{p}' has no sheet named {sheet!r}; its sheets are: {', '.join(names)}"
         )
     header = pd.read_excel(book, sheet_name=chosen, header=None, nrows=1)
-    _check_header(p, ["" if pd.isna(v) else str(v) for v in header.iloc[0]] if len(header) else [])
+    check_header(p, ["" if pd.isna(v) else str(v) for v in header.iloc[0]] if len(header) else [])
     frame = pd.read_excel(book, sheet_name=chosen, na_values=NA_VALUES, keep_default_na=True)
     if frame.isna().to_numpy().any():
         repairs.extend(_uncalculated_formulas(p, chosen, frame))
@@ -532,8 +532,8 @@ def _extra_trailing_field(text: str, delimiter: str) -> int | None:
 def _load_csv(p: Path, compressed: bool) -> LoadedTable:
     sniff = sniff_csv(p, compressed)
     encoding, codec, text, delimiter = sniff.encoding, sniff.codec, sniff.text, sniff.delimiter
-    header = _first_record(text, delimiter)
-    _check_header(p, header)
+    header = first_record(text, delimiter)
+    check_header(p, header)
     from .prepare import looks_like_id_name
 
     # Ids are text: '00001' stays '00001', and '007' and '7.0' are two customers.
@@ -551,7 +551,7 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
     have = available_memory() if compressed else None
     source: Any = p
     if have is not None:
-        source = io.BufferedReader(_MeteredGzip(p, have), buffer_size=1 << 20)
+        source = io.BufferedReader(MeteredGzip(p, have), buffer_size=1 << 20)
     try:
         frame = pd.read_csv(
             source,
@@ -653,7 +653,7 @@ def _locate_undecodable(p: Path, codec: str, compressed: bool) -> str:
     return ""
 
 
-def _first_record(text: str, delimiter: str) -> list[str]:
+def first_record(text: str, delimiter: str) -> list[str]:
     """The header cells of CSV text (the first non-blank record)."""
     try:
         lines = io.StringIO(text.lstrip("\ufeff"), newline="")  # \n, \r\n and old Mac \r
@@ -673,7 +673,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _check_header(p: Path, names: list[str]) -> None:
+def check_header(p: Path, names: list[str]) -> None:
     """Refuse headers that would silently lose or mislabel data.
 
     Two columns with the same name would be renamed by pandas ('Age', 'Age.1') and

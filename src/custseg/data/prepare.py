@@ -175,7 +175,7 @@ def check_id_name(id_column: str) -> None:
         )
 
 
-def _detect_id(frame: pd.DataFrame, repairs: list[str]) -> tuple[str | None, dict[str, str]]:
+def detect_id(frame: pd.DataFrame, repairs: list[str]) -> tuple[str | None, dict[str, str]]:
     """The id column, and id-named columns that are not ids (with why)."""
     not_ids: dict[str, str] = {}
     found = None
@@ -580,7 +580,7 @@ def _prepare_rows(
             )
         not_ids: dict[str, str] = {}
     else:
-        id_column, not_ids = _detect_id(frame, repairs_l)
+        id_column, not_ids = detect_id(frame, repairs_l)
     if id_column is not None:
         ids = _ids_text(frame[id_column])
     else:

@@ -32,9 +32,9 @@ from ..features.roles import (
     ColumnRole,
     Content,
     RoleRegistry,
-    _dates,
     assign_role,
     content_role,
+    parse_dates,
 )
 
 # A column with more empty cells than this is not a default feature: imputing it
@@ -361,7 +361,7 @@ def apply_derivations(frame: pd.DataFrame, recipes: dict[str, dict]) -> pd.DataF
         elif "from_birth_year" in r:
             frame[name] = date.fromisoformat(r["as_of"]).year - number(r["from_birth_year"])
         elif "months_since" in r and r["months_since"] in frame.columns:
-            parsed = _dates(frame[r["months_since"]].astype(object))
+            parsed = parse_dates(frame[r["months_since"]].astype(object))
             months = np.full(len(frame), np.nan)
             ok = parsed.notna()
             delta = (pd.Timestamp(r["as_of"]) - parsed[ok]).dt.days / 30.4375
@@ -420,7 +420,7 @@ def _derive(
     # The reference date: the latest customer-since date in the table (so a table keeps
     # its ages and tenures whenever it is analysed), else today; stated either way.
     since_cols = inputs.get("customer_since", [])
-    since = {c: _dates(contents[c].text) for c in since_cols if contents[c].text is not None}
+    since = {c: parse_dates(contents[c].text) for c in since_cols if contents[c].text is not None}
     latest = max((s.max() for s in since.values() if s.notna().any()), default=None)
     if latest is not None and not pd.isna(latest):
         as_of, as_of_why = latest.date(), f"the latest date in {since_cols[0]!r}"

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .._atomic import atomic_file
 from ..cluster.lloyd import lloyd
 from ..errors import ConfigError, OutputError
+from ..outputs.atomic import atomic_file
 from .contract import (
     QUARTILES,
     ColumnStats,

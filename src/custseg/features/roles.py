@@ -265,7 +265,7 @@ class Content:
         return v[~np.isnan(v)]
 
 
-def _dates(text: pd.Series) -> pd.Series:
+def parse_dates(text: pd.Series) -> pd.Series:
     """Parsed dates of a text column (NaT where a cell is not a date)."""
     import warnings
 
@@ -289,7 +289,7 @@ def is_date_column(content: Content) -> bool:
         return False
     if not s.astype(str).str.match(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}").mean() >= 0.9:
         return False
-    return bool(_dates(content.text).notna().mean() >= 0.9)
+    return bool(parse_dates(content.text).notna().mean() >= 0.9)
 
 
 def check(values: str | None, content: Content) -> str | None:

@@ -256,7 +256,7 @@ def render_report(doc: dict[str, Any], model_doc: dict[str, Any]) -> str:
 
 def write_result_report(result: SegmentationResult, path: str | Path) -> Path:
     """Render the report of ``result`` and write it to ``path`` atomically; return the path."""
-    from .._atomic import atomic_write_text
+    from ..outputs.atomic import atomic_write_text
 
     atomic_write_text(path, render_result(result))
     return Path(path)
@@ -267,7 +267,7 @@ def write_report(doc: dict[str, Any], model_doc: dict[str, Any], path: str | Pat
 
     See :func:`render_report` for the parameters.
     """
-    from .._atomic import atomic_write_text
+    from ..outputs.atomic import atomic_write_text
 
     html = render_report(doc, model_doc)
     atomic_write_text(path, html)

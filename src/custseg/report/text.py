@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..identity import IdentityReport
+    from ..model.identity import IdentityReport
     from ..results import DataSummary, KSelection, SegmentationResult
 
 

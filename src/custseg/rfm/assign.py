@@ -87,9 +87,9 @@ def assign_log(
     out : path
         ``.csv`` or ``.parquet`` output, written atomically.
     """
-    from .._atomic import atomic_file
-    from ..assigning import output_format
+    from ..model.assign import output_format
     from ..outputs import write_safe_csv
+    from ..outputs.atomic import atomic_file
 
     fmt = output_format(out)
     model_path = Path(model_path)
@@ -109,10 +109,10 @@ def assign_log(
         currency=rules_doc.get("currency"),
     )
     # The roles the first log used, where the new log has those columns.
-    from .query import _source, duckdb_connection
+    from .query import duckdb_connection, source_relation
 
     with duckdb_connection() as con:
-        expr, _, _ = _source(con, path, sheet, [])
+        expr, _, _ = source_relation(con, path, sheet, [])
         header = [d[0] for d in con.execute(f"DESCRIBE SELECT * FROM {expr}").fetchall()]
     named = {
         role: columns.get(role) if columns.get(role) in header else None

@@ -63,7 +63,7 @@ RFM_OPTIONS = [
         help="YAML map from R, F, M scores to named segments (default: custseg's).",
     ),
     click.option("--no-cluster", is_flag=True, help="Scores and named segments only."),
-    # --k, --method and --seed come from SegmentationConfig (custseg.cli_options).
+    # --k, --method and --seed come from SegmentationConfig (custseg.cli.options).
     click.option("--sheet", default=None, help="Excel sheet (default: the first)."),
     click.option(
         "--memory-limit",
@@ -111,8 +111,8 @@ def run_rfm(
     """Compute, write and summarise; errors are ``CustsegError`` for the CLI to print."""
     import warnings
 
-    from .._atomic import check_replaceable
     from ..errors import SegmentationWarning
+    from ..outputs.atomic import check_replaceable
     from ..progress import step_progress
     from .analysis import rfm
     from .outputs import RFM_FILES, write_rfm_results

@@ -65,8 +65,8 @@ def write_rfm_results(
     :func:`custseg.outputs.write_results` for ``force`` and ``inputs``). Without
     clustering, only the RFM files are written. ``plots``: also the PNG charts.
     """
-    from .._atomic import atomic_directory
     from ..outputs import write_results
+    from ..outputs.atomic import atomic_directory
 
     files = rfm_files(result)
     if result.clustering is not None:

@@ -301,7 +301,7 @@ def _csv_source(
     return expr, "csv"
 
 
-def _source(
+def source_relation(
     con: Any, path: str | Path | pd.DataFrame, sheet: str | None, repairs: list[str]
 ) -> tuple[str, str, str]:
     """(table expression, source name, format) for a path or a DataFrame."""
@@ -466,7 +466,7 @@ def per_customer_table(
     """
     repairs: list[str] = []
     with duckdb_connection(rules.memory_limit) as con:
-        src_expr, source, fmt = _source(con, path, sheet, repairs)
+        src_expr, source, fmt = source_relation(con, path, sheet, repairs)
         try:
             types = dict(
                 con.execute(

@@ -2,7 +2,7 @@
 
 Everything goes to a hidden temporary folder inside ``out``; when complete its
 files replace the ones custseg wrote there before, listed in the folder's
-manifest, and nothing else in ``out`` is touched (see :mod:`custseg._atomic`).
+manifest, and nothing else in ``out`` is touched (see :mod:`custseg.outputs.atomic`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._atomic import atomic_directory
-from .results import SegmentationResult
+from ..results import SegmentationResult
+from .atomic import atomic_directory
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -89,7 +89,8 @@ def write_results(
     manifest ``.custseg-manifest.json`` listing them. Only files custseg wrote
     there before are replaced, all at the end of the run; a folder that is not
     empty and holds no custseg results is refused unless ``force``, and so is a
-    folder that is or holds one of ``inputs`` (see :func:`custseg._atomic.check_replaceable`).
+    folder that is or holds one of ``inputs``
+    (see :func:`custseg.outputs.atomic.check_replaceable`).
     """
     target = Path(out)
     with atomic_directory(target, force=force, inputs=inputs) as tmp:
@@ -102,12 +103,12 @@ def write_results(
         for name, data in (extra_files or {}).items():
             (tmp / name).write_bytes(data)
         if plots:
-            from .report.plots import write_plots
+            from ..report.plots import write_plots
 
             write_plots(result, tmp)
         if report:
-            from .report.html import write_result_report
-            from .results_json import result_from_dict
+            from ..report.html import write_result_report
+            from ..results_json import result_from_dict
 
             # Drawn from what segments.json holds (numbers rounded as saved), so that
             # `custseg report` rebuilds the same page from the folder.

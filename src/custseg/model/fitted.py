@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, ModelError
-from .features.scaling import Scaler
-from .json_values import json_safe
-from .model_schema import FORMAT, FORMAT_VERSION, content_checksum, validate_model_document
+from ..errors import DataError, ModelError
+from ..features.scaling import Scaler
+from ..json_values import json_safe
+from .schema import FORMAT, FORMAT_VERSION, content_checksum, validate_model_document
 
 ATYPICAL_QUANTILE = 0.99
 
@@ -97,7 +97,7 @@ class SegmentModel:
         Raises :class:`ModelError` for a missing feature (suggesting close names);
         returns the columns that will be ignored.
         """
-        from .data.prepare import suggest
+        from ..data.prepare import suggest
 
         names = [str(c).strip() for c in columns]
         dupes = sorted({n for n in names if names.count(n) > 1} & {*self.features, self.id_column})
@@ -180,7 +180,7 @@ class SegmentModel:
         ok), ``dist`` (NaN where not ok), ``atypical`` and ``reasons`` (text, "" where ok).
         Missing values follow the model's policy (``X`` is imputed in place).
         """
-        from .engines import get_engine
+        from ..engines import get_engine
 
         n = len(X)
         X, reasons = self._missing_policy(X, row_offset)
@@ -222,7 +222,7 @@ class SegmentModel:
         """``frame`` with the model's derived features (e.g. age from a birth year) added."""
         if not self.extra.get("derived"):
             return frame
-        from .data.rules import apply_derivations
+        from ..data.rules import apply_derivations
 
         return apply_derivations(frame, self.extra["derived"])
 
@@ -234,7 +234,7 @@ class SegmentModel:
 
     def _missing_policy(self, X: np.ndarray, row_offset: int) -> tuple[np.ndarray, np.ndarray]:
         """Refuse infinite values; impute, flag or refuse gaps by the model's policy."""
-        from .data.prepare import rows_list
+        from ..data.prepare import rows_list
 
         n = len(X)
         inf = np.isinf(X)
@@ -314,7 +314,7 @@ class SegmentModel:
 
     def save(self, path: str | Path) -> Path:
         """Write the model as JSON (atomically)."""
-        from ._atomic import atomic_write_text
+        from ..outputs.atomic import atomic_write_text
 
         atomic_write_text(path, self.to_json())
         return Path(path)
@@ -396,7 +396,7 @@ def load_model(path: str | Path) -> SegmentModel:
             f"'{p}' is a Python pickle, not a custseg model; custseg never loads pickles "
             "because they can run code"
         )
-    from ._bounded import NestingError, loads_bounded
+    from .._bounded import NestingError, loads_bounded
 
     try:
         doc = loads_bounded(raw.decode("utf-8"), parse_constant=_reject_constant)
@@ -434,7 +434,7 @@ def _is_pickle(raw: bytes) -> bool:
 
 def _numeric_column(col: pd.Series, name: str, row_offset: int) -> np.ndarray:
     """A feature column as float64, with file-wide row numbers in errors."""
-    from .data.numbers import coerce_numeric
+    from ..data.numbers import coerce_numeric
 
     try:
         values, _ = coerce_numeric(col, name, strict=True)

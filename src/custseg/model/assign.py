@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, OutputError
-from .model import SegmentModel
+from ..errors import DataError, OutputError
+from .fitted import SegmentModel
 
 DEFAULT_CHUNK_ROWS = 100_000
 OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -116,15 +116,15 @@ def assign_file(
     >>> summary.n_assigned  # doctest: +SKIP
     1200
     """
-    from ._atomic import atomic_file
-    from .data.loading import detect_format
+    from ..data.loading import detect_format
+    from ..outputs.atomic import atomic_file
 
     if chunk_rows < 1:
         raise DataError(f"chunk_rows={chunk_rows} must be at least 1")
     src, dst = Path(path), Path(out)
     fmt_out = output_format(dst)
     if src.exists() and not src.is_dir():
-        from .data.loading import check_regular_file
+        from ..data.loading import check_regular_file
 
         check_regular_file(src)  # a FIFO would block without a word
     if not src.is_file():
@@ -303,7 +303,7 @@ def _parquet_chunks(
 def _csv_chunks(
     src: Path, model: SegmentModel, chunk_rows: int, compressed: bool
 ) -> tuple[Chunks, list[str], int, str]:
-    from .data.loading import NA_VALUES, SAMPLE_BYTES, sniff_csv
+    from ..data.loading import NA_VALUES, SAMPLE_BYTES, sniff_csv
 
     opener: Any = gzip.open if compressed else open
     try:
@@ -314,11 +314,11 @@ def _csv_chunks(
     sniff = sniff_csv(src, compressed, sample=sample)
     encoding, codec, sep = sniff.encoding, sniff.codec, sniff.delimiter
     text = sample.decode(codec, errors="replace")
-    from .data.loading import _check_header, _first_record
+    from ..data.loading import check_header, first_record
 
     # As `custseg segment` does: two columns named 'Age' would become 'Age', 'Age.1'
     # and the first would be used without a word.
-    _check_header(src, _first_record(text, sep))
+    check_header(src, first_record(text, sep))
     options: dict[str, Any] = dict(
         sep=sep,
         encoding=codec,
@@ -380,7 +380,7 @@ def _csv_error(src: Path, exc: Exception, sep: str, line: int) -> str:
 def _table_chunks(
     src: Path, chunk_rows: int, sheet: str | None
 ) -> tuple[Chunks, list[str], int, str]:
-    from .data.loading import load_table
+    from ..data.loading import load_table
 
     frame = load_table(src, sheet=sheet).frame
     n = len(frame)
@@ -406,7 +406,7 @@ class _CsvWriter:
         self._header = True
 
     def write(self, frame: pd.DataFrame) -> None:
-        from .outputs import FORMULA_PREFIXES, neutralise
+        from ..outputs import FORMULA_PREFIXES, neutralise
 
         out = frame.copy()
         for col in (out.columns[0], "segment_name", "left_out_reason"):

@@ -13,7 +13,7 @@ from typing import Any, get_args, get_type_hints
 
 import click
 
-from .config import Option, SegmentationConfig, config_options
+from ..config import Option, SegmentationConfig, config_options
 
 
 def cli_flag(name: str, opt: Option) -> str:

@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ModelError
-from .model import SegmentModel, load_model
-from .results import SegmentationResult, clean
+from ..errors import ModelError
+from ..results import SegmentationResult, clean
+from .fitted import SegmentModel, load_model
 
 NOT_PRESENT = "(not in that run)"
 LEFT_OUT = "(left out)"

@@ -9,8 +9,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from ._version import __version__
-from .errors import ModelError
+from .._version import __version__
+from ..errors import ModelError
 
 SCHEMA_FILE = "model.schema.json"
 FORMAT = "custseg-model"

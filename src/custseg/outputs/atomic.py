@@ -24,7 +24,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import OutputError
+from ..errors import OutputError
 
 _TMP_TAG = ".custseg-tmp-"
 _OLD_TAG = ".custseg-old-"  # written by custseg before 0.x's manifest; still recovered

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .cli_options import config_click_options
-from .errors import CustsegError
+from .. import __version__
+from ..errors import CustsegError
+from .options import config_click_options
 
 ISSUES_URL = "https://github.com/custseg/custseg/issues"
 EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
@@ -28,13 +28,13 @@ EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
 
 def _echo(text: str, err: bool = False) -> None:
     """Print ``text`` with terminal control characters from the data made visible."""
-    from ._terminal import safe_line
+    from .._terminal import safe_line
 
     click.echo("\n".join(safe_line(part) for part in text.split("\n")), err=err)
 
 
 def _print_summary(result, out: Path) -> None:
-    from .report.text import summary_lines
+    from ..report.text import summary_lines
 
     for line in summary_lines(result):
         _echo(line)
@@ -54,7 +54,7 @@ segment_options = [
 
 
 def _rfm_options():
-    from .rfm.cli import RFM_OPTIONS
+    from ..rfm.cli import RFM_OPTIONS
 
     return RFM_OPTIONS
 
@@ -85,18 +85,18 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _run_segment(path, out, sheet, no_plots, png, quiet, force=False, **options):
-    from .cli_options import config_from_cli
-    from .outputs import write_results
-    from .pipeline import segment
+    from ..outputs import write_results
+    from ..pipeline import segment
+    from .options import config_from_cli
 
     config = config_from_cli(options)
-    from ._atomic import check_replaceable
+    from ..outputs.atomic import check_replaceable
 
     check_replaceable(out, force=force, inputs=(path,))  # fail before the work, not after it
     import warnings
 
-    from .errors import SegmentationWarning
-    from .progress import step_progress
+    from ..errors import SegmentationWarning
+    from ..progress import step_progress
 
     with step_progress(quiet) as say:  # a spinner per step on a terminal; Ctrl-C safe
         with warnings.catch_warnings():
@@ -173,7 +173,7 @@ def rfm(path: Path, out: Path, **options) -> None:
         custseg rfm invoices.csv --out rfm/
         custseg rfm orders.parquet --customer client --amount total --as-of 2024-01-01 --out rfm/
     """
-    from .rfm.cli import run_rfm
+    from ..rfm.cli import run_rfm
 
     run_rfm(path, out, **options)
 
@@ -200,15 +200,15 @@ def demo(out: Path, rows: int, seed: int, method: str, png: bool, quiet: bool) -
     Example:
         custseg demo --out demo/
     """
-    from .config import SegmentationConfig
-    from .data.demo import make_customers
-    from .data.loading import LoadedTable
-    from .outputs import write_results
-    from .pipeline import segment as run
+    from ..config import SegmentationConfig
+    from ..data.demo import make_customers
+    from ..data.loading import LoadedTable
+    from ..outputs import write_results
+    from ..pipeline import segment as run
 
     if rows < 10:
         raise click.UsageError(f"--rows {rows} is too small for a demo; use at least 10")
-    from ._atomic import check_replaceable
+    from ..outputs.atomic import check_replaceable
 
     check_replaceable(out, names=frozenset({"customers.csv"}))  # before the work
     config = SegmentationConfig(  # first: it validates --seed for the generator too
@@ -222,7 +222,7 @@ def demo(out: Path, rows: int, seed: int, method: str, png: bool, quiet: bool) -
     table = LoadedTable(
         frame=frame, source="customers.csv (generated demo data)", file_format="csv"
     )
-    from .progress import step_progress
+    from ..progress import step_progress
 
     # The same step display as `custseg segment`: one mechanism for both commands.
     with step_progress(quiet) as say:
@@ -270,15 +270,15 @@ def assign(
     Example:
         custseg assign result/model.json new_customers.csv --out new_assigned.csv
     """
-    from .assigning import assign_file
-    from .model import load_model
-    from .report.text import assignment_lines
+    from ..model import load_model
+    from ..model.assign import assign_file
+    from ..report.text import assignment_lines
 
     model = load_model(model_path)
-    from .rfm.assign import is_rfm_model
+    from ..rfm.assign import is_rfm_model
 
     if is_rfm_model(model.features):  # a `custseg rfm` model: PATH is a transaction log
-        from .rfm.assign import assign_log
+        from ..rfm.assign import assign_log
 
         for line in assign_log(model, model_path, path, out, sheet=sheet).lines():
             _echo(line)
@@ -348,7 +348,7 @@ def report(folder: Path, out: Path | None) -> None:
     Example:
         custseg report result/
     """
-    from .report.html import write_saved_report
+    from ..report.html import write_saved_report
 
     path = write_saved_report(folder, out)
     _echo(f"Report written to {path}")
@@ -386,7 +386,7 @@ def app(host: str, port: int | None, no_browser: bool, max_upload_mb: int) -> No
         custseg app
         custseg app --port 8502 --no-browser
     """
-    from .app.launch import run_app
+    from ..app.launch import run_app
 
     code = run_app(
         host=host,
