@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
+import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -57,3 +61,41 @@ class _Main:
         from custseg.cli import main
 
         main(list(args))
+
+
+# --- Spark: one local[2] session per test process (Spark tests share an xdist group) ---
+
+
+def _spark_missing() -> str | None:
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed (pip install 'custseg[spark]')"
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        return "Java is not installed (Spark needs Java 17 or later)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """A local[2] SparkSession shared by every Spark test (skips without pyspark or Java)."""
+    reason = _spark_missing()
+    if reason:
+        pytest.skip(reason)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+        from pyspark.sql import SparkSession
+
+        session = (
+            SparkSession.builder.master("local[2]")
+            .appName("custseg-tests")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.shuffle.partitions", "2")
+            .config("spark.default.parallelism", "2")
+            .config("spark.driver.memory", "1g")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .getOrCreate()
+        )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -9,10 +9,7 @@ pyspark or Java is missing, and share one ``local[2]`` session for the whole run
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
 import sys
-import warnings
 
 import numpy as np
 import pyarrow as pa
@@ -36,40 +33,6 @@ from custseg.features.scaling import fit_scaler, scaler_from_stats
 pytestmark = pytest.mark.xdist_group("spark")
 
 FEATURES = ("spend", "visits", "tenure")
-
-
-def _spark_missing() -> str | None:
-    if importlib.util.find_spec("pyspark") is None:
-        return "pyspark is not installed (pip install 'custseg[spark]')"
-    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
-        return "Java is not installed (Spark needs Java 17 or later)"
-    return None
-
-
-@pytest.fixture(scope="session")
-def spark_session():
-    reason = _spark_missing()
-    if reason:
-        pytest.skip(reason)
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
-        from pyspark.sql import SparkSession
-
-        session = (
-            SparkSession.builder.master("local[2]")
-            .appName("custseg-tests")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "2")
-            .config("spark.default.parallelism", "2")
-            .config("spark.driver.memory", "1g")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .getOrCreate()
-        )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.fixture(params=["local", "spark"])

@@ -39,6 +39,7 @@ SCALES = ("standard", "minmax", "robust", "none")
 MISSING = ("auto", "drop", "impute", "error")
 TRANSFORMS = ("auto", "none", "log")
 OUTLIERS = ("flag", "keep", "exclude")
+ENGINES = ("local", "spark")
 LINKAGES = ("ward", "complete", "average", "single")
 K_RULES = (
     "auto",
@@ -217,7 +218,11 @@ class SegmentationConfig:
         10, help="k-means restarts.", app_reason="the app keeps the default restarts"
     )
     engine: str = option(
-        "local", help="Compute engine.", app_reason="the app runs on this computer only"
+        "local",
+        help="Compute engine: local (this computer) or spark (a Parquet or CSV path read by "
+        'Spark; k-means only; needs pip install "custseg[spark]").',
+        choices=ENGINES,
+        app_reason="the app runs on this computer only",
     )
     sample: int | None = option(
         None,

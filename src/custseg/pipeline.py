@@ -18,9 +18,9 @@ from .cluster.hierarchical import cut_tree, merge_gaps
 from .config import SegmentationConfig
 from .data.loading import LoadedTable, load_table, sheet_hint
 from .data.prepare import PreparedData, prepare
-from .engines import Engine, get_engine
-from .errors import DataError, SegmentationWarning
-from .features.scaling import fit_scaler
+from .engines import CustomerData, Engine, get_engine
+from .errors import ConfigError, DataError, SegmentationWarning
+from .features.scaling import fit_scaler, scaler_from_stats
 from .model import ATYPICAL_QUANTILE, SegmentInfo, SegmentModel, created_timestamp, fingerprint
 from .playbook import load_playbook
 from .profiling import LEVEL_RULE, name_segments, profile_segments
@@ -102,6 +102,12 @@ def segment(
         from .model.identity import load_previous
 
         previous = load_previous(previous_path)
+    if config.engine != "local":
+        from .distributed import prepare_on_engine
+
+        say(f"reading data with {config.engine}")
+        prepared, handle = prepare_on_engine(data, config)
+        return segment_prepared(prepared, config, progress=say, data=handle)
     prepared = _prepare_input(data, config, sheet=sheet, say=say)
     if previous is not None and previous_path is not None:
         from .model.identity import apply_previous, check_features
@@ -226,11 +232,26 @@ def _sse(engine: Engine, X: np.ndarray, labels: np.ndarray, k: int) -> float:
 
 
 def segment_prepared(
-    prepared: PreparedData, config: SegmentationConfig, *, progress: Progress | None = None
+    prepared: PreparedData,
+    config: SegmentationConfig,
+    *,
+    progress: Progress | None = None,
+    data: CustomerData | None = None,
 ) -> SegmentationResult:
-    """Run the steps after validation (see :func:`segment`)."""
+    """Run the steps after validation (see :func:`segment`).
+
+    ``data`` is a data engine's handle to the same customers as ``prepared`` (in the same
+    order); with it, the scaling statistics, the k-selection sample and the final k-means
+    run on that engine (see :mod:`custseg.distributed`).
+    """
     say = progress or _quiet
-    engine = get_engine(config.engine)
+    if data is None and config.engine != "local":
+        raise ConfigError(
+            f"engine={config.engine!r} reads the customers itself: pass the path of a "
+            "Parquet or CSV file"
+        )
+    # Steps over the sample and the driver's arrays run locally whatever the engine.
+    engine = get_engine("local" if data is not None else config.engine)
     playbook = load_playbook(config.playbook)
     # Atypical customers (--outliers flag) are kept out of fitting, then assigned below.
     fit_mask = prepared.fit_rows
@@ -239,7 +260,12 @@ def segment_prepared(
     n = len(X)
 
     say("scaling features")
-    scaler = fit_scaler(X, config.scale, log=prepared.log_features or None)
+    scaled = None
+    if data is None:
+        scaler = fit_scaler(X, config.scale, log=prepared.log_features or None)
+    else:  # one statistics pass on the engine (no log transform there: checked before)
+        scaler = scaler_from_stats(data.column_stats(), config.scale)
+        scaled = data.scale(scaler.center, scaler.scale)
     # k-means on more customers than the sweep sample ends with a fit on all of them,
     # whose pass reads one feature at a time: the scaled copy is made in column order
     # (scikit-learn copies the small sample into its own layout anyway).
@@ -248,7 +274,12 @@ def segment_prepared(
 
     # k is chosen on a seeded random sample of customers (all of them when there are few);
     # the chosen k is then fitted or cut on every customer.
-    sample_rows = _sweep_sample(n, config.seed)
+    if scaled is None:
+        sample_rows = _sweep_sample(n, config.seed)
+    else:  # the engine's seeded sample (sample_keys), in row order
+        sample_rows = (
+            None if n <= SWEEP_SAMPLE else scaled.sample(SWEEP_SAMPLE, seed=config.seed).rows
+        )
     X_sweep = Xs if sample_rows is None else Xs[sample_rows]
     ks, notes = _candidate_ks(config, Xs, X_sweep)
     fixed_k = config.k if isinstance(config.k, int) else None
@@ -413,7 +444,13 @@ def segment_prepared(
         if k not in fits:  # a user's k outside k_min..k_max
             fits[k] = engine.kmeans(X_sweep, k, n_init=config.n_init, seed=config.seed)
         raw_labels = fits[k].labels
-        if sample_rows is not None:
+        if scaled is not None:
+            # Lloyd on every customer on the engine, from the sample's centres; only the
+            # labels come back (the driver holds the table already, see distributed.py).
+            say(f"fitting k-means with k = {k} on all {n:,} customers with {scaled.engine}")
+            lloyd = scaled.lloyd(fits[k].centres)
+            raw_labels = _engine_labels(scaled.assign(lloyd.centres), Xs)
+        elif sample_rows is not None:
             # Lloyd on every customer, started from the sample's centres: one run, few
             # iterations, instead of n_init restarts on the full data.
             say(f"fitting k-means with k = {k} on all {n:,} customers")
@@ -589,6 +626,19 @@ def segment_prepared(
         row_flags=prepared.row_flags,
         surrogate=surrogate.to_dict(),
     )
+
+
+def _engine_labels(assigned: CustomerData, Xs: np.ndarray) -> np.ndarray:
+    """Each customer's segment from an engine's handle (in scaled units), checked to be the
+    same customers in the same order as the driver's scaled table."""
+    columns = assigned.to_numpy()
+    same = np.column_stack([columns[f] for f in assigned.features]).reshape(Xs.shape)
+    if not np.allclose(same, Xs, rtol=1e-9, atol=1e-9):
+        raise DataError(
+            f"engine={assigned.engine!r} read the customers in another order than the table "
+            "checked on this computer; use --engine local"
+        )
+    return np.asarray(columns["segment"], dtype=np.int64)
 
 
 def _assign_atypical(

@@ -509,6 +509,20 @@ class SparkEngine:
             df = self.session.createDataFrame(pa.table(columns))
         return self._from_df(df, names, id_column if ids is not None else None, list(cats))
 
+    def _raw(self, path: str | Path) -> Any:
+        uri = str(path)
+        reader = self.session.read
+        with _quiet():
+            if uri.lower().endswith((".csv", ".txt")):
+                return reader.option("header", True).option("inferSchema", True).csv(uri)
+            return reader.parquet(uri)
+
+    def read_table(self, path: str | Path, *, limit: int) -> pa.Table:
+        """The first ``limit`` rows of the file as read by Spark, every column, on the driver
+        (the pipeline validates and profiles them there, so only for bounded tables)."""
+        with _quiet():
+            return self._raw(path).limit(limit).toArrow()
+
     def read(
         self,
         path: str | Path,
@@ -519,13 +533,8 @@ class SparkEngine:
     ) -> SparkData:
         from pyspark.sql.types import LongType, StructField, StructType
 
-        uri = str(path)
-        reader = self.session.read
+        df = self._raw(path)
         with _quiet():
-            if uri.lower().endswith((".csv", ".txt")):
-                df = reader.option("header", True).option("inferSchema", True).csv(uri)
-            else:
-                df = reader.parquet(uri)
             # Row numbers: count each partition's rows (one pass over one column), then
             # number the rows from the partition's offset.
             counts = df.select(df.columns[0]).mapInArrow(_count_partition, "p long, n long")
