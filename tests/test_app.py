@@ -663,3 +663,18 @@ def test_cards_show_descriptors_the_rule_and_why_the_action_fits():
     captions = [c.value for c in at.caption]
     assert any(c.startswith("Why: matched ") for c in captions)
     assert any(c.startswith("Who is in it: ") for c in captions)
+
+
+def test_a_transaction_log_gets_rfm_segments_and_clusters():
+    sys.path.insert(0, str(Path(__file__).parent))
+    from rfm_logs import make_invoice_log
+
+    log = make_invoice_log(150, seed=3)
+    at = upload(new_app(), "invoices.csv", csv_bytes(log))
+    assert_no_exception(at)
+    assert any("looks like a transaction log" in i.value for i in at.info)
+    assert any(h.value.startswith("RFM segments of ") for h in at.subheader)
+    assert any(h.value.endswith(" behaviour clusters") for h in at.subheader)
+    customers = at.session_state["custseg_downloads"]["customers.csv"].decode()
+    assert customers.splitlines()[0].startswith("customer_id,")
+    assert len(customers.splitlines()) - 1 == 150  # ids "12346" and "12346.0" are one customer

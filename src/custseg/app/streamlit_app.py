@@ -30,10 +30,12 @@ from custseg.data.columns import describe_columns
 from custseg.data.loading import LoadedTable, read_bytes_as_table
 from custseg.errors import CustsegError, SegmentationWarning
 from custseg.model import SegmentModel
+from custseg.outputs import safe_csv
 from custseg.pipeline import segment
 from custseg.report import plots
 from custseg.report.palette import segment_colour
 from custseg.results import KSelection, Segment, SegmentationResult
+from custseg.rfm import RFMResult, rfm, transaction_log_message
 
 ISSUES_URL = "https://github.com/custseg/custseg/issues"
 # .xls is accepted so that the loader can say how to convert it, as the CLI does.
@@ -45,9 +47,12 @@ DOWNLOADS = "custseg_downloads"
 
 # --- cached steps (per browser session) ------------------------------------------------
 @st.cache_data(scope="session", max_entries=4, show_spinner="Reading the file…")
-def load_upload(data: bytes, name: str) -> tuple[LoadedTable, pd.DataFrame]:
-    """Read an upload once; the k control and the option form reuse it."""
+def load_upload(data: bytes, name: str) -> tuple[LoadedTable, pd.DataFrame | None]:
+    """Read an upload once; the k control and the option form reuse it. A transaction
+    log has no column description (``None``): it goes to the RFM view instead."""
     table = read_bytes_as_table(data, name)
+    if transaction_log_message(table.frame, name):
+        return table, None
     return table, describe_columns(table.frame)
 
 
@@ -65,6 +70,14 @@ def run_segmentation(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SegmentationWarning)  # shown from result.warnings
         return segment(_table, config, progress=_progress)
+
+
+@st.cache_data(scope="session", max_entries=4, show_spinner=False)
+def run_rfm(data_key: str, _table: LoadedTable) -> RFMResult:
+    """``custseg rfm`` on an uploaded transaction log, cached by file digest."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SegmentationWarning)
+        return rfm(_table.frame)
 
 
 @st.cache_data(scope="session", max_entries=16, show_spinner=False)
@@ -323,6 +336,65 @@ def downloads(result: SegmentationResult, edited: EditedResult, rkey: str) -> No
         )
 
 
+def rfm_view(data_key: str, table: LoadedTable) -> None:
+    """A transaction log: one row per customer (RFM), the named RFM segments, clusters."""
+    st.info(
+        "This looks like a transaction log (customer ids repeat, with dates and amounts): "
+        "custseg turns it into one row per customer with recency, frequency and monetary "
+        "value, as `custseg rfm` does (rules in docs/rfm.md)."
+    )
+    try:
+        with st.spinner("Computing recency, frequency and monetary value per customer…"):
+            result = run_rfm(data_key, table)
+    except CustsegError as exc:
+        st.error(f"Error: {exc}")
+        return
+    summary = result.summary
+    cols = summary.columns
+    st.caption(
+        f"{summary.n_lines:,} lines ({summary.n_purchase_lines:,} purchases, "
+        f"{summary.n_return_lines:,} returns) from {summary.first_date} to {summary.last_date}; "
+        f"as of {summary.as_of} ({summary.as_of_chosen_by}); customer {cols.customer!r}, "
+        f"date {cols.date!r}"
+    )
+    for reason, count in summary.left_out.items():
+        if count:
+            st.warning(f"{count:,} line(s) left out: {reason}")
+    for note in summary.repairs:
+        st.info(note)
+    scored = result.scored
+    st.subheader(f"RFM segments of {len(scored):,} customers")
+    counts = scored["rfm_segment"].value_counts()
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "RFM segment": counts.index,
+                "customers": counts.to_numpy(),
+                "share": [f"{v / max(len(scored), 1):.0%}" for v in counts.to_numpy()],
+            }
+        ),
+        hide_index=True,
+    )
+    clustering = result.clustering
+    if clustering is not None:
+        st.subheader(f"{clustering.k} behaviour clusters")
+        st.write(clustering.k_selection.note)
+        rkey = f"rfm-{data_key}"
+        grid = st.columns(min(3, len(clustering.segments)))
+        for i, seg in enumerate(clustering.segments):
+            with grid[i % len(grid)]:
+                segment_card(seg, clustering, rkey)
+    data = safe_csv(result.customers).encode("utf-8")  # formulas neutralised, as on disk
+    st.session_state[DOWNLOADS] = {"customers.csv": data}
+    st.download_button(
+        "Download customers.csv",
+        data=data,
+        file_name="customers.csv",
+        mime="text/csv",
+        on_click="ignore",
+    )
+
+
 # --- pages -----------------------------------------------------------------------------
 def segment_page() -> None:
     source = choose_source()
@@ -345,6 +417,9 @@ def segment_page() -> None:
     )
     for note in table.repairs:
         st.info(note)
+    if columns is None:
+        rfm_view(data_key, table)
+        return
     left, right = st.columns([2, 3])
     with left:
         st.markdown("**Columns and their detected types**")
