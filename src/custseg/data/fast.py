@@ -88,7 +88,9 @@ def _open_table(path: Path, fmt: str, config: SegmentationConfig):
     if delimiter is None:
         return None
     parse = pacsv.ParseOptions(delimiter=delimiter)
-    base = {"null_values": NA_VALUES, "strings_can_be_null": True}
+    # Text is read verbatim: in an id column 'NA' (Namibia) or 'None' is an id, and only
+    # an empty cell is missing. Number columns still read the markers as missing.
+    base = {"null_values": NA_VALUES, "strings_can_be_null": False}
     with pacsv.open_csv(
         path, parse_options=parse, convert_options=pacsv.ConvertOptions(**base)
     ) as reader:
@@ -182,19 +184,30 @@ def prepare_large_file(
     except Exception:
         return None
 
+    is_csv = fmt in ("csv", "csv.gz")
     for c in checked:
         col = table.column(c)
         if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
             return None
         if pc.any(pc.match_substring_regex(col, r"\d")).as_py():
             return None
+        if is_csv and c not in id_candidates:  # outside ids the markers mean missing
+            missing_text = pc.is_in(col, value_set=pa.array(NA_VALUES))
+            col = pc.if_else(missing_text, pa.scalar(None, col.type), col)
+            table = table.set_column(table.schema.get_field_index(c), c, col)
 
     # --- id column: the first id-like column that is unique and complete (as prepare) ---
     n_rows = table.num_rows
     id_used = None
     for c in id_candidates:
         col = table.column(c)
-        if col.null_count == 0 and pc.count_distinct(col).as_py() == n_rows:
+        is_text = pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+        if is_csv and not is_text and col.null_count:
+            return None  # 'NA' read as a missing number: the general path reads ids as text
+        n_empty = col.null_count
+        if is_csv and is_text:
+            n_empty += int(pc.sum(pc.equal(col, "")).as_py() or 0)
+        if n_empty == 0 and pc.count_distinct(col).as_py() == n_rows:
             id_used = c
             break
         if c == config.id_column:
