@@ -28,6 +28,7 @@ from .loading import (
     NA_VALUES,
     _MeteredGzip,
     available_memory,
+    check_memory,
     detect_format,
     sniff_csv,
 )
@@ -61,6 +62,32 @@ def _is_number_type(t) -> bool:
     return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
 
 
+# Bytes of memory per decoded byte of the columns read: the Arrow columns, the float32
+# matrix, its missing-value mask and the copy of the rows used are held at once.
+FAST_MEMORY_FACTOR = 2.5
+
+
+def parquet_memory(path: Path, columns: list[str]) -> int:
+    """Bytes of memory reading ``columns`` of a Parquet file needs, from its metadata.
+
+    The decoded size is the larger of the column chunks' uncompressed sizes and
+    8 bytes per cell; the stored size says nothing of it.
+    """
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata
+    wanted = set(columns)
+    uncompressed = 0
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        for j in range(group.num_columns):
+            chunk = group.column(j)
+            if chunk.path_in_schema.split(".")[0] in wanted:
+                uncompressed += chunk.total_uncompressed_size
+    decoded = max(uncompressed, meta.num_rows * max(len(columns), 1) * 8)
+    return int(decoded * FAST_MEMORY_FACTOR)
+
+
 def _csv_options(path: Path, compressed: bool):
     """The delimiter of a UTF-8 CSV file, sniffed as the general loader does; None otherwise."""
     sniff = sniff_csv(path, compressed)
@@ -77,6 +104,9 @@ def _open_table(path: Path, fmt: str, config: SegmentationConfig):
         schema = pq.read_schema(path)
 
         def read_parquet(columns):
+            # The memory guard, before anything is decoded: run-length and dictionary
+            # encoding let a few hundred KB hold tens of millions of rows.
+            check_memory(path, fmt, parquet_memory(path, columns))
             return pq.read_table(path, columns=columns)
 
         return schema, read_parquet

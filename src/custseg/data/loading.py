@@ -250,12 +250,14 @@ def estimate_memory(p: Path, fmt: str) -> int:
     return int(size * MEMORY_FACTOR.get(fmt, 10.0))
 
 
-def check_memory(p: Path, fmt: str) -> None:
+def check_memory(p: Path, fmt: str, need: int | None = None) -> None:
     """Refuse, with a clear message, a file that would not fit in memory once loaded.
 
     Better than being killed by the operating system half-way with no message.
+    ``need`` overrides the estimate (a reader that keeps only some columns knows better).
     """
-    need = estimate_memory(p, fmt)
+    if need is None:
+        need = estimate_memory(p, fmt)
     have = available_memory()
     if have is None or need <= have:
         return
