@@ -139,7 +139,7 @@ def _prepare_input(
             fast = prepare_large_file(data, config)
             if fast is not None:
                 return fast
-        data = load_table(data, sheet=sheet)
+        data = load_table(data, sheet=sheet, id_column=config.id_column)
     if isinstance(data, LoadedTable):
         check_not_transaction_log(data.frame, data.source)
         try:

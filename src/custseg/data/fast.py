@@ -28,6 +28,7 @@ from .loading import (
     NA_VALUES,
     MeteredGzip,
     available_memory,
+    check_memory,
     detect_format,
     sniff_csv,
 )
@@ -61,6 +62,32 @@ def _is_number_type(t) -> bool:
     return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
 
 
+# Bytes of memory per decoded byte of the columns read: the Arrow columns, the float32
+# matrix, its missing-value mask and the copy of the rows used are held at once.
+FAST_MEMORY_FACTOR = 2.5
+
+
+def parquet_memory(path: Path, columns: list[str]) -> int:
+    """Bytes of memory reading ``columns`` of a Parquet file needs, from its metadata.
+
+    The decoded size is the larger of the column chunks' uncompressed sizes and
+    8 bytes per cell; the stored size says nothing of it.
+    """
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata
+    wanted = set(columns)
+    uncompressed = 0
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        for j in range(group.num_columns):
+            chunk = group.column(j)
+            if chunk.path_in_schema.split(".")[0] in wanted:
+                uncompressed += chunk.total_uncompressed_size
+    decoded = max(uncompressed, meta.num_rows * max(len(columns), 1) * 8)
+    return int(decoded * FAST_MEMORY_FACTOR)
+
+
 def _csv_options(path: Path, compressed: bool):
     """The delimiter of a UTF-8 CSV file, sniffed as the general loader does; None otherwise."""
     sniff = sniff_csv(path, compressed)
@@ -77,6 +104,9 @@ def _open_table(path: Path, fmt: str, config: SegmentationConfig):
         schema = pq.read_schema(path)
 
         def read_parquet(columns):
+            # The memory guard, before anything is decoded: run-length and dictionary
+            # encoding let a few hundred KB hold tens of millions of rows.
+            check_memory(path, fmt, parquet_memory(path, columns))
             return pq.read_table(path, columns=columns)
 
         return schema, read_parquet
@@ -88,7 +118,9 @@ def _open_table(path: Path, fmt: str, config: SegmentationConfig):
     if delimiter is None:
         return None
     parse = pacsv.ParseOptions(delimiter=delimiter)
-    base = {"null_values": NA_VALUES, "strings_can_be_null": True}
+    # Text is read verbatim: in an id column 'NA' (Namibia) or 'None' is an id, and only
+    # an empty cell is missing. Number columns still read the markers as missing.
+    base = {"null_values": NA_VALUES, "strings_can_be_null": False}
     with pacsv.open_csv(
         path, parse_options=parse, convert_options=pacsv.ConvertOptions(**base)
     ) as reader:
@@ -182,19 +214,30 @@ def prepare_large_file(
     except Exception:
         return None
 
+    is_csv = fmt in ("csv", "csv.gz")
     for c in checked:
         col = table.column(c)
         if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
             return None
         if pc.any(pc.match_substring_regex(col, r"\d")).as_py():
             return None
+        if is_csv and c not in id_candidates:  # outside ids the markers mean missing
+            missing_text = pc.is_in(col, value_set=pa.array(NA_VALUES))
+            col = pc.if_else(missing_text, pa.scalar(None, col.type), col)
+            table = table.set_column(table.schema.get_field_index(c), c, col)
 
     # --- id column: the first id-like column that is unique and complete (as prepare) ---
     n_rows = table.num_rows
     id_used = None
     for c in id_candidates:
         col = table.column(c)
-        if col.null_count == 0 and pc.count_distinct(col).as_py() == n_rows:
+        is_text = pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+        if is_csv and not is_text and col.null_count:
+            return None  # 'NA' read as a missing number: the general path reads ids as text
+        n_empty = col.null_count
+        if is_csv and is_text:
+            n_empty += int(pc.sum(pc.equal(col, "")).as_py() or 0)
+        if n_empty == 0 and pc.count_distinct(col).as_py() == n_rows:
             id_used = c
             break
         if c == config.id_column:

@@ -53,6 +53,21 @@ NA_VALUES = [
     "#NULL!",
 ]
 DELIMITERS = [",", ";", "\t", "|"]
+
+
+def na_values_by_position(
+    header: list[str], id_columns: set[str], markers: list[str] | None = None
+) -> dict[int, list[str]]:
+    """Missing-value markers per column position: in an id column only an empty cell is missing.
+
+    Ids are text: a customer whose id is 'NA' (Namibia) or 'None' is a customer, while
+    the same words in a number column mean "no value". Keys are positions, so names
+    that pandas would strip or rename cannot slip through.
+    """
+    markers = NA_VALUES if markers is None else markers
+    return {i: [""] if name.strip() in id_columns else markers for i, name in enumerate(header)}
+
+
 SAMPLE_BYTES = 256 * 1024
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -106,7 +121,11 @@ def check_regular_file(p: Path) -> None:
 
 
 def load_table(
-    path: str | Path, *, sheet: str | None = None, columns: list[str] | None = None
+    path: str | Path,
+    *,
+    sheet: str | None = None,
+    columns: list[str] | None = None,
+    id_column: str | None = None,
 ) -> LoadedTable:
     """Read a customer table.
 
@@ -121,6 +140,9 @@ def load_table(
         Excel sheet name (default: the first sheet).
     columns : list of str, optional
         Read only these columns (Parquet reads nothing else from disk).
+    id_column : str, optional
+        The id column (``--id``). It and every column named like an id are read as
+        text in which only an empty cell is missing: 'NA' or 'None' is an id.
 
     Examples
     --------
@@ -149,14 +171,14 @@ def load_table(
     if fmt == "parquet":
         return _load_parquet(p, columns)
     if fmt == "excel":
-        return _load_excel(p, sheet)
+        return _load_excel(p, sheet, id_column)
     if fmt == "xls":
         raise DataError(
             f"file '{p}' is an old Excel .xls workbook; save it as .xlsx or .csv and try again"
         )
     if sheet is not None:
         raise DataError(f"--sheet {sheet!r} applies to Excel files; '{p}' is a {fmt} file")
-    return _load_csv(p, compressed=(fmt == "csv.gz"))
+    return _load_csv(p, compressed=(fmt == "csv.gz"), id_column=id_column)
 
 
 # Bytes of memory needed per byte of file. Measured: reading and validating a 21 MB
@@ -228,12 +250,14 @@ def estimate_memory(p: Path, fmt: str) -> int:
     return int(size * MEMORY_FACTOR.get(fmt, 10.0))
 
 
-def check_memory(p: Path, fmt: str) -> None:
+def check_memory(p: Path, fmt: str, need: int | None = None) -> None:
     """Refuse, with a clear message, a file that would not fit in memory once loaded.
 
     Better than being killed by the operating system half-way with no message.
+    ``need`` overrides the estimate (a reader that keeps only some columns knows better).
     """
-    need = estimate_memory(p, fmt)
+    if need is None:
+        need = estimate_memory(p, fmt)
     have = available_memory()
     if have is None or need <= have:
         return
@@ -301,7 +325,7 @@ def _load_parquet(p: Path, columns: list[str] | None) -> LoadedTable:
     return LoadedTable(frame=frame, source=str(p), file_format="parquet", repairs=tuple(repairs))
 
 
-def _load_excel(p: Path, sheet: str | None) -> LoadedTable:
+def _load_excel(p: Path, sheet: str | None, id_column: str | None = None) -> LoadedTable:
     try:
         book = pd.ExcelFile(p, engine="openpyxl")
     except Exception as exc:
@@ -310,7 +334,7 @@ def _load_excel(p: Path, sheet: str | None) -> LoadedTable:
         ) from None
     with book:  # closes the workbook file on errors too
         try:
-            chosen, frame, repairs = _read_sheet(p, book, sheet)
+            chosen, frame, repairs = _read_sheet(p, book, sheet, id_column)
         except DataError:
             raise
         except Exception as exc:  # openpyxl fails in many ways on sheets that are not tables
@@ -326,7 +350,7 @@ def _load_excel(p: Path, sheet: str | None) -> LoadedTable:
 
 
 def _read_sheet(
-    p: Path, book: pd.ExcelFile, sheet: str | None
+    p: Path, book: pd.ExcelFile, sheet: str | None, id_column: str | None = None
 ) -> tuple[str, pd.DataFrame, list[str]]:
     names = [str(n) for n in book.sheet_names]
     repairs: list[str] = []
@@ -344,8 +368,18 @@ def _read_sheet(
             f"file '{p}' has no sheet named {sheet!r}; its sheets are: {', '.join(names)}"
         )
     header = pd.read_excel(book, sheet_name=chosen, header=None, nrows=1)
-    check_header(p, ["" if pd.isna(v) else str(v) for v in header.iloc[0]] if len(header) else [])
-    frame = pd.read_excel(book, sheet_name=chosen, na_values=NA_VALUES, keep_default_na=True)
+    names = ["" if pd.isna(v) else str(v) for v in header.iloc[0]] if len(header) else []
+    check_header(p, names)
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    from .prepare import looks_like_id_name
+
+    ids = {n.strip() for n in names if n.strip() and looks_like_id_name(n.strip())}
+    if id_column is not None:
+        ids.add(id_column)
+    markers = sorted({*NA_VALUES, *STR_NA_VALUES})
+    na_values = na_values_by_position(names, ids, markers)
+    frame = pd.read_excel(book, sheet_name=chosen, na_values=na_values, keep_default_na=False)
     if frame.isna().to_numpy().any():
         repairs.extend(_uncalculated_formulas(p, chosen, frame))
     return chosen, frame, repairs
@@ -529,7 +563,7 @@ def _extra_trailing_field(text: str, delimiter: str) -> int | None:
     return n if widths <= {n, n + 1} and n + 1 in widths else None
 
 
-def _load_csv(p: Path, compressed: bool) -> LoadedTable:
+def _load_csv(p: Path, compressed: bool, id_column: str | None = None) -> LoadedTable:
     sniff = sniff_csv(p, compressed)
     encoding, codec, text, delimiter = sniff.encoding, sniff.codec, sniff.text, sniff.delimiter
     header = first_record(text, delimiter)
@@ -537,7 +571,11 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
     from .prepare import looks_like_id_name
 
     # Ids are text: '00001' stays '00001', and '007' and '7.0' are two customers.
-    id_text = {name: str for name in header if looks_like_id_name(name.strip())}
+    id_text = {
+        name: str
+        for name in header
+        if looks_like_id_name(name.strip()) or name.strip() == id_column
+    }
     n_header = _extra_trailing_field(text, delimiter)
     # pandas would silently turn the first column into the index (shifting every value
     # under the wrong name); an explicit header with a nameless last column keeps the
@@ -558,7 +596,12 @@ def _load_csv(p: Path, compressed: bool) -> LoadedTable:
             sep=delimiter,
             encoding=codec,
             compression=None if have is not None else ("gzip" if compressed else None),
-            na_values=NA_VALUES,
+            # In id columns only an empty cell is missing ('NA' is Namibia); a nameless
+            # last column (no position in the header) keeps the usual markers.
+            na_values={
+                len(header): NA_VALUES,
+                **na_values_by_position(header, {n.strip() for n in id_text}),
+            },
             keep_default_na=False,
             skipinitialspace=True,
             low_memory=False,

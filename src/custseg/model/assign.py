@@ -140,7 +140,7 @@ def assign_file(
     elif fmt_in in ("csv", "csv.gz"):
         chunks, columns, total, unit = _csv_chunks(src, model, chunk_rows, fmt_in == "csv.gz")
     else:
-        chunks, columns, total, unit = _table_chunks(src, chunk_rows, sheet)
+        chunks, columns, total, unit = _table_chunks(src, chunk_rows, sheet, model.id_column)
     check = model.check_columns(columns)
 
     n_rows = n_chunks = n_left = 0
@@ -303,7 +303,7 @@ def _parquet_chunks(
 def _csv_chunks(
     src: Path, model: SegmentModel, chunk_rows: int, compressed: bool
 ) -> tuple[Chunks, list[str], int, str]:
-    from ..data.loading import NA_VALUES, SAMPLE_BYTES, sniff_csv
+    from ..data.loading import NA_VALUES, SAMPLE_BYTES, na_values_by_position, sniff_csv
 
     opener: Any = gzip.open if compressed else open
     try:
@@ -334,6 +334,8 @@ def _csv_chunks(
     columns = [str(c) for c in header.columns]
     # Ids stay text exactly as written ('007' is not 7).
     dtype = {c: str for c in columns if c.strip() == model.id_column}
+    # In the id column only an empty cell is missing: 'NA' (Namibia) or 'None' is an id.
+    options["na_values"] = na_values_by_position(columns, {model.id_column or ""} - {""})
     total = src.stat().st_size
 
     def chunks() -> Chunks:
@@ -378,11 +380,11 @@ def _csv_error(src: Path, exc: Exception, sep: str, line: int) -> str:
 
 
 def _table_chunks(
-    src: Path, chunk_rows: int, sheet: str | None
+    src: Path, chunk_rows: int, sheet: str | None, id_column: str | None = None
 ) -> tuple[Chunks, list[str], int, str]:
     from ..data.loading import load_table
 
-    frame = load_table(src, sheet=sheet).frame
+    frame = load_table(src, sheet=sheet, id_column=id_column).frame
     n = len(frame)
 
     def chunks() -> Chunks:

@@ -157,6 +157,10 @@ def _charts(report: Report) -> dict[str, Any]:
     return out
 
 
+# Feature values in the map's tooltip; beyond this, those that set segments apart most.
+MAX_HOVER_FEATURES = 12
+
+
 def _map_points(result: SegmentationResult, positions: list[tuple[float, float]]) -> dict[str, Any]:
     """What the map's hover script needs: positions, ids, segments and feature values."""
     from .structure import unit_of
@@ -167,6 +171,22 @@ def _map_points(result: SegmentationResult, positions: list[tuple[float, float]]
     if values is None and not proj.explained_variance:
         # Results saved before the projection carried values: the axes are the features.
         values = {a: c for a, c in zip(proj.axes, (proj.x, proj.y)) if a}
+    if values and len(values) > MAX_HOVER_FEATURES:
+        # A tooltip of 2,000 lines is unreadable and the page would carry every value of
+        # every customer: the features whose segment means differ most from the base.
+        pop = result.population
+
+        def spread(f: str) -> float:
+            std = pop[f].std if f in pop else 0.0
+            return max(
+                abs(s.centre.get(f, pop[f].mean) - pop[f].mean) / std if std else 0.0
+                for s in result.segments
+            )
+
+        keep = set(
+            sorted((f for f in values if f in pop), key=spread, reverse=True)[:MAX_HOVER_FEATURES]
+        )
+        values = {f: v for f, v in values.items() if f in keep}
     return {
         "pos": [[x, y] for x, y in positions],
         "ids": list(proj.ids),

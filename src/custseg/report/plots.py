@@ -282,6 +282,10 @@ def profiles_figure(result: SegmentationResult):
     return fig
 
 
+# Bars in a segment card's profile chart; beyond this the chart shows the furthest ones.
+MAX_PROFILE_BARS = 30
+
+
 def segment_profile_figure(result: SegmentationResult, segment_id: int):
     """One segment's mean per feature against all customers, in standard deviations.
 
@@ -292,8 +296,18 @@ def segment_profile_figure(result: SegmentationResult, segment_id: int):
     pop = result.population
     seg = result.segment(segment_id)
     reach = max([1.0] + [abs(_z(s.centre[f], pop[f])) for s in result.segments for f in features])
+    n_all = len(features)
+    if n_all > MAX_PROFILE_BARS:
+        # Thousands of bars would be a chart metres tall (and megabytes of SVG): the
+        # features furthest from the average, furthest first; all are in segments.csv.
+        far = sorted(features, key=lambda f: -abs(_z(seg.centre[f], pop[f])))
+        features = tuple(far[:MAX_PROFILE_BARS])
     z = [_z(seg.centre[f], pop[f]) for f in features]
     fig, ax = _subplots(figsize=(4.6, 0.42 * len(features) + 1.0))
+    if n_all > len(features):
+        ax.set_title(
+            f"the {len(features)} of {n_all:,} features furthest from the average", fontsize=8
+        )
     rows = list(range(len(features)))[::-1]  # first feature on top
     ax.barh(rows, z, height=0.6, color=segment_colour(segment_id))
     ax.axvline(0, color="#444", lw=1)

@@ -25,9 +25,9 @@ def summary_lines(result: SegmentationResult) -> list[str]:
             else ""
         ),
         f"features ({data.features_chosen_by}): "
-        + ", ".join(data.features)
+        + _names(data.features)
         + f"; scaling: {result.config.scale}"
-        + ("; log-transformed: " + ", ".join(data.transformed) if data.transformed else ""),
+        + ("; log-transformed: " + _names(list(data.transformed)) if data.transformed else ""),
         *_role_lines(data),
         f"method: {result.config.method}"
         + (f" ({result.config.linkage} linkage)" if hierarchical else "")
@@ -193,3 +193,11 @@ def assignment_lines(summary: Any) -> list[str]:
         lines.append(f"  {sid:>2}  {name:<{width}}  {n:>9,}  ({atypical:,} atypical)")
     lines.append(f"written to {summary.out}")
     return lines
+
+
+def _names(names: tuple[str, ...] | list[str], limit: int = 20) -> str:
+    """Column names for one terminal line: thousands of them are cut, with where they all are."""
+    if len(names) <= limit:
+        return ", ".join(names)
+    rest = len(names) - limit
+    return ", ".join(names[:limit]) + f", ... and {rest:,} more (all in segments.json)"
