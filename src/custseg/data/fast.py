@@ -36,24 +36,13 @@ from .prepare import (
     PreparedData,
     check_id_name,
     handle_missing,
+    looks_like_id_name,
 )
 from .rules import find_outliers, log_features, plan_columns, plausible_ranges
 
 # Files smaller than this go through the general loader (it is fast enough there and
 # handles every messy case); larger ones try the columnar path first.
 FAST_PATH_BYTES = 32 * 1024 * 1024
-
-
-def _norm(name: str) -> str:
-    return "".join(ch for ch in str(name).lower() if ch.isalnum())
-
-
-def _id_like_name(name: str) -> bool:
-    # Mirrors prepare's id naming rule (id, CustomerID, client_id, ...).
-    from .prepare import _ID_NAMES
-
-    n = _norm(name)
-    return bool(_ID_NAMES.match(n) or (n.endswith("id") and len(n) <= 12))
 
 
 def _is_number_type(t) -> bool:
@@ -195,7 +184,9 @@ def prepare_large_file(
     id_column = config.id_column
     if id_column is not None and id_column not in names:
         return None
-    id_candidates = [id_column] if id_column else [n for n in names if _id_like_name(n)]
+    # The id naming rule of the general loader (prepare.looks_like_id_name), not a copy.
+    named_ids = [n for n in names if looks_like_id_name(n.strip())]
+    id_candidates = [id_column] if id_column else named_ids
     if config.features is not None:
         if any(f not in names for f in config.features):
             return None
