@@ -65,16 +65,22 @@ def _health(url: str) -> bool:
         return False
 
 
-def _private_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("custseg-app-*")}
+def _private_dirs(tmp: Path | None = None) -> set[str]:
+    return {p.name for p in (tmp or Path(tempfile.gettempdir())).glob("custseg-app-*")}
 
 
 @contextlib.contextmanager
-def running_app(log_path: Path, *args: str, home: Path | None = None):
-    """Start ``custseg app --no-browser`` on a free port; yield (url, process); always stop it."""
+def running_app(log_path: Path, *args: str, home: Path | None = None, tmp: Path | None = None):
+    """Start ``custseg app --no-browser`` on a free port; yield (url, process); always stop it.
+
+    ``tmp`` becomes the server's TMPDIR, so that its private folder is told apart from
+    those of other apps started at the same time (other tests, other workers).
+    """
     env = dict(os.environ)
     if home is not None:
         env["HOME"] = str(home)
+    if tmp is not None:
+        env["TMPDIR"] = str(tmp)
     port = _free_port()
     url = f"http://localhost:{port}"
     with open(log_path, "wb") as log:
@@ -104,23 +110,28 @@ def running_app(log_path: Path, *args: str, home: Path | None = None):
 
 
 def test_server_serves_locally_and_cleans_up_when_stopped(tmp_path):
-    before = _private_dirs()
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    before = _private_dirs(tmp)
     home = tmp_path / "home"
     home.mkdir()
-    with running_app(tmp_path / "server.log", "--max-upload-mb", "7", home=home) as (url, proc):
+    with running_app(tmp_path / "server.log", "--max-upload-mb", "7", home=home, tmp=tmp) as (
+        url,
+        proc,
+    ):
         with urllib.request.urlopen(url + "/", timeout=10) as r:
             assert r.status == 200
             assert b"<html" in r.read().lower()
         with urllib.request.urlopen(url + "/_stcore/host-config", timeout=10) as r:
             assert r.status == 200
-        created = _private_dirs() - before
+        created = _private_dirs(tmp) - before
         assert len(created) == 1  # the server's private temporary folder
         proc.terminate()  # SIGTERM to `custseg app` must stop the Streamlit server too
         assert proc.wait(timeout=20) == 0
         port = int(url.rsplit(":", 1)[1])
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", port)) != 0, "the server still listens"
-        assert not (_private_dirs() & created), "the private temporary folder was left behind"
+        assert not (_private_dirs(tmp) & created), "the private temporary folder was left behind"
     assert list(home.iterdir()) == []  # nothing written to the user's home (~/.streamlit)
     log = (tmp_path / "server.log").read_text()
     assert f"custseg app running at {url}" in log
