@@ -11,6 +11,7 @@ import pytest
 from conftest import run_cli
 from custseg import SegmentationConfig, segment
 from custseg.cluster.kmeans import kmeans
+from custseg.report.text import summary_lines
 from custseg.selection.choice import KEvidence, combined_choice, min_segment_size
 from custseg.selection.stability import best_match_jaccard, segment_stability, stability_word
 from custseg.selection.structure import GapCurve, hopkins
@@ -158,7 +159,8 @@ def test_no_clear_structure_is_an_answer_with_a_segmentation(data):
     assert sel.clear_structure is False
     assert sel.structure_note.startswith("No clear structure:")
     assert "Hopkins statistic" in sel.structure_note
-    assert "partition a continuum" in sel.note
+    assert "partition of a continuum" in "\n".join(summary_lines(result))
+    assert "No clear" not in sel.note  # said once, by the structure note
     assert result.k >= 2  # best effort, still given
     assert result.to_dict()["k_selection"]["clear_structure"] is False
     # Without groups the automatic k slices the continuum at the elbow, and says so.

@@ -413,11 +413,8 @@ def segment_prepared(
 
     structure_fields: dict = {}
     if curves is not None:
-        if not clear:
-            notes.append(
-                "No clear group structure: the segments partition a continuum of customers "
-                "rather than separating natural groups"
-            )
+        # The verdict is said once, from structure_note and clear_structure, by every
+        # presentation (summary, report, app); the note says how k was chosen.
         structure_fields = {
             "clear_structure": clear,
             "structure_note": structure_note,
