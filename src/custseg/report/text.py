@@ -83,7 +83,7 @@ def trait_text(column: str, level: str, figures: dict[str, Any]) -> str:
     the figure it rests on (see custseg.profiling.levels)."""
     ratio = figures.get("ratio")
     if ratio is not None:
-        return f"{column} {level} (rate x{ratio:.1f} the base)"
+        return f"{column} {level} (rate x{ratio:.2g} the base)"
     effect = figures.get("effect")
     return f"{column} {level}" + (f" ({effect:+.1f} sd)" if effect is not None else "")
 
