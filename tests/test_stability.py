@@ -163,9 +163,14 @@ def test_no_clear_structure_is_an_answer_with_a_segmentation(data):
     assert "No clear" not in sel.note  # said once, by the structure note
     assert result.k >= 2  # best effort, still given
     assert result.to_dict()["k_selection"]["clear_structure"] is False
-    # Without groups the automatic k slices the continuum at the elbow, and says so.
-    assert sel.rule == "elbow" and result.k == sel.elbow
-    assert "With no clear group structure, k is where the inertia curve bends" in sel.note
+    # Without groups the automatic k keeps to slices that resampling reproduces.
+    assert sel.rule == "combined"
+    stable = [c.k for c in sel.candidates if (c.stability or 0) >= 0.75]
+    if stable:
+        assert result.k in stable and "only the k whose every segment is stable" in sel.note
+    else:
+        best = max(sel.candidates, key=lambda c: (c.stability or 0, -c.k))
+        assert result.k == best.k and "the most stable" in sel.note
     if sel.hopkins >= 0.75:
         assert "clumped, but as one group" in sel.structure_note
 

@@ -37,7 +37,7 @@ from .selection import choose_k, find_elbow
 from .selection.choice import KEvidence, clear_structure, combined_choice, min_segment_size
 from .selection.evidence import k_curves, per_segment_stability
 from .selection.indices import SILHOUETTE_SAMPLE, quality_indices_by_k
-from .selection.stability import N_RESAMPLES
+from .selection.stability import N_RESAMPLES, STABLE_FROM
 
 # Below this many customers the resampling evidence (gap, stability) is not computed.
 EVIDENCE_MIN_CUSTOMERS = 20
@@ -384,14 +384,13 @@ def segment_prepared(
     clear = None
     if curves is not None:
         clear, structure_note = clear_structure(curves.gap, curves.hopkins)
-    if clear is False and fixed_k is None and config.k_rule == "auto" and elbow is not None:
-        # Without natural groups every k is a way of slicing a continuum; the combined
-        # ranks then drift to the largest k. Slice where more segments stop paying off.
-        rule = "elbow"
-        notes.append(
-            "With no clear group structure, k is where the inertia curve bends (the "
-            "elbow): beyond it more segments stop paying off"
-        )
+    # Without natural groups every k slices a continuum and the indices drift to the
+    # largest k; the automatic k then keeps to slices that resampling reproduces.
+    min_stability = (
+        STABLE_FROM
+        if clear is False and fixed_k is None and config.k_rule == "auto" and rule == "combined"
+        else None
+    )
     selection = choose_k(
         pool,
         rule=rule,
@@ -401,6 +400,7 @@ def segment_prepared(
         fixed_k=fixed_k,
         evidence=evidence,
         min_size=min_size,
+        min_stability=min_stability,
     )
     k = selection.chosen
     if sample_rows is not None:
@@ -423,7 +423,8 @@ def segment_prepared(
             "evidence_sample_size": curves.sample_size,
         }
     atypical = None
-    if selection.rule == "combined" and evidence is not None:
+    # (The size rule's atypical customers; not when the stability rule above decided.)
+    if selection.rule == "combined" and evidence is not None and min_stability is None:
         atypical = _atypical(evidence, labels_by_k, min_size, sample_rows, prepared, fit_mask)
     selection = replace(
         selection,

@@ -84,8 +84,14 @@ def rank_table(ev: KEvidence) -> dict[str, dict[int, int]]:
     }
 
 
-def combined_choice(ev: KEvidence, *, min_size: int) -> tuple[int, int, str]:
+def combined_choice(
+    ev: KEvidence, *, min_size: int, min_stability: float | None = None
+) -> tuple[int, int, str]:
     """(k, k without the size rule, one-sentence reason) by the rule of this module.
+
+    With ``min_stability`` (used when the data has no clear group structure), only the
+    k whose least stable segment reaches it are ranked; when none does, the k whose
+    least stable segment is the most stable is taken.
 
     Examples
     --------
@@ -103,6 +109,24 @@ def combined_choice(ev: KEvidence, *, min_size: int) -> tuple[int, int, str]:
     unconstrained = min(ev.ks, key=lambda k: (total[k], k))
     big = [k for k in ev.ks if ev.smallest.get(k, 0) >= min_size]
     pool = big or list(ev.ks)
+    steady = ""
+    if min_stability is not None:
+        stable = [k for k in pool if ev.stability.get(k, 0.0) >= min_stability]
+        if stable:
+            pool = stable
+            steady = (
+                f"; with no clear group structure, only the k whose every segment is stable "
+                f"(bootstrap Jaccard {min_stability} or more) are ranked: "
+                + ", ".join(str(k) for k in stable)
+            )
+        else:
+            best = max(pool, key=lambda c: (ev.stability.get(c, 0.0), -c))
+            reason = (
+                f"with no clear group structure and no k whose every segment is stable, k={best} "
+                f"is the one whose least stable segment is the most stable "
+                f"({ev.stability.get(best, 0.0):.2f})"
+            )
+            return best, unconstrained, reason
     k = min(pool, key=lambda c: (total[c], c))
     firsts = [name for name, r in ranks.items() if r[k] == 0]
     led = f"; it is the best k by {', '.join(_SHORT[f] for f in firsts)}" if firsts else ""
@@ -111,6 +135,7 @@ def combined_choice(ev: KEvidence, *, min_size: int) -> tuple[int, int, str]:
         f"the gap statistic and bootstrap stability (total rank {total[k]}; 0 = first by "
         f"every index, {5 * (len(ev.ks) - 1)} = last by every index){led}"
     )
+    reason += steady
     if not big:
         reason += f"; every k has a segment smaller than {min_size} customers"
     elif unconstrained != k:

@@ -67,6 +67,7 @@ def choose_k(
     fixed_k: int | None = None,
     evidence: KEvidence | None = None,
     min_size: int | None = None,
+    min_stability: float | None = None,
 ) -> KSelection:
     """Choose k by ``rule`` and record what every index prefers.
 
@@ -99,7 +100,9 @@ def choose_k(
         how = f"k={fixed_k} was set by the user"
     elif rule == "combined":
         assert evidence is not None and min_size is not None
-        chosen, _, reason = combined_choice(evidence, min_size=min_size)
+        chosen, _, reason = combined_choice(
+            evidence, min_size=min_size, min_stability=min_stability
+        )
         used_rule = "combined"
         how = reason
     elif rule == "consensus":
