@@ -217,7 +217,9 @@ def scatter(at) -> tuple[dict, int]:
 
 
 def downloads(at) -> dict[str, bytes]:
-    return at.session_state["custseg_downloads"]
+    """What the download buttons offer; a lazily built file (the report) is built here."""
+    offered = at.session_state["custseg_downloads"]
+    return {name: data() if callable(data) else data for name, data in offered.items()}
 
 
 def assert_no_exception(at):

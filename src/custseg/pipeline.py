@@ -329,7 +329,10 @@ def segment_prepared(
     auto_ks = [k for k in ks if config.k_min <= k <= config.k_max]
     n_sweep = len(X_sweep)
     curves = None
-    if ks and n_sweep >= EVIDENCE_MIN_CUSTOMERS:
+    # A run of one given k (the app's k slider: its evidence comes from the automatic
+    # run) has no k to choose, so no gap or stability curve to draw.
+    single_fixed = fixed_k is not None and ks == [fixed_k]
+    if ks and n_sweep >= EVIDENCE_MIN_CUSTOMERS and not single_fixed:
         say("measuring the gap statistic and the stability of each k")
         curves = k_curves(
             X_sweep, ks, method=config.method, linkage=config.linkage, seed=config.seed
@@ -377,10 +380,11 @@ def segment_prepared(
                 "resample; use --k-rule silhouette or set --k"
             )
         rule = "silhouette"  # too few customers to resample: say so below
-        notes.append(
-            f"fewer than {EVIDENCE_MIN_CUSTOMERS} customers to resample, so k was chosen by "
-            "the silhouette"
-        )
+        if fixed_k is None:
+            notes.append(
+                f"fewer than {EVIDENCE_MIN_CUSTOMERS} customers to resample, so k was chosen "
+                "by the silhouette"
+            )
     clear = None
     if curves is not None:
         clear, structure_note = clear_structure(curves.gap, curves.hopkins)

@@ -17,6 +17,7 @@ import sys
 import traceback
 import warnings
 from dataclasses import replace
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -317,11 +318,13 @@ def scatter(result: SegmentationResult) -> None:
 
 def downloads(result: SegmentationResult, edited: EditedResult, rkey: str) -> None:
     names_json = json.dumps(edited.names, sort_keys=True)
-    offered = {
+    offered: dict[str, Any] = {
         "assignments.csv": assignments_bytes(rkey, names_json, result),
         "model.json": files.model_json(edited.model),
+        # Built when the button is clicked (its charts take most of a second on every
+        # rerun otherwise, e.g. each change of k).
+        "report.html": lambda: files.report_html(edited.result),
     }
-    offered["report.html"] = files.report_html(edited.result)
     st.session_state[DOWNLOADS] = offered
     mime = {"assignments.csv": "text/csv", "model.json": "application/json"}
     cols = st.columns(3)
