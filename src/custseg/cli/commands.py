@@ -41,6 +41,23 @@ def _print_summary(result, out: Path) -> None:
     _echo(f"\nResults in {out}/")
 
 
+# Where a command writes its results folder (segment, rfm).
+results_folder_options = [
+    click.option(
+        "--out",
+        "-o",
+        required=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder for the results. custseg replaces only the files it wrote there before.",
+    ),
+    click.option(
+        "--force",
+        is_flag=True,
+        help="Write into a non-empty folder custseg did not create (files with custseg's "
+        "names are replaced; nothing else there is touched).",
+    ),
+]
+
 # Options of the command itself; the analysis options come from SegmentationConfig.
 segment_options = [
     click.option("--sheet", default=None, help="Excel sheet (default: the first)."),
@@ -110,19 +127,7 @@ def _run_segment(path, out, sheet, no_plots, png, quiet, force=False, **options)
 
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    "-o",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the results. custseg replaces only the files it wrote there before.",
-)
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Write into a non-empty folder custseg did not create (files with custseg's "
-    "names are replaced; nothing else there is touched).",
-)
+@_apply(results_folder_options)
 @config_click_options()
 @_apply(segment_options)
 def segment(path: Path, out: Path, **options) -> None:
@@ -145,19 +150,7 @@ def segment(path: Path, out: Path, **options) -> None:
 
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    "-o",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the results. custseg replaces only the files it wrote there before.",
-)
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Write into a non-empty folder custseg did not create (files with custseg's "
-    "names are replaced; nothing else there is touched).",
-)
+@_apply(results_folder_options)
 @_apply(_rfm_options())
 @config_click_options("k", "method", "seed")
 def rfm(path: Path, out: Path, **options) -> None:
