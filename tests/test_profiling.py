@@ -134,3 +134,13 @@ def test_surrogate_sibling_leaves_of_one_segment_read_as_one_condition():
     s = surrogate_rules(X, labels, 2, ("a", "b"))
     assert s.rules[0].text.startswith("a <= 60") or s.rules[0].text.startswith("a <= 59")
     assert " or " not in s.rules[0].text and "b" not in s.rules[0].text
+
+
+def test_rule_thresholds_read_as_people_write_them():
+    from custseg.profiling.surrogate import surrogate_rules
+
+    # Two groups split half-way between 62,000 and 73,000: '67,500', not '6.75e+04'.
+    X = np.array([[60_000.0], [61_000.0], [62_000.0], [73_000.0], [74_000.0], [75_301.0]])
+    s = surrogate_rules(X, np.array([0, 0, 0, 1, 1, 1]), 2, ("Income",))
+    assert s.rules[1].text == "Income > 67,500"
+    assert "e+" not in s.rules[0].text

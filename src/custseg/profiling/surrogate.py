@@ -53,6 +53,9 @@ class Surrogate:
 
 
 def _fmt(value: float) -> str:
+    """A threshold as people write it: '352.5', '67,650' (never '6.765e+04')."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
     return f"{value:.4g}"
 
 
