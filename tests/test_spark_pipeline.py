@@ -69,6 +69,30 @@ def test_spark_gives_the_local_segments(spark_session, blobs_path, tmp_path):
     assert adjusted_rand_score(np.asarray(assigned), spark.labels) >= 0.99
 
 
+@pytest.fixture(scope="module")
+def skewed_path(tmp_path_factory):
+    """2,000 customers in three groups of log-normal amounts: --transform auto logs them."""
+    rng = np.random.default_rng(4)
+    group = rng.choice(3, size=2000, p=[0.5, 0.3, 0.2])
+    centres = np.array([[3.0, 1.0], [5.0, 2.5], [7.0, 1.5]])
+    amounts = np.round(np.exp(centres[group] + rng.normal(0, 0.3, (2000, 2))), 2)
+    frame = pd.DataFrame(amounts, columns=["spend", "orders_value"])
+    frame.insert(0, "customer_id", np.arange(1, len(frame) + 1))
+    path = tmp_path_factory.mktemp("spark") / "skewed.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def test_spark_log_transforms_skewed_amounts_as_local_does(spark_session, skewed_path):
+    local, spark = _both(skewed_path)
+    assert local.data.transformed  # the defaults log the skewed amounts
+    assert spark.data.transformed == local.data.transformed
+    _same_segments(local, spark)
+    assert spark.model.scaler.log == local.model.scaler.log
+    np.testing.assert_allclose(spark.model.scaler.center, local.model.scaler.center, rtol=1e-9)
+    np.testing.assert_allclose(spark.model.scaler.scale, local.model.scaler.scale, rtol=1e-9)
+
+
 def test_spark_chooses_k_on_its_own_seeded_sample(spark_session, blobs_path, monkeypatch):
     # Above SWEEP_SAMPLE customers the engines draw different samples (local: NumPy's
     # generator; Spark: sample_keys), yet on clear groups they choose the same k.

@@ -11,7 +11,8 @@ and the assignment) on the engine.
 This first step keeps the profiles, names and report on the driver, so the table must
 fit there: at most :data:`DRIVER_LIMIT` customers. It also refuses, with the option to
 change, what the engine does not do yet: hierarchical clustering, log transforms,
-imputed or left-out rows and customers flagged atypical.
+imputed or left-out rows and customers flagged atypical (log transforms of skewed
+amounts are done by the engine as it reads).
 """
 
 from __future__ import annotations
@@ -62,7 +63,12 @@ def prepare_on_engine(data: Any, config: SegmentationConfig) -> tuple[PreparedDa
     fmt = "csv" if str(data).lower().endswith((".csv", ".txt")) else "parquet"
     prepared = prepare(table.to_pandas(), config, source=str(data), file_format=fmt)
     _check_supported(prepared, name)
-    handle = engine.read(data, features=prepared.features, id_column=prepared.summary.id_column)
+    handle = engine.read(
+        data,
+        features=prepared.features,
+        id_column=prepared.summary.id_column,
+        log=prepared.log_features or None,  # the skewed amounts --transform logs
+    )
     return prepared, handle
 
 
@@ -79,12 +85,6 @@ def _check_supported(prepared: PreparedData, name: str) -> None:
         raise ConfigError(
             f"features {', '.join(map(repr, prepared.summary.imputed))} have empty values; "
             f"engine={name!r} does not fill them yet: clean the file or use --engine local"
-        )
-    logged = [f for f, on in zip(prepared.features, prepared.log_features, strict=False) if on]
-    if logged:
-        raise ConfigError(
-            f"feature {logged[0]!r} would be log-transformed (skewed); engine={name!r} does "
-            "not transform yet: use --transform none or --engine local"
         )
     if prepared.fit_rows is not None:
         raise ConfigError(

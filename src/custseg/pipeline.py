@@ -263,8 +263,10 @@ def segment_prepared(
     scaled = None
     if data is None:
         scaler = fit_scaler(X, config.scale, log=prepared.log_features or None)
-    else:  # one statistics pass on the engine (no log transform there: checked before)
-        scaler = scaler_from_stats(data.column_stats(), config.scale)
+    else:  # one statistics pass on the engine (it read the log features transformed)
+        scaler = scaler_from_stats(
+            data.column_stats(), config.scale, log=prepared.log_features or None
+        )
         scaled = data.scale(scaler.center, scaler.scale)
     # k-means on more customers than the sweep sample ends with a fit on all of them,
     # whose pass reads one feature at a time: the scaled copy is made in column order

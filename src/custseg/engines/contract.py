@@ -213,8 +213,14 @@ class DataEngine(Protocol):
         features: Sequence[str],
         id_column: str | None = None,
         categories: Sequence[str] = (),
+        log: Sequence[bool] | None = None,
     ) -> CustomerData:
-        """Parquet (a file or a folder of part files) or CSV with a header row."""
+        """Parquet (a file or a folder of part files) or CSV with a header row.
+
+        ``log`` marks features read as ``sign(x) * log(1 + |x|)`` (the skewed amounts of
+        ``--transform``, :class:`custseg.features.scaling.Scaler`), so that every later
+        pass (statistics, sample, Lloyd) sees the values the model scales.
+        """
         ...
 
 

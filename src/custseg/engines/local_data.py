@@ -224,11 +224,14 @@ class LocalDataEngine:
         features: Sequence[str],
         id_column: str | None = None,
         categories: Sequence[str] = (),
+        log: Sequence[bool] | None = None,
     ) -> LocalData:
         table = read_table(path, [*features, *([id_column] if id_column else []), *categories])
         X = np.column_stack(
             [table.column(f).to_numpy(zero_copy_only=False).astype(np.float64) for f in features]
         )
+        for j in np.flatnonzero(np.asarray(log or (), dtype=bool)):
+            X[:, j] = np.sign(X[:, j]) * np.log1p(np.abs(X[:, j]))
         ids = table.column(id_column).to_numpy(zero_copy_only=False) if id_column else None
         cats = {c: table.column(c).to_numpy(zero_copy_only=False) for c in categories}
         return self.from_arrays(

@@ -469,14 +469,27 @@ class SparkEngine:
         return self._session
 
     def _from_df(
-        self, df: Any, features: Sequence[str], id_column: str | None, categories: Sequence[str]
+        self,
+        df: Any,
+        features: Sequence[str],
+        id_column: str | None,
+        categories: Sequence[str],
+        log: Sequence[bool] | None = None,
     ) -> SparkData:
         from pyspark.sql import functions as F
 
         check_columns([*features, *([id_column] if id_column else []), *categories], df.columns)
+        logged = set(np.flatnonzero(np.asarray(log or (), dtype=bool)).tolist())
+
+        def feature(j: int, f: str) -> Any:
+            col = F.col(f"`{f}`").cast("double")
+            if j in logged:  # as Scaler._log: sign(x) * log(1 + |x|)
+                col = F.signum(col) * F.log1p(F.abs(col))
+            return col.alias(f)
+
         cols = [
             *([ROW] if ROW in df.columns else []),
-            *[F.col(f"`{f}`").cast("double").alias(f) for f in features],
+            *[feature(j, f) for j, f in enumerate(features)],
             *([F.col(f"`{id_column}`")] if id_column else []),
             *[F.col(f"`{c}`") for c in categories],
         ]
@@ -530,6 +543,7 @@ class SparkEngine:
         features: Sequence[str],
         id_column: str | None = None,
         categories: Sequence[str] = (),
+        log: Sequence[bool] | None = None,
     ) -> SparkData:
         from pyspark.sql.types import LongType, StructField, StructType
 
@@ -546,7 +560,7 @@ class SparkEngine:
         schema = StructType([*df.schema.fields, StructField(ROW, LongType(), False)])
         with _quiet():
             df = df.mapInArrow(functools.partial(_row_partition, offsets=offsets), schema)
-        return self._from_df(df, features, id_column, categories)
+        return self._from_df(df, features, id_column, categories, log)
 
 
 register_data_engine("spark", SparkEngine)

@@ -128,9 +128,12 @@ def fit_scaler(X: np.ndarray, kind: str, log: tuple[bool, ...] | None = None) ->
     )
 
 
-def scaler_from_stats(stats: Any, kind: str) -> Scaler:
+def scaler_from_stats(stats: Any, kind: str, log: tuple[bool, ...] | None = None) -> Scaler:
     """The scaling :func:`fit_scaler` would learn, from an engine's column statistics
     (:class:`custseg.engines.contract.ColumnStats`) instead of the data in memory.
+
+    ``log`` marks features whose statistics were taken on ``sign(x) * log(1 + |x|)``
+    (the engine read them so): the scaler applies that transform before scaling.
 
     ``robust`` uses the engine's quartiles (exact locally, approximate in rank on a
     distributed engine).
@@ -157,4 +160,7 @@ def scaler_from_stats(stats: Any, kind: str) -> Scaler:
         scale = stats.quantiles[0.75] - stats.quantiles[0.25]
         scale = np.where(scale == 0, stats.max - stats.min, scale)
     scale = np.where(scale > 0, scale, 1.0)
-    return Scaler(kind=kind, center=np.asarray(center, float), scale=np.asarray(scale, float))
+    log = tuple(log) if log and any(log) else None
+    return Scaler(
+        kind=kind, center=np.asarray(center, float), scale=np.asarray(scale, float), log=log
+    )
