@@ -174,6 +174,34 @@ def test_scale(engine, blobs):
     np.testing.assert_array_equal(scaled["customer_id"], blobs[1])
 
 
+def test_without_rows_keeps_the_others_in_order(engine, blobs):
+    X, ids, _ = blobs
+    dropped = np.array([0, 7, 450, len(X) - 1])
+    kept = np.setdiff1d(np.arange(len(X)), dropped)
+    data = _data(engine, blobs).without_rows(dropped)
+    assert data.count() == len(kept)
+    got = data.to_numpy()
+    np.testing.assert_array_equal(np.column_stack([got[f] for f in FEATURES]), X[kept])
+    np.testing.assert_array_equal(got["customer_id"], ids[kept])
+    stats = data.column_stats()
+    np.testing.assert_allclose(stats.mean, X[kept].mean(axis=0), rtol=1e-12)
+
+
+def test_read_logs_the_marked_features(engine, blobs, tmp_path):
+    X, ids, _ = blobs
+    path = tmp_path / "customers.parquet"
+    pq.write_table(
+        pa.table({"customer_id": ids, **{f: X[:, j] for j, f in enumerate(FEATURES)}}), path
+    )
+    data = engine.read(
+        path, features=list(FEATURES), id_column="customer_id", log=(True, False, False)
+    )
+    got = data.to_numpy()
+    expected = np.sign(X[:, 0]) * np.log1p(np.abs(X[:, 0]))
+    np.testing.assert_allclose(got[FEATURES[0]], expected, rtol=1e-13)
+    np.testing.assert_array_equal(got[FEATURES[1]], X[:, 1])
+
+
 @pytest.mark.parametrize("m", [1, 50, 900, 5000])
 def test_sample_is_the_same_rows_on_every_engine(engine, blobs, m):
     X, ids, _ = blobs

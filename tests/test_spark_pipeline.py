@@ -93,6 +93,19 @@ def test_spark_log_transforms_skewed_amounts_as_local_does(spark_session, skewed
     np.testing.assert_allclose(spark.model.scaler.scale, local.model.scaler.scale, rtol=1e-9)
 
 
+def test_spark_keeps_atypical_customers_out_of_fitting_as_local_does(
+    spark_session, blobs_path, tmp_path
+):
+    frame = pd.read_parquet(blobs_path)
+    frame.loc[[10, 2000], "spend"] = frame["spend"].median() * 60  # two extreme customers
+    path = tmp_path / "outliers.parquet"
+    frame.to_parquet(path, index=False)
+    local, spark = _both(path)
+    assert local.data.n_atypical == spark.data.n_atypical == 2
+    _same_segments(local, spark)
+    np.testing.assert_allclose(spark.model.centres, local.model.centres, rtol=1e-7, atol=1e-9)
+
+
 def test_spark_chooses_k_on_its_own_seeded_sample(spark_session, blobs_path, monkeypatch):
     # Above SWEEP_SAMPLE customers the engines draw different samples (local: NumPy's
     # generator; Spark: sample_keys), yet on clear groups they choose the same k.

@@ -11,8 +11,8 @@ and the assignment) on the engine.
 This first step keeps the profiles, names and report on the driver, so the table must
 fit there: at most :data:`DRIVER_LIMIT` customers. It also refuses, with the option to
 change, what the engine does not do yet: hierarchical clustering, log transforms,
-imputed or left-out rows and customers flagged atypical (log transforms of skewed
-amounts are done by the engine as it reads).
+imputed or left-out rows (log transforms of skewed amounts are done by the engine as
+it reads; atypical customers are kept out of its fitting passes).
 """
 
 from __future__ import annotations
@@ -85,11 +85,6 @@ def _check_supported(prepared: PreparedData, name: str) -> None:
         raise ConfigError(
             f"features {', '.join(map(repr, prepared.summary.imputed))} have empty values; "
             f"engine={name!r} does not fill them yet: clean the file or use --engine local"
-        )
-    if prepared.fit_rows is not None:
-        raise ConfigError(
-            f"{int((~prepared.fit_rows).sum())} customer(s) are atypical; engine={name!r} "
-            "does not keep them out of fitting yet: use --outliers keep or --engine local"
         )
     if prepared.derivations:
         raise ConfigError(

@@ -264,6 +264,8 @@ def segment_prepared(
     if data is None:
         scaler = fit_scaler(X, config.scale, log=prepared.log_features or None)
     else:  # one statistics pass on the engine (it read the log features transformed)
+        if fit_mask is not None:  # every row is used on this path: positions are rows
+            data = data.without_rows(np.flatnonzero(~fit_mask))
         scaler = scaler_from_stats(
             data.column_stats(), config.scale, log=prepared.log_features or None
         )

@@ -157,6 +157,11 @@ class CustomerData(Protocol):
         """Number of customers (a pass on engines that do not know it)."""
         ...
 
+    def without_rows(self, rows: np.ndarray) -> CustomerData:
+        """The same customers but those at ``rows`` (0-based positions in the file), in the
+        same order: the customers kept out of fitting the centres (``--outliers flag``)."""
+        ...
+
     def column_stats(self, quantiles: Sequence[float] = QUARTILES) -> ColumnStats: ...
 
     def scale(self, center: np.ndarray, scale: np.ndarray) -> CustomerData:

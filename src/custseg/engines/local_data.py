@@ -61,6 +61,19 @@ class LocalData:
     def count(self) -> int:
         return len(self.X)
 
+    def without_rows(self, rows: np.ndarray) -> LocalData:
+        keep = np.ones(len(self.X), dtype=bool)
+        keep[np.asarray(rows, dtype=np.int64)] = False
+        return LocalData(
+            X=self.X[keep],
+            features=self.features,
+            ids=None if self.ids is None else self.ids[keep],
+            id_column=self.id_column,
+            category_values={k: v[keep] for k, v in self.category_values.items()},
+            segment=None if self.segment is None else self.segment[keep],
+            distance=None if self.distance is None else self.distance[keep],
+        )
+
     def column_stats(self, quantiles: Sequence[float] = QUARTILES) -> ColumnStats:
         X = self.X
         qs = tuple(float(q) for q in quantiles)

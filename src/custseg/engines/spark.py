@@ -221,6 +221,16 @@ class SparkData:
     def count(self) -> int:
         return int(self.df.count())
 
+    def without_rows(self, rows: np.ndarray) -> SparkData:
+        from pyspark.sql import functions as F
+
+        # A filter keeps the rows' order (a join would not); the excluded are few (the
+        # atypical customers), so the list travels with the query plan.
+        dropped = [int(r) for r in np.asarray(rows, dtype=np.int64)]
+        if not dropped:
+            return self
+        return self._with(self.df.filter(~F.col(ROW).isin(dropped)), self.assigned)
+
     def column_stats(self, quantiles: Sequence[float] = QUARTILES) -> ColumnStats:
         from pyspark.sql import functions as F
 
