@@ -106,6 +106,17 @@ def test_spark_keeps_atypical_customers_out_of_fitting_as_local_does(
     np.testing.assert_allclose(spark.model.centres, local.model.centres, rtol=1e-7, atol=1e-9)
 
 
+def test_spark_fills_empty_cells_with_the_medians_local_chose(spark_session, blobs_path, tmp_path):
+    frame = pd.read_parquet(blobs_path)
+    frame.loc[[3, 333, 2999], "visits"] = np.nan  # a few gaps: --missing auto fills them
+    path = tmp_path / "gaps.parquet"
+    frame.to_parquet(path, index=False)
+    local, spark = _both(path)
+    assert local.data.imputed == spark.data.imputed == {"visits": 3}
+    _same_segments(local, spark)
+    np.testing.assert_allclose(spark.model.centres, local.model.centres, rtol=1e-7, atol=1e-9)
+
+
 def test_spark_chooses_k_on_its_own_seeded_sample(spark_session, blobs_path, monkeypatch):
     # Above SWEEP_SAMPLE customers the engines draw different samples (local: NumPy's
     # generator; Spark: sample_keys), yet on clear groups they choose the same k.

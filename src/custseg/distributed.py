@@ -11,8 +11,8 @@ and the assignment) on the engine.
 This first step keeps the profiles, names and report on the driver, so the table must
 fit there: at most :data:`DRIVER_LIMIT` customers. It also refuses, with the option to
 change, what the engine does not do yet: hierarchical clustering, log transforms,
-imputed or left-out rows (log transforms of skewed amounts are done by the engine as
-it reads; atypical customers are kept out of its fitting passes).
+left-out rows (the engine fills empty cells with the chosen medians and log-transforms
+skewed amounts as it reads; atypical customers are kept out of its fitting passes).
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ def prepare_on_engine(data: Any, config: SegmentationConfig) -> tuple[PreparedDa
         features=prepared.features,
         id_column=prepared.summary.id_column,
         log=prepared.log_features or None,  # the skewed amounts --transform logs
+        fill=prepared.impute_values or None,  # the medians --missing filled in with
     )
     return prepared, handle
 
@@ -80,11 +81,6 @@ def _check_supported(prepared: PreparedData, name: str) -> None:
         raise ConfigError(
             f"{left_out} customer(s) would be left out ({reason}); engine={name!r} needs "
             "every row usable for now: clean the file or use --engine local"
-        )
-    if prepared.summary.imputed:
-        raise ConfigError(
-            f"features {', '.join(map(repr, prepared.summary.imputed))} have empty values; "
-            f"engine={name!r} does not fill them yet: clean the file or use --engine local"
         )
     if prepared.derivations:
         raise ConfigError(

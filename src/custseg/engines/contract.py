@@ -29,7 +29,7 @@ function of no arguments) returning the engine; a third engine needs no change t
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -219,8 +219,12 @@ class DataEngine(Protocol):
         id_column: str | None = None,
         categories: Sequence[str] = (),
         log: Sequence[bool] | None = None,
+        fill: Mapping[str, float] | None = None,
     ) -> CustomerData:
         """Parquet (a file or a folder of part files) or CSV with a header row.
+
+        ``fill`` gives the value of a feature's empty cells (the medians ``--missing
+        auto`` or ``impute`` chose), applied before ``log``.
 
         ``log`` marks features read as ``sign(x) * log(1 + |x|)`` (the skewed amounts of
         ``--transform``, :class:`custseg.features.scaling.Scaler`), so that every later

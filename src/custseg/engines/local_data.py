@@ -8,7 +8,7 @@ is :meth:`custseg.engines.local.LocalEngine.assign` and the per-group sums are
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -238,13 +238,17 @@ class LocalDataEngine:
         id_column: str | None = None,
         categories: Sequence[str] = (),
         log: Sequence[bool] | None = None,
+        fill: Mapping[str, float] | None = None,
     ) -> LocalData:
         table = read_table(path, [*features, *([id_column] if id_column else []), *categories])
         X = np.column_stack(
             [table.column(f).to_numpy(zero_copy_only=False).astype(np.float64) for f in features]
         )
-        for j in np.flatnonzero(np.asarray(log or (), dtype=bool)):
-            X[:, j] = np.sign(X[:, j]) * np.log1p(np.abs(X[:, j]))
+        for col, f in enumerate(features):
+            if fill and f in fill:
+                X[np.isnan(X[:, col]), col] = fill[f]
+        for logged in np.flatnonzero(np.asarray(log or (), dtype=bool)):
+            X[:, logged] = np.sign(X[:, logged]) * np.log1p(np.abs(X[:, logged]))
         ids = table.column(id_column).to_numpy(zero_copy_only=False) if id_column else None
         cats = {c: table.column(c).to_numpy(zero_copy_only=False) for c in categories}
         return self.from_arrays(

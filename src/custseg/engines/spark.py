@@ -22,7 +22,7 @@ import importlib.util
 import os
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -485,6 +485,7 @@ class SparkEngine:
         id_column: str | None,
         categories: Sequence[str],
         log: Sequence[bool] | None = None,
+        fill: Mapping[str, float] | None = None,
     ) -> SparkData:
         from pyspark.sql import functions as F
 
@@ -493,6 +494,8 @@ class SparkEngine:
 
         def feature(j: int, f: str) -> Any:
             col = F.col(f"`{f}`").cast("double")
+            if fill and f in fill:  # empty (null) or NaN cells take the chosen value
+                col = F.when(col.isNull() | F.isnan(col), F.lit(float(fill[f]))).otherwise(col)
             if j in logged:  # as Scaler._log: sign(x) * log(1 + |x|)
                 col = F.signum(col) * F.log1p(F.abs(col))
             return col.alias(f)
@@ -554,6 +557,7 @@ class SparkEngine:
         id_column: str | None = None,
         categories: Sequence[str] = (),
         log: Sequence[bool] | None = None,
+        fill: Mapping[str, float] | None = None,
     ) -> SparkData:
         from pyspark.sql.types import LongType, StructField, StructType
 
@@ -570,7 +574,7 @@ class SparkEngine:
         schema = StructType([*df.schema.fields, StructField(ROW, LongType(), False)])
         with _quiet():
             df = df.mapInArrow(functools.partial(_row_partition, offsets=offsets), schema)
-        return self._from_df(df, features, id_column, categories, log)
+        return self._from_df(df, features, id_column, categories, log, fill)
 
 
 register_data_engine("spark", SparkEngine)
