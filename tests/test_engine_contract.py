@@ -187,6 +187,26 @@ def test_without_rows_keeps_the_others_in_order(engine, blobs):
     np.testing.assert_allclose(stats.mean, X[kept].mean(axis=0), rtol=1e-12)
 
 
+def test_read_fills_empty_cells_before_the_log(engine, blobs, tmp_path):
+    X, ids, _ = blobs
+    X = X.copy()
+    X[[2, 5], 0] = np.nan
+    path = tmp_path / "gaps.parquet"
+    pq.write_table(
+        pa.table({"customer_id": ids, **{f: X[:, j] for j, f in enumerate(FEATURES)}}), path
+    )
+    data = engine.read(
+        path,
+        features=list(FEATURES),
+        id_column="customer_id",
+        log=(True, False, False),
+        fill={FEATURES[0]: 50.0},
+    )
+    got = data.to_numpy()[FEATURES[0]]
+    np.testing.assert_allclose(got[[2, 5]], np.log1p(50.0), rtol=1e-13)
+    assert not np.isnan(got).any()
+
+
 def test_read_logs_the_marked_features(engine, blobs, tmp_path):
     X, ids, _ = blobs
     path = tmp_path / "customers.parquet"
