@@ -13,10 +13,12 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from .errors import ConfigError
 
+# The allowed values of each option with choices; the Literal types say the same to a
+# type checker (``get_args`` keeps the two one definition).
 Method = Literal["kmeans", "hierarchical"]
 Scale = Literal["standard", "minmax", "robust", "none"]
 Missing = Literal["auto", "drop", "impute", "error"]
@@ -34,25 +36,14 @@ KRule = Literal[
     "consensus",
 ]
 
-METHODS = ("kmeans", "hierarchical")
-SCALES = ("standard", "minmax", "robust", "none")
-MISSING = ("auto", "drop", "impute", "error")
+METHODS: tuple[str, ...] = get_args(Method)
+SCALES: tuple[str, ...] = get_args(Scale)
+MISSING: tuple[str, ...] = get_args(Missing)
 TRANSFORMS = ("auto", "none", "log")
 OUTLIERS = ("flag", "keep", "exclude")
 ENGINES = ("local", "spark")
-LINKAGES = ("ward", "complete", "average", "single")
-K_RULES = (
-    "auto",
-    "combined",
-    "elbow",
-    "dendrogram",
-    "silhouette",
-    "calinski",
-    "davies",
-    "gap",
-    "stability",
-    "consensus",
-)
+LINKAGES: tuple[str, ...] = get_args(Linkage)
+K_RULES: tuple[str, ...] = get_args(KRule)
 
 
 @dataclass(frozen=True)
