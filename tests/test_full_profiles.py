@@ -17,30 +17,8 @@ from custseg.pipeline import segment
 from custseg.playbook import load_playbook
 from custseg.profiling.naming import TYPICAL, name_segments
 from custseg.profiling.profile import describe_numeric
-from tables import (
-    credit_card,
-    crm_marketing,
-    french,
-    german,
-    implausible,
-    mall,
-    retail_dates,
-    spanish,
-    wholesale,
-)
-
-CORPUS = [
-    crm_marketing,
-    credit_card,
-    wholesale,
-    german,
-    spanish,
-    french,
-    retail_dates,
-    mall,
-    implausible,
-]
-
+from tables import ALL as CORPUS
+from tables import crm_marketing
 
 # --- describe_numeric: hand-worked ------------------------------------------------------
 
