@@ -31,24 +31,32 @@ _OLD_TAG = ".custseg-old-"  # written by custseg before 0.x's manifest; still re
 MANIFEST = ".custseg-manifest.json"
 # Files that mark a folder as custseg's own results, safe to replace.
 RESULT_MARKERS = ("segments.json", "model.json")
-# Every name custseg writes into a results folder (plots are *.png). A manifest entry
-# outside these is ignored, so a hand-edited manifest cannot make custseg delete a file.
-OUTPUT_NAMES = frozenset(
+# The files `custseg rfm` writes beside the cluster outputs of `segment`.
+RFM_FILES = frozenset(
     {
-        "segments.json",
-        "segments.csv",
-        "assignments.csv",
-        "model.json",
-        "migration.csv",
-        "report.html",
         "customers.csv",
-        # custseg rfm (custseg.rfm.outputs.RFM_FILES)
         "customers.parquet",
         "rfm.json",
         "rfm_segments.csv",
         "rfm_by_cluster.csv",
         "clusters.csv",
     }
+)
+# Every name custseg writes into a results folder (plots are *.png). A manifest entry
+# outside these is ignored, so a hand-edited manifest cannot make custseg delete a file.
+OUTPUT_NAMES = (
+    frozenset(
+        {
+            "segments.json",
+            "segments.csv",
+            "assignments.csv",
+            "model.json",
+            "migration.csv",
+            "report.html",
+            "customers.csv",  # the demo's input table
+        }
+    )
+    | RFM_FILES
 )
 _LEFTOVER = re.compile(r"-(\d+)-[0-9a-f]+$")
 

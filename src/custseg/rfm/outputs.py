@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from ..outputs import safe_csv
+from ..outputs.atomic import RFM_FILES
 from .analysis import RFMResult
 
 
@@ -20,19 +21,6 @@ def _parquet_bytes(result: RFMResult) -> bytes:
     frame = result.customers.copy()
     frame.to_parquet(buf, index=False)
     return buf.getvalue()
-
-
-# The RFM files of a results folder (beside the cluster outputs of ``segment``).
-RFM_FILES = frozenset(
-    {
-        "customers.csv",
-        "customers.parquet",
-        "rfm.json",
-        "rfm_segments.csv",
-        "rfm_by_cluster.csv",
-        "clusters.csv",
-    }
-)
 
 
 def rfm_files(result: RFMResult) -> dict[str, bytes]:
