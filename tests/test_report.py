@@ -411,7 +411,7 @@ def test_demo_writes_report_next_to_the_png_plots(tmp_path):
 
 def test_chart_labels_from_the_data_are_shown_literally():
     """matplotlib reads '$...$' as maths; a column name must appear as written."""
-    from custseg.report.plots import segment_profile_svg
+    from custseg.report.charts import segment_profile_svg
 
     name = "Spend $x^2$ (<b>)"
     frame = pd.DataFrame({name: [8.0, 9.0, 10.0, 11.0, 12.0, 13.0] * 5})
@@ -425,12 +425,12 @@ def test_dendrogram_branches_take_their_segment_colours(hierarchical_html):
     from scipy.cluster.hierarchy import fcluster
 
     from custseg.report.palette import segment_colour
-    from custseg.report.plots import _dendrogram_link_colours
+    from custseg.report.charts import dendrogram_link_colours
 
     doc = hierarchical_html[0]
     dd = doc["dendrogram"]
     Z = np.asarray(dd["linkage"], dtype=float)
-    colour_of = _dendrogram_link_colours(load_result(doc, hierarchical_html[1]), Z)
+    colour_of = dendrogram_link_colours(load_result(doc, hierarchical_html[1]), Z)
     n = len(Z) + 1
     # Customers under the branches of each colour add up to that segment's size.
     flat = fcluster(Z, t=dd["cut_height"], criterion="distance")
@@ -449,22 +449,25 @@ def test_dendrogram_branches_take_their_segment_colours(hierarchical_html):
 
 def test_map_positions_are_where_the_points_are_drawn():
     """The hover script finds customers by these positions; they must match the SVG."""
-    from custseg.report.plots import map_svg
+    from custseg.report.charts import map_svg
 
     doc, model_doc = kmeans_result()
     svg, positions = map_svg(load_result(doc, model_doc))
     drawn = [
         (float(x), float(y))
-        for x, y in re.findall(r'<use xlink:href="[^"]+" x="([-\d.]+)" y="([-\d.]+)"', svg)
+        for x, y in re.findall(r'<circle cx="([-\d.]+)" cy="([-\d.]+)" r="2.6"', svg)
     ]
     proj = doc["projection"]
-    # matplotlib draws segment by segment, before the ticks and the legend markers.
+    # The points are drawn segment by segment.
     order = [
         i for sid in sorted(set(proj["segment"])) for i, s in enumerate(proj["segment"]) if s == sid
     ]
-    assert len(positions) == len(order) == proj["n_shown"]
+    assert len(positions) == len(order) == len(drawn) == proj["n_shown"]
     for i, (x, y) in zip(order, drawn):
-        assert positions[i] == pytest.approx((x, y), abs=0.02)
+        assert positions[i] == pytest.approx((x, y), abs=0.01)
+    # Inside the plot area: the first point of the lowest x is left of the one of the highest x.
+    xs = proj["x"]
+    assert positions[xs.index(min(xs))][0] < positions[xs.index(max(xs))][0]
 
 
 def test_drawing_the_report_leaves_no_open_figures(kmeans_html):
@@ -472,13 +475,27 @@ def test_drawing_the_report_leaves_no_open_figures(kmeans_html):
     reports for hours)."""
     import matplotlib.pyplot as plt
 
-    from custseg.report.plots import map_svg, render_plots
+    from custseg.report.plots import render_plots
 
     before = plt.get_fignums()
-    result = load_result(kmeans_html[0], kmeans_html[1])
-    render_plots(result)
-    map_svg(result)
+    render_plots(load_result(kmeans_html[0], kmeans_html[1]))
     assert plt.get_fignums() == before
+
+
+def test_the_html_report_is_drawn_without_matplotlib(tmp_path):
+    """The report's charts are written as SVG directly: a run without --png never imports
+    matplotlib (it was most of a small run's time)."""
+    code = (
+        "import sys, pandas as pd; from custseg.report import render_result; "
+        "from custseg import segment, SegmentationConfig; "
+        "df = pd.DataFrame({'a': [1.0, 2, 3, 10, 11, 12] * 5, 'b': [5.0, 6, 5, 1, 2, 1] * 5}); "
+        "html = render_result(segment(df, SegmentationConfig(k=2))); "
+        f"open({str(tmp_path / 'r.html')!r}, 'w', encoding='utf-8').write(html); "
+        "print('matplotlib' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert (tmp_path / "r.html").read_text(encoding="utf-8").count("<svg") >= 5
 
 
 def test_cards_show_the_level_evidence_and_who_is_in_the_segment(kmeans_html):

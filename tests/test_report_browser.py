@@ -93,7 +93,8 @@ def test_report_loads_offline_without_errors_and_draws_its_charts(browser, repor
             ".chart svg",
             """els => els.map(svg => {
                 const r = svg.getBoundingClientRect();
-                return [r.width, r.height, svg.querySelectorAll('path, use, text').length];
+                return [r.width, r.height,
+                        svg.querySelectorAll('polyline, rect, circle, text').length];
             })""",
         )
         n_cards = page.locator("article.segment-card").count()

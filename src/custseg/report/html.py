@@ -126,33 +126,33 @@ def _environment():
 
 
 def _charts(report: Report) -> dict[str, Any]:
-    """Inline SVG of every chart (trusted markup: matplotlib escapes the text it writes)."""
+    """Inline SVG of every chart (trusted markup: :mod:`.svg` escapes the text it writes)."""
     from markupsafe import Markup
 
-    from . import plots
+    from . import charts
 
     result = report.result
-    charts: dict[str, Any] = {
-        "elbow": plots.elbow_svg(result),
-        "silhouette": plots.silhouette_svg(result),
-        "profiles": {c.id: plots.segment_profile_svg(result, c.id) for c in report.segments},
+    svgs: dict[str, Any] = {
+        "elbow": charts.elbow_svg(result),
+        "silhouette": charts.silhouette_svg(result),
+        "profiles": {c.id: charts.segment_profile_svg(result, c.id) for c in report.segments},
     }
     if report.has_evidence:
-        charts["evidence"] = plots.evidence_svg(result)
+        svgs["evidence"] = charts.evidence_svg(result)
     if result.dendrogram is not None:
-        charts["dendrogram"] = plots.dendrogram_svg(result)
+        svgs["dendrogram"] = charts.dendrogram_svg(result)
     map_points = None
     if result.projection is not None:
-        charts["map"], positions = plots.map_svg(result)
+        svgs["map"], positions = charts.map_svg(result)
         map_points = _map_points(result, positions)
 
     def safe(name: str, svg: str) -> Markup:
-        return Markup(_scope_svg_ids(svg, name))  # trusted: matplotlib escapes its SVG text
+        return Markup(_scope_svg_ids(svg, name))  # trusted: report.svg escapes its text
 
     out: dict[str, Any] = {
-        name: safe(name, svg) for name, svg in charts.items() if isinstance(svg, str)
+        name: safe(name, svg) for name, svg in svgs.items() if isinstance(svg, str)
     }
-    out["profiles"] = {sid: safe(f"profile{sid}", svg) for sid, svg in charts["profiles"].items()}
+    out["profiles"] = {sid: safe(f"profile{sid}", svg) for sid, svg in svgs["profiles"].items()}
     out["map_points"] = map_points
     return out
 

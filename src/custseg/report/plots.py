@@ -1,8 +1,8 @@
 """Plots drawn from a typed :class:`~custseg.results.SegmentationResult`.
 
-Each plot is built once as a matplotlib figure (``*_figure``) and serialised
-as PNG (the files in the result folder) or as SVG text (inlined in the HTML
-report), so both outputs come from the same drawing code.
+Each plot is a matplotlib figure (``*_figure``) serialised as PNG: the files in
+the result folder (``--png``) and the app's figures. The HTML report draws the
+same charts as SVG text without matplotlib (:mod:`custseg.report.charts`).
 
 matplotlib is imported here, lazily, never by the computing packages.
 """
@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .charts import axis_label, dendrogram_link_colours, z_score
 from .palette import segment_colour
 
 if TYPE_CHECKING:
-    from ..results import Projection, SegmentationResult
+    from ..results import SegmentationResult
 
 
 @contextlib.contextmanager
@@ -34,8 +34,6 @@ def _no_glyph_warnings() -> Iterator[None]:
 
 
 PLOT_FILES = ("elbow.png", "silhouette.png", "scatter.png", "profiles.png", "dendrogram.png")
-# SVG user units are points (72 per inch); the map's hover positions use them too.
-SVG_DPI = 72
 
 
 def _subplots(**figure_kwargs):
@@ -65,40 +63,6 @@ def _png(fig) -> bytes:
     with _no_glyph_warnings():
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     return buf.getvalue()
-
-
-def _svg(fig, *, tight: bool = True) -> str:
-    """The figure as an ``<svg>`` element to inline in HTML.
-
-    Text stays text (``svg.fonttype: none``): smaller, selectable and read by
-    screen readers; matplotlib escapes it for XML. The XML prolog, the metadata
-    and the namespace declarations (URLs an HTML page does not need) are dropped,
-    and so is the fixed size, so CSS scales the chart (the ``viewBox`` stays).
-    """
-    import matplotlib
-
-    buf = io.StringIO()
-    # A fixed salt so the ids matplotlib writes into SVGs are the same on every run.
-    with (
-        matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "custseg"}),
-        _no_glyph_warnings(),
-    ):
-        fig.savefig(
-            buf,
-            format="svg",
-            bbox_inches="tight" if tight else None,
-            metadata={"Date": None, "Creator": None},
-        )
-    text = buf.getvalue()
-    text = text[text.index("<svg") :]
-    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
-    # matplotlib repeats each text in a comment; the <text> element is enough.
-    text = re.sub(r"\s*<!--.*?-->", "", text, flags=re.S)
-    # Hundredths of a point are finer than any screen or printer; this shrinks the map a lot.
-    text = re.sub(r"(\d\.\d\d)\d+", r"\1", text)
-    head, rest = text.split(">", 1)
-    head = re.sub(r'\s(?:xmlns(?::xlink)?|width|height|version)="[^"]*"', "", head)
-    return head + ">" + rest
 
 
 def elbow_figure(result: SegmentationResult):
@@ -193,25 +157,12 @@ def evidence_figure(result: SegmentationResult):
     return fig
 
 
-def evidence_svg(result: SegmentationResult) -> str:
-    """:func:`evidence_figure` as inline SVG text."""
-    return _svg(evidence_figure(result))
-
-
-def scatter_figure(result: SegmentationResult, *, legend_outside: bool = False):
-    """Customers coloured by segment on the two features or the first two principal components.
-
-    With ``legend_outside`` the legend sits right of the axes (the HTML map, where
-    points under a legend could not be hovered) and the layout is fixed so that
-    :func:`map_svg` can tell where each point lands.
-    """
+def scatter_figure(result: SegmentationResult):
+    """Customers coloured by segment on the two features or the first two principal components."""
     proj = result.projection
     assert proj is not None  # only drawn for results with a map
     names = {s.id: s.name for s in result.segments}
-    if legend_outside:
-        fig, ax = _subplots(figsize=(9, 5), dpi=SVG_DPI, layout="constrained")
-    else:
-        fig, ax = _subplots(figsize=(7, 5))
+    fig, ax = _subplots(figsize=(7, 5))
     for sid in sorted(names):
         xs = proj.x[proj.segment == sid]
         ys = proj.y[proj.segment == sid]
@@ -223,31 +174,15 @@ def scatter_figure(result: SegmentationResult, *, legend_outside: bool = False):
             color=segment_colour(sid),
             label=_label(f"{sid}: {names[sid]}"),
         )
-    ax.set_xlabel(_label(_axis_label(proj, 0)))
-    ax.set_ylabel(_label(_axis_label(proj, 1)))
+    ax.set_xlabel(_label(axis_label(proj, 0)))
+    ax.set_ylabel(_label(axis_label(proj, 1)))
     shown = len(proj.x)
     title = "Customers by segment"
     if shown < proj.n_total:
         title += f" (random sample of {shown:,} of {proj.n_total:,})"
     ax.set_title(title)
-    if legend_outside:
-        fig.legend(frameon=False, fontsize=8, loc="outside right upper")
-    else:
-        ax.legend(frameon=False, fontsize=7, loc="best")
+    ax.legend(frameon=False, fontsize=7, loc="best")
     return fig
-
-
-def _axis_label(proj: Projection, i: int) -> str:
-    name = proj.axes[i]
-    ev = proj.explained_variance
-    if ev:
-        return f"{name} ({ev[i]:.0%} of variance)"
-    return name
-
-
-def _z(value: float, stats: Any) -> float:
-    """``value`` in standard deviations from the mean of ``stats`` (a FeatureStats)."""
-    return (value - stats.mean) / stats.std if stats.std else 0.0
 
 
 def profiles_figure(result: SegmentationResult):
@@ -261,7 +196,7 @@ def profiles_figure(result: SegmentationResult):
     width = 0.8 / max(1, len(segs))
     x = np.arange(len(features))
     for i, s in enumerate(segs):
-        z = [_z(s.centre[f], pop[f]) for f in features]
+        z = [z_score(s.centre[f], pop[f]) for f in features]
         ax.bar(
             x + i * width - 0.4 + width / 2,
             z,
@@ -282,76 +217,6 @@ def profiles_figure(result: SegmentationResult):
     return fig
 
 
-# Bars in a segment card's profile chart; beyond this the chart shows the furthest ones.
-MAX_PROFILE_BARS = 30
-
-
-def segment_profile_figure(result: SegmentationResult, segment_id: int):
-    """One segment's mean per feature against all customers, in standard deviations.
-
-    The horizontal scale is the same for every segment of ``result`` so that the
-    cards of a report can be compared at a glance.
-    """
-    features = result.data.features
-    pop = result.population
-    seg = result.segment(segment_id)
-    reach = max([1.0] + [abs(_z(s.centre[f], pop[f])) for s in result.segments for f in features])
-    n_all = len(features)
-    if n_all > MAX_PROFILE_BARS:
-        # Thousands of bars would be a chart metres tall (and megabytes of SVG): the
-        # features furthest from the average, furthest first; all are in segments.csv.
-        far = sorted(features, key=lambda f: -abs(_z(seg.centre[f], pop[f])))
-        features = tuple(far[:MAX_PROFILE_BARS])
-    z = [_z(seg.centre[f], pop[f]) for f in features]
-    fig, ax = _subplots(figsize=(4.6, 0.42 * len(features) + 1.0))
-    if n_all > len(features):
-        ax.set_title(
-            f"the {len(features)} of {n_all:,} features furthest from the average", fontsize=8
-        )
-    rows = list(range(len(features)))[::-1]  # first feature on top
-    ax.barh(rows, z, height=0.6, color=segment_colour(segment_id))
-    ax.axvline(0, color="#444", lw=1)
-    ax.set_yticks(rows, [_label(f) for f in features], fontsize=8)
-    ax.set_xlim(-reach * 1.1, reach * 1.1)
-    ax.set_xlabel("segment mean vs all customers (standard deviations)", fontsize=8)
-    ax.tick_params(axis="x", labelsize=8)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return fig
-
-
-def _dendrogram_link_colours(result: SegmentationResult, Z) -> Any:
-    """A ``link_color_func`` giving each branch below the cut its segment's colour.
-
-    The drawn tree's clusters at the cut are the segments; they are matched to
-    segment ids by size (ids are numbered largest first), so the dendrogram uses
-    the same colours as the cards and the map. Branches above the cut are grey.
-    """
-    import numpy as np
-    from scipy.cluster.hierarchy import fcluster
-
-    dd = result.dendrogram
-    assert dd is not None  # only drawn for hierarchical results
-    n = len(Z) + 1
-    cut = dd.cut_height
-    flat = fcluster(Z, t=cut, criterion="distance")
-    counts = np.asarray(dd.leaf_counts)
-    sizes = {int(c): int(counts[flat == c].sum()) for c in np.unique(flat)}
-    clusters = sorted(sizes, key=lambda c: (-sizes[c], c))
-    segments = sorted(result.segments, key=lambda s: (-s.size, s.id))
-    colour = {c: segment_colour(s.id) for c, s in zip(clusters, segments)}
-    first_leaf = list(range(n))
-    for a, _b, _h, _c in Z:
-        first_leaf.append(first_leaf[int(a)])
-
-    def link_colour(node: int) -> str:
-        if Z[node - n, 2] > cut:
-            return "#888888"
-        return colour.get(int(flat[first_leaf[node]]), "#888888")
-
-    return link_colour
-
-
 def dendrogram_figure(result: SegmentationResult):
     """The top of the hierarchical tree with the cut line, branches in segment colours."""
     import numpy as np
@@ -367,7 +232,7 @@ def dendrogram_figure(result: SegmentationResult):
         Z,
         ax=ax,
         labels=labels,
-        link_color_func=_dendrogram_link_colours(result, Z),
+        link_color_func=dendrogram_link_colours(result, Z),
         no_labels=not dd.truncated and dd.n_leaves > 60,
         leaf_rotation=90,
     )
@@ -406,52 +271,6 @@ def profiles_png(result: SegmentationResult) -> bytes:
 def dendrogram_png(result: SegmentationResult) -> bytes:
     """The top of the hierarchical tree with the cut line."""
     return _png(dendrogram_figure(result))
-
-
-def elbow_svg(result: SegmentationResult) -> str:
-    """:func:`elbow_figure` as inline SVG text."""
-    return _svg(elbow_figure(result))
-
-
-def silhouette_svg(result: SegmentationResult) -> str:
-    """:func:`silhouette_figure` as inline SVG text."""
-    return _svg(silhouette_figure(result))
-
-
-def dendrogram_svg(result: SegmentationResult) -> str:
-    """:func:`dendrogram_figure` as inline SVG text."""
-    return _svg(dendrogram_figure(result))
-
-
-def segment_profile_svg(result: SegmentationResult, segment_id: int) -> str:
-    """:func:`segment_profile_figure` as inline SVG text."""
-    return _svg(segment_profile_figure(result, segment_id))
-
-
-def map_svg(result: SegmentationResult) -> tuple[str, list[tuple[float, float]]]:
-    """The segment map as inline SVG, and where each projected customer lands in it.
-
-    Returns
-    -------
-    svg : str
-        The ``<svg>`` element (its ``viewBox`` is in points).
-    positions : list of (x, y)
-        One pair per point of ``result.projection``, in the SVG's user units, so a
-        script can find the customer under the mouse.
-    """
-    import numpy as np
-
-    fig = scatter_figure(result, legend_outside=True)
-    svg = _svg(fig, tight=False)
-    # Read the transform after saving: the layout of that last draw is what the SVG shows.
-    ax = fig.axes[0]
-    proj = result.projection
-    assert proj is not None  # only drawn for results with a map
-    xy = np.column_stack([proj.x, proj.y]).astype(float)
-    pix = ax.transData.transform(xy) if len(xy) else np.empty((0, 2))
-    height = fig.get_figheight() * SVG_DPI
-    positions = [(round(float(x), 2), round(float(height - y), 2)) for x, y in pix]
-    return svg, positions
 
 
 def render_plots(result: SegmentationResult) -> dict[str, bytes]:
