@@ -33,7 +33,8 @@ MAX_PROFILE_BARS = 30
 def _left_margin(ticks: list[float]) -> float:
     """Room for the y tick labels and the rotated axis title."""
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
-    widest = max(text_width(tick_label(t, step), 8) for t in ticks)
+    top = max(abs(t) for t in ticks)
+    widest = max(text_width(tick_label(t, step, top), 8) for t in ticks)
     return 24 + widest
 
 

@@ -64,15 +64,20 @@ def nice_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
     return ticks or [lo]
 
 
-def tick_label(value: float, step: float) -> str:
-    """A tick value as a short label: ``1.5M``, ``250k``, ``0.75``, ``-2``."""
+def tick_label(value: float, step: float, top: float | None = None) -> str:
+    """A tick value as a short label: ``1.5M``, ``250k``, ``0.75``, ``−2``.
+
+    ``top`` is the largest absolute tick of the axis, so that every label of an
+    axis takes the same suffix (``500k``, ``1,000k``, ``1,500k`` rather than a mix).
+    """
     if value == 0:
         return "0"
-    big = max(abs(value), abs(step))
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if big >= 10 * div or (big >= div and abs(step) >= div):
-            scaled, scaled_step = value / div, step / div
-            return _plain(scaled, scaled_step) + suffix
+    big = max(abs(value), abs(step)) if top is None else abs(top)
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e4, "k")):
+        if big >= div:
+            if suffix == "k":
+                div = 1e3
+            return _plain(value / div, step / div) + suffix
     return _plain(value, step)
 
 
@@ -236,12 +241,13 @@ class Canvas:
         self.line([(self.left, base), (self.left + self.plot_width, base)], colour=AXIS_COLOUR,
                   width=0.8)  # fmt: skip
         step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+        top = max(abs(t) for t in ticks)
         for i, t in enumerate(ticks):
             px = self.x(t)
             if grid:
                 self.line([(px, self.top), (px, base)], colour=GRID_COLOUR, width=0.6)
             self.line([(px, base), (px, base + 3.5)], colour=AXIS_COLOUR, width=0.8)
-            label = labels[i] if labels is not None else tick_label(t, step)
+            label = labels[i] if labels is not None else tick_label(t, step, top)
             if rotate:
                 self.text(px + 3, base + 12, label, size=8, anchor="end", rotate=-35, limit=20)
             else:
@@ -269,13 +275,14 @@ class Canvas:
         self.line([(edge, self.top), (edge, self.top + self.plot_height)], colour=AXIS_COLOUR,
                   width=0.8)  # fmt: skip
         step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+        top = max(abs(t) for t in ticks)
         for t in ticks:
             py = self.y(t, y_range)
             if grid:
                 self.line([(self.left, py), (self.left + self.plot_width, py)],
                           colour=GRID_COLOUR, width=0.6)  # fmt: skip
             self.line([(edge, py), (edge + out * 3.5, py)], colour=AXIS_COLOUR, width=0.8)
-            self.text(edge + out * 5.5, py + 3, tick_label(t, step), size=8,
+            self.text(edge + out * 5.5, py + 3, tick_label(t, step, top), size=8,
                       anchor="end" if side == "left" else "start")  # fmt: skip
         if title:
             margin = self.left if side == "left" else self.right
@@ -322,9 +329,7 @@ class Canvas:
         """The chart as one ``<svg>`` element (no fixed size: CSS scales it)."""
         return (
             f'<svg viewBox="0 0 {fmt(self.width)} {fmt(self.height)}" '
-            f'font-family="{FONT}">'
-            + "".join(self.parts)
-            + "</svg>"
+            f'font-family="{FONT}">' + "".join(self.parts) + "</svg>"
         )
 
 
