@@ -67,8 +67,10 @@ def write_safe_csv(frame: pd.DataFrame, path: Path) -> None:
     _neutralised(frame).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
 
-def segments_json(result: SegmentationResult) -> str:
-    return json.dumps(result.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+def segments_json(result: SegmentationResult | dict) -> str:
+    """The text of ``segments.json``: a result, or its :meth:`~SegmentationResult.to_dict`."""
+    doc = result if isinstance(result, dict) else result.to_dict()
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def write_results(
@@ -94,7 +96,8 @@ def write_results(
     """
     target = Path(out)
     with atomic_directory(target, force=force, inputs=inputs) as tmp:
-        (tmp / "segments.json").write_text(segments_json(result), encoding="utf-8")
+        doc = result.to_dict()
+        (tmp / "segments.json").write_text(segments_json(doc), encoding="utf-8")
         write_safe_csv(result.segments_frame().reset_index(), tmp / "segments.csv")
         write_safe_csv(result.assignments(), tmp / "assignments.csv")
         (tmp / "model.json").write_text(result.model.to_json(), encoding="utf-8")
@@ -112,6 +115,6 @@ def write_results(
 
             # Drawn from what segments.json holds (numbers rounded as saved), so that
             # `custseg report` rebuilds the same page from the folder.
-            saved = result_from_dict(result.to_dict(), result.model)
+            saved = result_from_dict(doc, result.model, validate=False)
             write_result_report(saved, tmp / "report.html")
     return target
