@@ -180,6 +180,14 @@ def test_end_to_end_in_headless_chromium(tmp_path):
             sync_api.expect(cards).to_have_count(expected_k - 1, timeout=STEP_TIMEOUT_MS)
             page.get_by_text(f"Showing k = {expected_k - 1}, your choice").wait_for()
 
+            # The charts are SVG images drawn without matplotlib; each one loads and has a size.
+            images = page.locator("img[src^='data:image/svg+xml']")
+            sync_api.expect(images).to_have_count(
+                3, timeout=STEP_TIMEOUT_MS
+            )  # elbow, silhouette, profiles
+            sizes = images.evaluate_all("els => els.map(e => [e.complete, e.naturalWidth])")
+            assert all(done and width > 100 for done, width in sizes), sizes
+
             button = page.get_by_role("button", name="Download assignments.csv")
             button.wait_for()
             with page.expect_download(timeout=STEP_TIMEOUT_MS) as info:

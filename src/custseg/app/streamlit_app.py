@@ -33,7 +33,7 @@ from custseg.errors import CustsegError, SegmentationWarning
 from custseg.model import SegmentModel
 from custseg.outputs import safe_csv
 from custseg.pipeline import segment
-from custseg.report import plots
+from custseg.report import charts
 from custseg.report.palette import segment_colour
 from custseg.results import KSelection, Segment, SegmentationResult
 from custseg.rfm import RFMResult, rfm, transaction_log_message
@@ -82,15 +82,16 @@ def run_rfm(data_key: str, _table: LoadedTable) -> RFMResult:
 
 
 @st.cache_data(scope="session", max_entries=16, show_spinner=False)
-def k_plots(run_key: str, _result: SegmentationResult) -> tuple[bytes, bytes]:
-    return plots.elbow_png(_result), plots.silhouette_png(_result)
+def k_plots(run_key: str, _result: SegmentationResult) -> tuple[str, str]:
+    # SVG drawn directly (no matplotlib): st.image shows it as an <img>, where nothing runs.
+    return charts.elbow_svg(_result), charts.silhouette_svg(_result)
 
 
 @st.cache_data(scope="session", max_entries=16, show_spinner=False)
-def named_plots(run_key: str, names_json: str, _result: SegmentationResult) -> dict[str, bytes]:
-    out = {"profiles": plots.profiles_png(_result)}
+def named_plots(run_key: str, names_json: str, _result: SegmentationResult) -> dict[str, str]:
+    out = {"profiles": charts.profiles_svg(_result)}
     if _result.dendrogram is not None:
-        out["dendrogram"] = plots.dendrogram_png(_result)
+        out["dendrogram"] = charts.dendrogram_svg(_result)
     return out
 
 
@@ -459,8 +460,12 @@ def segment_page() -> None:
     structure_message(auto.k_selection)
     elbow, silhouette = k_plots(auto_key, auto)
     c1, c2 = st.columns(2)
-    c1.image(elbow, caption="Inertia by k; the knee and the automatic choice are marked")
-    c2.image(silhouette, caption="Silhouette by k; the automatic choice is highlighted")
+    c1.image(
+        elbow, caption="Inertia by k; the knee and the automatic choice are marked", width="stretch"
+    )
+    c2.image(
+        silhouette, caption="Silhouette by k; the automatic choice is highlighted", width="stretch"
+    )
 
     result, rkey = auto, auto_key
     if k != auto_k:
@@ -504,9 +509,9 @@ def segment_page() -> None:
     scatter(shown)
     if "dendrogram" in pictures:
         st.subheader("Dendrogram")
-        st.image(pictures["dendrogram"])
+        st.image(pictures["dendrogram"], width="stretch")
     with st.expander("Segment profiles compared with all customers"):
-        st.image(pictures["profiles"])
+        st.image(pictures["profiles"], width="stretch")
 
     st.subheader("Download")
     downloads(result, edited, rkey)

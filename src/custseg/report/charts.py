@@ -184,6 +184,52 @@ def segment_profile_svg(result: SegmentationResult, segment_id: int) -> str:
     return c.svg()
 
 
+def profiles_svg(result: SegmentationResult) -> str:
+    """Every segment's mean per feature against all customers (standard deviations):
+    a group of bars per feature, one bar per segment, in the segments' colours."""
+    features = list(result.data.features)
+    pop = result.population
+    segs = result.segments
+    if len(features) > MAX_PROFILE_BARS:
+        # The features that set segments apart most; all are in segments.csv.
+        def spread(f: str) -> float:
+            return max(abs(z_score(s.centre[f], pop[f])) for s in segs)
+
+        features = sorted(features, key=spread, reverse=True)[:MAX_PROFILE_BARS]
+    values = [z_score(s.centre[f], pop[f]) for s in segs for f in features]
+    ticks = nice_ticks(min([0.0, *values]), max([0.0, *values]))
+    labels = [f"{s.id}: {s.name}" for s in segs]
+    legend_width = min(_legend_width(labels, limit=60), 360.0)
+    group = max(36.0, 10.0 * len(segs) + 12)
+    plot = max(300.0, group * len(features))
+    names = [shorten(str(f), 28) for f in features]
+    bottom = 30 + max(text_width(n, 8) for n in names) * 0.62
+    c = Canvas(
+        plot + legend_width + 90, 300 + bottom - 40, left=_left_margin(ticks),
+        right=legend_width + 20, bottom=bottom,
+    )  # fmt: skip
+    c.x_range = (0.0, float(len(features)))
+    c.y_range = (ticks[0], ticks[-1])
+    c.title("Segment profiles")
+    c.y_axis(ticks, title="segment mean vs all customers (sd)")
+    width = 0.8 / max(1, len(segs))
+    for j, f in enumerate(features):
+        for i, s in enumerate(segs):
+            x0 = j + 0.1 + i * width
+            c.rect(c.x(x0), c.y(0.0), c.x(x0 + width), c.y(z_score(s.centre[f], pop[f])),
+                   colour=segment_colour(s.id))  # fmt: skip
+        c.text(c.x(j + 0.5) + 3, c.top + c.plot_height + 12, str(f), size=8, anchor="end",
+               rotate=-35, limit=28)  # fmt: skip
+    c.hline(0.0, colour="#444444", width=0.8)
+    c.legend(
+        [("box", segment_colour(s.id), label) for s, label in zip(segs, labels)],
+        x=c.width - legend_width - 6,
+        y=c.top + 8,
+        limit=int((legend_width - 22) / (8 * CHAR_WIDTH)),
+    )
+    return c.svg()
+
+
 def axis_label(proj: Projection, i: int) -> str:
     name = proj.axes[i]
     ev = proj.explained_variance
@@ -347,6 +393,7 @@ __all__ = [
     "elbow_svg",
     "evidence_svg",
     "map_svg",
+    "profiles_svg",
     "segment_profile_svg",
     "silhouette_svg",
 ]
