@@ -108,7 +108,7 @@ def segment(
         say(f"reading data with {config.engine}")
         prepared, handle = prepare_on_engine(data, config)
         return segment_prepared(prepared, config, progress=say, data=handle)
-    prepared = _prepare_input(data, config, sheet=sheet, say=say)
+    prepared = prepare_input(data, config, sheet=sheet, progress=say)
     if previous is not None and previous_path is not None:
         from .model.identity import apply_previous, check_features
 
@@ -119,14 +119,21 @@ def segment(
     return segment_prepared(prepared, config, progress=say)
 
 
-def _prepare_input(
+def prepare_input(
     data: pd.DataFrame | LoadedTable | str | Path,
     config: SegmentationConfig,
     *,
-    sheet: str | None,
-    say: Progress,
+    sheet: str | None = None,
+    progress: Progress | None = None,
 ) -> PreparedData:
-    """Read (when given a path) and validate the input into a :class:`PreparedData`."""
+    """Read (when given a path) and validate the input into a :class:`PreparedData`.
+
+    The first step of :func:`segment`; :func:`segment_prepared` is the rest. The
+    number of segments takes no part in it beyond refusing a ``k`` larger than the
+    customers, so a caller trying several k on one table (the app's k slider) may
+    prepare once.
+    """
+    say = progress or _quiet
     from .rfm.detect import check_not_transaction_log
 
     if isinstance(data, (str, Path)):
