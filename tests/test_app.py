@@ -449,7 +449,7 @@ def test_changing_k_reuses_the_file_and_cached_results(monkeypatch):
     import custseg.data.loading
     import custseg.pipeline
 
-    calls = {"read": 0, "segment": 0}
+    calls = {"read": 0, "prepare": 0, "segment": 0}
 
     def counted(module, name, key):
         original = getattr(module, name)
@@ -461,16 +461,17 @@ def test_changing_k_reuses_the_file_and_cached_results(monkeypatch):
         monkeypatch.setattr(module, name, wrapper)
 
     counted(custseg.data.loading, "read_bytes_as_table", "read")
-    counted(custseg.pipeline, "segment", "segment")
+    counted(custseg.pipeline, "prepare_input", "prepare")
+    counted(custseg.pipeline, "segment_prepared", "segment")
     at = upload(new_app(), "shop.csv", csv_bytes(make_customers(120, seed=7)))
     auto_k = at.select_slider[0].value
-    assert calls == {"read": 1, "segment": 1}
+    assert calls == {"read": 1, "prepare": 1, "segment": 1}
     other = 2 if auto_k != 2 else 3
-    at.select_slider[0].set_value(other).run()
-    assert calls == {"read": 1, "segment": 2}
+    at.select_slider[0].set_value(other).run()  # the table is checked once, for every k
+    assert calls == {"read": 1, "prepare": 1, "segment": 2}
     at.select_slider[0].set_value(auto_k).run()  # back to the automatic k: from the cache
     at.select_slider[0].set_value(other).run()
-    assert calls == {"read": 1, "segment": 2}
+    assert calls == {"read": 1, "prepare": 1, "segment": 2}
     assert_no_exception(at)
     assert len(card_titles(at)) == other
 
@@ -509,7 +510,7 @@ def test_internal_error_is_one_short_message(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(custseg.pipeline, "segment", broken)
+    monkeypatch.setattr(custseg.pipeline, "segment_prepared", broken)
     at = upload(new_app(), "shop.csv", csv_bytes(make_customers(30, seed=1)))
     assert not at.exception  # no traceback on the page
     (message,) = [e.value for e in at.error]
