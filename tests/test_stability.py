@@ -136,7 +136,9 @@ def test_stability_in_result_json_and_summary(tmp_path):
     )
     html = (out / "report.html").read_text()
     assert "Stability <strong>1.00</strong>: highly stable" in html
-    assert "Why k=3:" in html
+    # The note holds the reason, so no "Why k=3:" line repeats it under the note.
+    reason = doc["k_selection"]["reason"]
+    assert reason in html and "Why k=3:" not in html
 
 
 # --- is there structure at all? ---------------------------------------------------------
