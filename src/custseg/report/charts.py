@@ -30,8 +30,8 @@ BLUE, ORANGE, GREEN, SKY, VERMILLION = "#0072B2", "#E69F00", "#009E73", "#56B4E9
 MAX_PROFILE_BARS = 30
 
 
-def _left_margin(ticks: list[float]) -> float:
-    """Room for the y tick labels and the rotated axis title."""
+def _axis_margin(ticks: list[float]) -> float:
+    """Room beside a vertical axis for its tick labels and its rotated title."""
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
     top = max(abs(t) for t in ticks)
     widest = max(text_width(tick_label(t, step, top), 8) for t in ticks)
@@ -52,7 +52,7 @@ def elbow_svg(result: SegmentationResult) -> str:
     ks = [c.k for c in sel.candidates]
     inertia = [float(c.inertia) for c in sel.candidates]
     ticks = nice_ticks(min(inertia, default=0.0), max(inertia, default=1.0))
-    c = Canvas(432, 260, left=_left_margin(ticks))
+    c = Canvas(432, 260, left=_axis_margin(ticks))
     c.x_range = (min(ks, default=1) - 0.5, max(ks, default=2) + 0.5)
     c.y_range = padded(ticks[0], ticks[-1], 0.02)
     c.title("Elbow method")
@@ -81,7 +81,7 @@ def silhouette_svg(result: SegmentationResult) -> str:
     pts = [(c.k, float(c.silhouette)) for c in sel.candidates if c.silhouette is not None]
     values = [v for _, v in pts]
     ticks = nice_ticks(min([0.0, *values]), max([0.0, *values]) or 1.0)
-    c = Canvas(432, 260, left=_left_margin(ticks))
+    c = Canvas(432, 260, left=_axis_margin(ticks))
     ks = [k for k, _ in pts] or [c.k for c in sel.candidates]
     c.x_range = (min(ks, default=1) - 0.6, max(ks, default=2) + 0.6)
     c.y_range = (ticks[0], ticks[-1])
@@ -104,10 +104,10 @@ def evidence_svg(result: SegmentationResult) -> str:
     cands = [c for c in sel.candidates if c.stability is not None]
     gaps = [(c.k, float(c.gap)) for c in cands if c.gap is not None]
     gap_ticks = nice_ticks(min(v for _, v in gaps), max(v for _, v in gaps)) if gaps else []
-    right = 24 + max((text_width(tick_label(t, 1.0), 8) for t in gap_ticks), default=0)
-    c = Canvas(432, 288, right=right if gaps else 12.0, bottom=72)
+    right = _axis_margin(gap_ticks) if gap_ticks else 12.0  # room for its labels and title
+    c = Canvas(432, 288, right=right, bottom=72)
     stab_ticks = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
-    c.left = _left_margin(stab_ticks)
+    c.left = _axis_margin(stab_ticks)
     c.y_range = (0.0, 1.05)
     sample = sel.evidence_sample_size
     c.title("Stability and gap by k" + (f" (sample of {sample:,})" if sample else ""))
@@ -205,7 +205,7 @@ def profiles_svg(result: SegmentationResult) -> str:
     names = [shorten(str(f), 28) for f in features]
     bottom = 30 + max(text_width(n, 8) for n in names) * 0.62
     c = Canvas(
-        plot + legend_width + 90, 300 + bottom - 40, left=_left_margin(ticks),
+        plot + legend_width + 90, 300 + bottom - 40, left=_axis_margin(ticks),
         right=legend_width + 20, bottom=bottom,
     )  # fmt: skip
     c.x_range = (0.0, float(len(features)))
@@ -258,7 +258,7 @@ def map_svg(result: SegmentationResult) -> tuple[str, list[tuple[float, float]]]
     legend_width = min(_legend_width(labels, limit=60), 330.0)
     x_ticks = nice_ticks(*_finite_range(proj.x))
     y_ticks = nice_ticks(*_finite_range(proj.y))
-    c = Canvas(max(648.0, 430 + legend_width), 360, left=_left_margin(y_ticks),
+    c = Canvas(max(648.0, 430 + legend_width), 360, left=_axis_margin(y_ticks),
                right=legend_width + 14)  # fmt: skip
     c.x_range = padded(
         min(x_ticks[0], *_finite_range(proj.x)), max(x_ticks[-1], *_finite_range(proj.x)), 0.02
@@ -362,7 +362,7 @@ def dendrogram_svg(result: SegmentationResult) -> str:
     bottom = 40 + (max((text_width(x, 7) for x in leaves), default=0) if show_labels else 0)
     heights = [h for seg in tree["dcoord"] for h in seg] + [dd.cut_height]
     ticks = nice_ticks(0.0, max(heights))
-    c = Canvas(576, 262 + bottom - 40, left=_left_margin(ticks), bottom=bottom)
+    c = Canvas(576, 262 + bottom - 40, left=_axis_margin(ticks), bottom=bottom)
     c.x_range = (0.0, 10.0 * max(1, len(leaves)))
     c.y_range = (0.0, max(ticks[-1], max(heights) * 1.05))
     title = "Dendrogram"
