@@ -424,8 +424,8 @@ def test_dendrogram_branches_take_their_segment_colours(hierarchical_html):
     import numpy as np
     from scipy.cluster.hierarchy import fcluster
 
-    from custseg.report.palette import segment_colour
     from custseg.report.charts import dendrogram_link_colours
+    from custseg.report.palette import segment_colour
 
     doc = hierarchical_html[0]
     dd = doc["dendrogram"]

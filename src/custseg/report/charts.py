@@ -120,7 +120,7 @@ def evidence_svg(result: SegmentationResult) -> str:
     c.hline(0.75, colour="#999999", dash="1.5 2.5")
     legend = [("line", BLUE, "stability of the least stable segment"),
               ("dot", "#999999", "0.75: stable")]  # fmt: skip
-    pts = [(c.x(x.k), c.y(float(x.stability))) for x in cands]
+    pts = [(c.x(x.k), c.y(float(x.stability or 0.0))) for x in cands]  # cands: stability set
     c.line(pts, colour=BLUE)
     c.markers(pts, colour=BLUE, size=3)
     if gaps:
