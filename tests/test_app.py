@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import re
 import sys
 from pathlib import Path
 
@@ -194,8 +195,13 @@ def upload(at, name: str, data: bytes, index: int = 0):
     return at.run()
 
 
+def shown(text: str) -> str:
+    """What Streamlit shows of Markdown text: custseg.app.markdown.md's escapes removed."""
+    return re.sub(r"\\([\\`*_\[\]<>$~|:])", r"\1", text)
+
+
 def card_titles(at) -> list[str]:
-    titles = [m.value[5:] for m in at.markdown if m.value.startswith("#### ")]
+    titles = [shown(m.value)[5:] for m in at.markdown if m.value.startswith("#### ")]
     return sorted(titles)  # cards are laid out column by column
 
 
@@ -309,7 +315,7 @@ def test_rename_and_edit_action_go_into_the_downloads():
     assert old not in set(got["segment_name"])
     # A name another segment already has is refused with one clear line.
     edit_field(at.text_input, "name", 2).set_value("weekend regulars").run()
-    assert [e.value for e in at.error] == [
+    assert [shown(e.value) for e in at.error] == [
         "Error: segments 1 and 2 are both named 'weekend regulars'; give each segment its own name"
     ]
 
@@ -341,7 +347,7 @@ def test_rename_and_edit_action_go_into_the_downloads():
 def test_bad_file_shows_the_cli_message(name, data, message, tmp_path):
     at = upload(new_app(), name, data)
     assert_no_exception(at)
-    assert [e.value for e in at.error] == [message]
+    assert [shown(e.value) for e in at.error] == [message]
     assert not card_titles(at)
     # The command line says the same about the same bytes (up to the file's path).
     path = tmp_path / name
@@ -358,7 +364,7 @@ def test_text_feature_shows_the_pipeline_message():
     at.run()
     assert_no_exception(at)
     assert len(at.error) == 1
-    assert at.error[0].value.startswith(
+    assert shown(at.error[0].value).startswith(
         "Error: feature 'Gender' has text where a number is expected: row 1 is "
     )
 
@@ -371,7 +377,7 @@ def test_id_column_choice_is_validated_like_the_cli():
     next(b for b in at.button if b.label == "Segment").click()
     at.run()
     assert_no_exception(at)
-    (message,) = [e.value for e in at.error]
+    (message,) = [shown(e.value) for e in at.error]
     assert message.startswith("Error: id column 'Gender' has duplicate value ")
     assert message.endswith("every customer needs a unique id")
 
@@ -387,7 +393,7 @@ def test_sample_option_leaves_the_rest_out():
     assert len(got) == 120
     assert got["segment"].notna().sum() == 50
     assert set(got.loc[got["segment"].isna(), "left_out_reason"]) == {"not in the --sample of 50"}
-    assert any(c.value.startswith("50 customers segmented; 70 left out") for c in at.caption)
+    assert any(shown(c.value).startswith("50 customers segmented; 70 left out") for c in at.caption)
 
 
 def test_upload_limit_is_enforced_and_stated():
@@ -400,7 +406,7 @@ def test_upload_limit_is_enforced_and_stated():
         assert at.file_uploader[0].label.endswith("up to 1 MB")
         big = b"Age,Income\n" + b"30,40\n" * 400_000
         upload(at, "big.csv", big)
-        assert [e.value for e in at.error] == [
+        assert [shown(e.value) for e in at.error] == [
             "Error: file 'big.csv' is 2.3 MB, more than the 1 MB upload limit; upload a "
             "smaller file or restart with custseg app --max-upload-mb 3"
         ]
@@ -413,7 +419,9 @@ def test_demo_data_and_hierarchical_dendrogram():
     next(b for b in at.button if b.label == "Try the demo data").click()
     at.run()
     assert_no_exception(at)
-    assert any(c.value.startswith("demo_customers.csv: 1,000 rows × 5 columns") for c in at.caption)
+    assert any(
+        shown(c.value).startswith("demo_customers.csv: 1,000 rows × 5 columns") for c in at.caption
+    )
     at.selectbox[0].set_value("hierarchical")
     next(b for b in at.button if b.label == "Segment").click()
     at.run()
@@ -442,7 +450,7 @@ def test_assign_page_with_saved_model(small_result):
         ("model.pkl.json", pickle.dumps(small_result.model.to_dict()), "application/json")
     )
     at.run()
-    assert at.error[0].value.startswith("Error: 'model.pkl.json' is a Python pickle")
+    assert shown(at.error[0].value).startswith("Error: 'model.pkl.json' is a Python pickle")
 
 
 def test_changing_k_reuses_the_file_and_cached_results(monkeypatch):
@@ -513,7 +521,7 @@ def test_internal_error_is_one_short_message(monkeypatch):
     monkeypatch.setattr(custseg.pipeline, "segment_prepared", broken)
     at = upload(new_app(), "shop.csv", csv_bytes(make_customers(30, seed=1)))
     assert not at.exception  # no traceback on the page
-    (message,) = [e.value for e in at.error]
+    (message,) = [shown(e.value) for e in at.error]
     assert message.startswith("Internal error: RuntimeError: boom. This is a bug in custseg")
     assert message.endswith("Please report it at https://github.com/custseg/custseg/issues")
 
@@ -541,7 +549,7 @@ def test_assign_page_reads_parquet_and_excel_and_names_missing_columns(small_res
         ("old.csv", csv_bytes(new.drop(columns=["Age"])), "text/csv")
     )
     at.run()
-    assert [e.value for e in at.error] == [
+    assert [shown(e.value) for e in at.error] == [
         "Error: the data has no column 'Age', which the model was trained on; the model "
         "needs: Age, Annual Income (k$), Spending Score (1-100)"
     ]
@@ -647,7 +655,7 @@ def test_cards_show_stability_and_the_structure_verdict():
     flat = pd.DataFrame(rng.uniform(0, 100, size=(120, 2)), columns=["spend", "visits"])
     at = upload(new_app(), "flat.csv", csv_bytes(flat))
     assert_no_exception(at)
-    cards = [c.value for c in at.caption if " customers · " in c.value]
+    cards = [shown(c.value) for c in at.caption if " customers · " in c.value]
     assert cards and all(" · stability " in c for c in cards)
     assert any(
         w.value.startswith("No clear structure:") and "partition of a continuum" in w.value
@@ -661,9 +669,9 @@ def test_cards_show_descriptors_the_rule_and_why_the_action_fits():
 
     at = upload(new_app(), "crm.csv", crm_marketing().text.encode())
     assert_no_exception(at)
-    text = "\n".join(m.value for m in at.markdown)
+    text = "\n".join(shown(m.value) for m in at.markdown)
     assert "not clustered on)" in text  # e.g. "- Complain: high (rate 2%; ...)"
-    captions = [c.value for c in at.caption]
+    captions = [shown(c.value) for c in at.caption]
     assert any(c.startswith("Why: matched ") for c in captions)
     assert any(c.startswith("Who is in it: ") for c in captions)
 
@@ -681,3 +689,20 @@ def test_a_transaction_log_gets_rfm_segments_and_clusters():
     customers = at.session_state["custseg_downloads"]["customers.csv"].decode()
     assert customers.splitlines()[0].startswith("customer_id,")
     assert len(customers.splitlines()) - 1 == 150  # ids "12346" and "12346.0" are one customer
+
+
+def test_names_with_markdown_characters_show_as_written():
+    """Two '(k$)' columns on one line would be LaTeX, '*' emphasis: names are escaped."""
+    frame = make_customers(120, seed=3).rename(
+        columns={
+            "Annual Income (k$)": "Income (k$)",
+            "Spending Score (1-100)": "Spend *score* (k$)",
+        }
+    )
+    at = upload(new_app(), "shop.csv", csv_bytes(frame))
+    assert_no_exception(at)
+    (caption,) = [c.value for c in at.caption if "customers segmented" in c.value]
+    assert "Income (k\\$)" in caption and "Spend \\*score\\* (k\\$)" in caption
+    assert "Income (k$)" in shown(caption) and "Spend *score* (k$)" in shown(caption)
+    cards = "\n".join(m.value for m in at.markdown)
+    assert "**Spend \\*score\\* (k\\$)**" in cards

@@ -26,6 +26,7 @@ from custseg import __version__
 from custseg.app import files
 from custseg.app.edits import EditedResult, SegmentEdit, apply_edits
 from custseg.app.form import options_form
+from custseg.app.markdown import md
 from custseg.config import SegmentationConfig, option_of
 from custseg.data.columns import describe_columns
 from custseg.data.loading import LoadedTable, read_bytes_as_table
@@ -219,7 +220,7 @@ def current_edits(rkey: str, result: SegmentationResult) -> dict[int, SegmentEdi
 def segment_card(seg: Segment, result: SegmentationResult, rkey: str) -> None:
     pop = result.population
     with st.container(border=True):
-        st.markdown(f"#### {seg.id} · {seg.name}")
+        st.markdown(f"#### {seg.id} · {md(seg.name)}")
         st.caption(
             f"{seg.size:,} customers · {seg.share:.0%} of those segmented"
             + (
@@ -238,7 +239,7 @@ def segment_card(seg: Segment, result: SegmentationResult, rkey: str) -> None:
         for feature in ranked:
             mean = seg.stats[feature].mean
             lines.append(
-                f"- **{feature}**: {seg.levels[feature]} (mean {mean:,.1f}; all customers "
+                f"- **{md(feature)}**: {seg.levels[feature]} (mean {mean:,.1f}; all customers "
                 f"{pop[feature].mean:,.1f})"
             )
         described = sorted(seg.described.items(), key=lambda kv: -abs(kv[1].get("effect") or 0))
@@ -250,27 +251,27 @@ def segment_card(seg: Segment, result: SegmentationResult, rkey: str) -> None:
                 else (f"{d['mean']:,.1f}", f"{d['base']:,.1f}")
             )
             lines.append(
-                f"- {column}: {d['level']} ({'rate' if rate else 'mean'} {value}; "
+                f"- {md(column)}: {d['level']} ({'rate' if rate else 'mean'} {value}; "
                 f"all customers {base}; not clustered on)"
             )
         for column, shares in seg.categories.items():
             if column in seg.described:
                 continue
             top = sorted(shares.items(), key=lambda kv: -kv[1])[:3]
-            lines.append(f"- **{column}**: " + ", ".join(f"{v} {p:.0%}" for v, p in top))
+            lines.append(f"- **{md(column)}**: " + ", ".join(f"{md(v)} {p:.0%}" for v, p in top))
         st.markdown("\n".join(lines))
         if seg.rule:
             st.caption(
-                f"Who is in it: {seg.rule['text']} (covers {seg.rule['recall']:.0%} of the "
+                f"Who is in it: {md(seg.rule['text'])} (covers {seg.rule['recall']:.0%} of the "
                 f"segment; {seg.rule['precision']:.0%} of customers matching it are in it)"
             )
         rec = seg.recommendation
-        st.markdown(f"**Action: {rec.title}**")
-        st.write(rec.action)
+        st.markdown(f"**Action: {md(rec.title)}**")
+        st.markdown(md(rec.action))
         if rec.reason:
-            st.caption(f"Why: {rec.reason}.")
+            st.caption(f"Why: {md(rec.reason)}.")
         for more in seg.more_actions:
-            st.caption(f"Also fits: {more.title} ({more.reason}).")
+            st.caption(f"Also fits: {md(more.title)} ({md(more.reason)}).")
         name_key, title_key, action_key = _edit_keys(rkey, seg.id)
         with st.expander("Rename or edit the action"):
             st.text_input("Segment name", key=name_key)
@@ -365,21 +366,21 @@ def rfm_view(data_key: str, table: LoadedTable) -> None:
         with st.spinner("Computing recency, frequency and monetary value per customer…"):
             result = run_rfm(data_key, table)
     except CustsegError as exc:
-        st.error(f"Error: {exc}")
+        st.error(f"Error: {md(exc)}")
         return
     summary = result.summary
     cols = summary.columns
     st.caption(
         f"{summary.n_lines:,} lines ({summary.n_purchase_lines:,} purchases, "
         f"{summary.n_return_lines:,} returns) from {summary.first_date} to {summary.last_date}; "
-        f"as of {summary.as_of} ({summary.as_of_chosen_by}); customer {cols.customer!r}, "
-        f"date {cols.date!r}"
+        f"as of {summary.as_of} ({summary.as_of_chosen_by}); customer {md(repr(cols.customer))}, "
+        f"date {md(repr(cols.date))}"
     )
     for reason, count in summary.left_out.items():
         if count:
-            st.warning(f"{count:,} line(s) left out: {reason}")
+            st.warning(f"{count:,} line(s) left out: {md(reason)}")
     for note in summary.repairs:
-        st.info(note)
+        st.info(md(note))
     scored = result.scored
     st.subheader(f"RFM segments of {len(scored):,} customers")
     counts = scored["rfm_segment"].value_counts()
@@ -396,7 +397,7 @@ def rfm_view(data_key: str, table: LoadedTable) -> None:
     clustering = result.clustering
     if clustering is not None:
         st.subheader(f"{clustering.k} behaviour clusters")
-        st.write(clustering.k_selection.note)
+        st.write(md(clustering.k_selection.note))
         rkey = f"rfm-{data_key}"
         grid = st.columns(min(3, len(clustering.segments)))
         for i, seg in enumerate(clustering.segments):
@@ -424,17 +425,18 @@ def segment_page() -> None:
         files.check_size(data, name, upload_limit_mb())
         table, columns = load_upload(data, name)
     except CustsegError as exc:
-        st.error(f"Error: {exc}")
+        st.error(f"Error: {md(exc)}")
         return
     # The name is part of the key: it is recorded as the result's source.
     data_key = hashlib.sha256(name.encode("utf-8") + b"\0" + data).hexdigest()[:16]
 
     st.subheader("Data")
     st.caption(
-        f"{name}: {len(table.frame):,} rows × {table.frame.shape[1]} columns ({table.file_format})"
+        f"{md(name)}: {len(table.frame):,} rows × {table.frame.shape[1]} columns "
+        f"({table.file_format})"
     )
     for note in table.repairs:
-        st.info(note)
+        st.info(md(note))
     if columns is None:
         rfm_view(data_key, table)
         return
@@ -446,7 +448,7 @@ def segment_page() -> None:
         try:
             config = options_form(data_key, table, columns)
         except CustsegError as exc:
-            st.error(f"Error: {exc}")
+            st.error(f"Error: {md(exc)}")
             return
     if config.features is None:
         st.warning("Pick at least one feature to cluster on.")
@@ -455,7 +457,7 @@ def segment_page() -> None:
     try:
         auto = segmented(data_key, config, table)
     except CustsegError as exc:
-        st.error(f"Error: {exc}")
+        st.error(f"Error: {md(exc)}")
         return
     auto_key = run_key(data_key, config)
     auto_k = auto.k_selection.chosen
@@ -470,7 +472,7 @@ def segment_page() -> None:
             value=auto_k,
             key=f"k-{auto_key}",
         )
-    st.write(auto.k_selection.note)
+    st.write(md(auto.k_selection.note))
     structure_message(auto.k_selection)
     elbow, silhouette = k_plots(auto_key, auto)
     c1, c2 = st.columns(2)
@@ -490,7 +492,7 @@ def segment_page() -> None:
         try:
             result = segmented(data_key, fixed, table)
         except CustsegError as exc:
-            st.error(f"Error: {exc}")
+            st.error(f"Error: {md(exc)}")
             return
         rkey = run_key(data_key, fixed)
         result = result.with_k_evidence(auto)
@@ -501,16 +503,17 @@ def segment_page() -> None:
     st.subheader(f"{result.k} segments")
     st.caption(
         f"{summary.n_used:,} customers segmented{dropped} · features: "
-        f"{', '.join(summary.features)} · {method_label(config.method)} · scaling: {config.scale}"
+        f"{', '.join(md(f) for f in summary.features)} · {method_label(config.method)} · "
+        f"scaling: {config.scale}"
     )
     for message in result.warnings:
-        st.warning(message)
+        st.warning(md(message))
 
     edits = current_edits(rkey, result)
     try:
         edited = apply_edits(result, edits)
     except CustsegError as exc:
-        st.error(f"Error: {exc}")
+        st.error(f"Error: {md(exc)}")
         edited = apply_edits(result, {})
     shown = edited.result
     cols = st.columns(min(3, len(shown.segments)))
@@ -555,7 +558,7 @@ def assign_page() -> None:
         table, _ = load_upload(data, files.display_name(data_file.name))
         assigned = model.assign(table.frame)
     except CustsegError as exc:
-        st.error(f"Error: {exc}")
+        st.error(f"Error: {md(exc)}")
         return
     n_ok = int(assigned["segment"].notna().sum())
     n_atypical = int(assigned["atypical"].fillna(False).sum())
@@ -589,7 +592,7 @@ def main() -> None:
     except Exception as exc:  # a bug in custseg: a short message here, details in the console
         traceback.print_exc(file=sys.stderr)
         st.error(
-            f"Internal error: {type(exc).__name__}: {exc}. This is a bug in custseg "
+            f"Internal error: {type(exc).__name__}: {md(exc)}. This is a bug in custseg "
             f"{__version__}; details are in the terminal running `custseg app`. "
             f"Please report it at {ISSUES_URL}"
         )
