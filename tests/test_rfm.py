@@ -371,6 +371,11 @@ def test_cli_end_to_end_on_a_generated_log(tmp_path):
     assert html.count('<section id="rfm"') == 1 and '<a href="#rfm">RFM</a>' in html
     assert "Score grid" in html and "RFM segments and clusters" in html
     assert html.index('id="rfm"') < html.index('id="choosing-k"')
+    # `custseg report` rebuilds the same page from the folder, RFM section included.
+    (out / "report.html").unlink()
+    code, _, stderr = run_cli("report", str(out))
+    assert code == 0, stderr
+    assert (out / "report.html").read_text(encoding="utf-8") == html
 
 
 def test_rfm_section_escapes_hostile_names(tmp_path):

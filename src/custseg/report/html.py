@@ -326,7 +326,7 @@ def write_saved_report(folder: str | Path, out: str | Path | None = None) -> Pat
     ----------
     folder : path
         A folder written by ``custseg segment`` (holding ``segments.json`` and
-        ``model.json``).
+        ``model.json``), or by ``custseg rfm`` (its ``rfm.json`` adds the RFM section).
     out : path, optional
         Where to write the report; default ``folder/report.html``.
 
@@ -347,14 +347,28 @@ def write_saved_report(folder: str | Path, out: str | Path | None = None) -> Pat
         raise ReportError(f"folder '{folder}' does not exist; give a folder of custseg results")
     doc = _read_saved(folder / "segments.json")
     model_doc = _read_saved(folder / "model.json")
+    # A folder of `custseg rfm` also holds rfm.json: its report has the RFM section.
+    rfm_doc = _read_saved(folder / "rfm.json") if (folder / "rfm.json").is_file() else None
+    target = Path(out) if out else folder / "report.html"
     try:
-        return write_report(doc, model_doc, Path(out) if out else folder / "report.html")
+        html = render_report(doc, model_doc)
+        if rfm_doc is not None:
+            from ..rfm.report import with_rfm_section
+
+            html = with_rfm_section(html, rfm_doc)
     except ReportError as exc:
         raise ReportError(f"{folder}: {exc}") from None
     except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
         # The saved files were edited into something custseg never writes (a size of
         # "many", a list where a number belongs): a bad input, not a bug.
+        saved = (
+            "segments.json, model.json or rfm.json" if rfm_doc else "segments.json or model.json"
+        )
         raise ReportError(
-            f"{folder}: segments.json or model.json holds a value custseg never writes "
-            f"({type(exc).__name__}: {exc}); rerun custseg segment to rebuild them"
+            f"{folder}: {saved} holds a value custseg never writes "
+            f"({type(exc).__name__}: {exc}); rerun custseg to rebuild them"
         ) from None
+    from ..outputs.atomic import atomic_write_text
+
+    atomic_write_text(target, html)
+    return target

@@ -64,7 +64,7 @@ def write_rfm_results(
 
         clustering = result.clustering
         # Drawn from what segments.json holds, as `segment` does.
-        saved = result_from_dict(clustering.to_dict(), clustering.model)
+        saved = result_from_dict(clustering.to_dict(), clustering.model, validate=False)
         files["report.html"] = with_rfm_section(render_result(saved), result.to_dict()).encode(
             "utf-8"
         )
