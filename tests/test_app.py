@@ -706,3 +706,30 @@ def test_names_with_markdown_characters_show_as_written():
     assert "Income (k$)" in shown(caption) and "Spend *score* (k$)" in shown(caption)
     cards = "\n".join(m.value for m in at.markdown)
     assert "**Spend \\*score\\* (k\\$)**" in cards
+
+
+def test_roles_can_be_corrected_in_the_columns_table():
+    """The role column of the columns table is editable: Age as a descriptor is profiled,
+    not clustered on, and the result says so (the --roles file's columns: entry)."""
+    import hashlib
+
+    frame = make_customers(120, seed=7)
+    data = csv_bytes(frame)
+    at = upload(new_app(), "shop.csv", data)
+    (before,) = [shown(c.value) for c in at.caption if c.value.startswith("By role: ")]
+    assert "clustered on: Age, Annual Income (k$), Spending Score (1-100)" in before
+    data_key = hashlib.sha256(b"shop.csv\0" + data).hexdigest()[:16]
+    age_row = frame.columns.get_loc("Age")
+    at.session_state[f"roles-{data_key}"] = {
+        "edited_rows": {age_row: {"role": "descriptor"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert_no_exception(at)
+    (after,) = [shown(c.value) for c in at.caption if c.value.startswith("With your roles: ")]
+    assert "described, not clustered on: Gender, Age" in after
+    (summary,) = [shown(c.value) for c in at.caption if "customers segmented" in c.value]
+    assert "features: Annual Income (k$), Spending Score (1-100) ·" in summary
+    cards = "\n".join(shown(m.value) for m in at.markdown)
+    assert "- Age: " in cards and "not clustered on)" in cards  # profiled as a descriptor

@@ -245,7 +245,7 @@ class SegmentationConfig:
         help="YAML file of column roles extending the built-in registry "
         "(e.g. columns: {Fresh: category_spend}).",
         kind="path",
-        app_reason="the app uses the built-in column roles; the report lists them",
+        app_reason="the app sets roles in its columns table (the role column)",
     )
     ignore: tuple[str, ...] | None = option(
         None,

@@ -32,6 +32,7 @@ from custseg.data.columns import describe_columns
 from custseg.data.loading import LoadedTable, read_bytes_as_table
 from custseg.data.prepare import PreparedData
 from custseg.errors import CustsegError, SegmentationWarning
+from custseg.features.roles import default_registry, load_registry
 from custseg.model import SegmentModel
 from custseg.outputs import safe_csv
 from custseg.pipeline import prepare_input, segment_prepared
@@ -57,6 +58,14 @@ def load_upload(data: bytes, name: str) -> tuple[LoadedTable, pd.DataFrame | Non
     if transaction_log_message(table.frame, name):
         return table, None
     return table, describe_columns(table.frame)
+
+
+@st.cache_data(scope="session", max_entries=8, show_spinner=False)
+def described(data_key: str, roles_json: str, _table: LoadedTable) -> pd.DataFrame:
+    """The columns' roles and uses with the user's roles (cached by file and roles)."""
+    roles = json.loads(roles_json)
+    load_registry(roles)  # a role the registry does not know: one clear error
+    return describe_columns(_table.frame, roles=roles)
 
 
 @st.cache_data(scope="session", max_entries=1, show_spinner=False)
@@ -122,6 +131,50 @@ def load_model_upload(data: bytes, name: str) -> SegmentModel:
 
 
 # --- helpers ---------------------------------------------------------------------------
+#: What a column can be set to besides a registry role (see docs/guide.md, "Overriding").
+USES = ("feature", "descriptor", "ignore")
+#: The words for a column's use under the columns table.
+USE_WORDS = {
+    "feature": "clustered on",
+    "descriptor": "described, not clustered on",
+    "id": "customer id",
+    "excluded": "left out",
+    "derived-from": "used to derive a feature",
+}
+
+
+def role_editor(data_key: str, columns: pd.DataFrame) -> dict | None:
+    """The columns table, with the role column editable; the user's roles (``--roles``'s
+    ``columns:``) when any role was changed, else ``None``."""
+    registry = default_registry()
+    detected = [r for r in columns["role"] if r]
+    choices = sorted({r.name for r in registry.roles} | set(USES) | set(detected))
+    shown = columns[["column", "kind", "role", "empty", "distinct", "example"]]
+    edited = st.data_editor(
+        shown,
+        key=f"roles-{data_key}",
+        hide_index=True,
+        width="stretch",
+        disabled=[c for c in shown.columns if c != "role"],
+        column_config={
+            "role": st.column_config.SelectboxColumn(
+                "role",
+                options=choices,
+                required=True,
+                help="What the column is: a role of the registry, or feature (cluster on "
+                "it), descriptor (profile it, do not cluster on it) or ignore. Roles choose "
+                "the default features and the words of names and actions.",
+            )
+        },
+    )
+    changed = {
+        str(col): str(new)
+        for col, new, old in zip(columns["column"], edited["role"], columns["role"])
+        if new and new != old
+    }
+    return {"columns": changed} if changed else None
+
+
 def method_label(method: str) -> str:
     """The form's words for a method (e.g. "k-means")."""
     app = option_of("method").app
@@ -442,14 +495,31 @@ def segment_page() -> None:
         return
     left, right = st.columns([2, 3])
     with left:
-        st.markdown("**Columns and their detected types**")
-        st.dataframe(columns, hide_index=True, width="stretch")
+        st.markdown("**Columns, their detected types and roles**")
+        roles = role_editor(data_key, columns)
+        try:
+            if roles is not None:
+                columns = described(data_key, json.dumps(roles, sort_keys=True), table)
+        except CustsegError as exc:
+            st.error(f"Error: {md(exc)}")
+            return
+        uses = columns.groupby("use", sort=False)["column"].apply(list).to_dict()
+        st.caption(
+            ("With your roles: " if roles else "By role: ")
+            + "; ".join(
+                f"{USE_WORDS.get(use, md(use))}: {', '.join(md(c) for c in cs)}"
+                for use, cs in uses.items()
+                if use
+            )
+        )
     with right:
         try:
             config = options_form(data_key, table, columns)
         except CustsegError as exc:
             st.error(f"Error: {md(exc)}")
             return
+    if roles is not None:
+        config = replace(config, roles=roles)
     if config.features is None:
         st.warning("Pick at least one feature to cluster on.")
         return

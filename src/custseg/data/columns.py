@@ -15,19 +15,24 @@ from .prepare import MAX_CATEGORY_LEVELS, detect_id
 KINDS = ("id", "number", "category", "text", "true/false", "empty", "constant", "unusable id")
 
 
-def describe_columns(frame: pd.DataFrame) -> pd.DataFrame:
+def describe_columns(frame: pd.DataFrame, roles: dict | None = None) -> pd.DataFrame:
     """One row per column: its detected kind, empty cells, distinct values and an example.
 
     Parameters
     ----------
     frame : DataFrame
         The table as read by :func:`custseg.data.loading.load_table`.
+    roles : dict, optional
+        A user's column roles (as ``SegmentationConfig.roles``): the ``role`` and
+        ``use`` columns then say what the pipeline does with them.
 
     Returns
     -------
     DataFrame
         Columns ``column``, ``kind`` (one of :data:`KINDS`), ``empty``,
-        ``distinct`` and ``example``, in the table's column order.
+        ``distinct``, ``example``, ``role`` and ``use`` (``feature``, ``descriptor``,
+        ``id``, ``excluded``, ...: see :class:`custseg.features.roles.ColumnRole`), in
+        the table's column order.
 
     Examples
     --------
@@ -72,11 +77,12 @@ def describe_columns(frame: pd.DataFrame) -> pd.DataFrame:
         from ..config import SegmentationConfig
         from .prepare import prepare
 
-        roles = {r.column: r for r in prepare(frame, SegmentationConfig(k_max=2)).summary.roles}
+        config = SegmentationConfig(k_max=2, roles=roles)
+        found = {r.column: r for r in prepare(frame, config).summary.roles}
     except Exception:  # a table the pipeline refuses: the app shows the error on run
-        roles = {}
-    out["role"] = [roles[c].role if c in roles else "" for c in out["column"]]
-    out["use"] = [roles[c].use if c in roles else "" for c in out["column"]]
+        found = {}
+    out["role"] = [found[c].role if c in found else "" for c in out["column"]]
+    out["use"] = [found[c].use if c in found else "" for c in out["column"]]
     return out
 
 
