@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from custseg.data.numbers import coerce_numeric
 from custseg.errors import DataError
@@ -65,3 +67,16 @@ def test_a_few_text_cells_in_a_numeric_column_are_an_error_naming_them() -> None
 def test_a_text_column_with_a_few_numbers_is_text() -> None:
     col = pd.Series(["Leeds", "York", "1066", "Bath", "Hull"] * 4, dtype=object)
     assert coerce_numeric(col, "City", strict=False) == (None, None)
+
+
+@given(st.lists(st.integers(-(10**15) + 1, 10**15 - 1), min_size=1, max_size=50), st.booleans())
+def test_plain_whole_numbers_read_as_the_cleaning_reads_them(values, plus):
+    """Columns of plain digits (ids, counts read as text) skip the cleaning: same numbers."""
+    from custseg.data import numbers
+
+    cells = [("+" if plus and v > 0 else "") + str(v) for v in values]
+    text = pd.Series(cells, dtype="string[pyarrow]")
+    fast, bad, fixes = numbers._parse(text, "c")
+    cleaned, _ = numbers._clean(text, "c")
+    slow = pd.to_numeric(cleaned).to_numpy(dtype=float)
+    assert np.array_equal(fast, slow) and not bad.any() and fixes == {}
