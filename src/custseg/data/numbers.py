@@ -134,12 +134,16 @@ def coerce_numeric(
         return None, None
     values = col.astype(object).to_numpy()
     out = np.full(len(values), np.nan)
-    # Cells that are already numbers (a workbook column mixing numbers and text).
-    is_number = np.fromiter(
-        (isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values),
-        dtype=bool,
-        count=len(values),
-    )
+    # Cells that are already numbers (a workbook column mixing numbers and text); a column
+    # of the string dtype holds none, and needs no look at each cell.
+    if isinstance(col.dtype, pd.StringDtype):
+        is_number = np.zeros(len(values), dtype=bool)
+    else:
+        is_number = np.fromiter(
+            (isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values),
+            dtype=bool,
+            count=len(values),
+        )
     out[is_number] = values[is_number].astype(np.float64)
     present = np.asarray(pd.notna(values)) & ~is_number
     positions = np.flatnonzero(present)
