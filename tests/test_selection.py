@@ -88,3 +88,28 @@ def test_fixed_k_keeps_the_evidence():
     assert result.k_selection.rule == "fixed"
     assert result.k_selection.preferred["silhouette"] == 3
     assert [c.k for c in result.k_selection.candidates] == list(range(2, 11))
+
+
+def test_a_run_of_one_k_reuses_the_automatic_runs_indices(monkeypatch):
+    """The app's k slider: a run of one k the automatic run scored takes its indices
+    (the same sample, the same segments) instead of measuring the silhouette again."""
+    import custseg.pipeline as pipeline
+    from custseg import make_customers
+    from custseg.config import SegmentationConfig
+
+    frame = make_customers(400, seed=3)
+    auto_config = SegmentationConfig()
+    prepared = pipeline.prepare_input(frame, auto_config)
+    auto = pipeline.segment_prepared(prepared, auto_config)
+    k = next(c.k for c in auto.k_selection.candidates if c.k != auto.k)
+    one_k = SegmentationConfig(k=k, k_min=k, k_max=k)
+    measured = pipeline.segment_prepared(prepared, one_k)
+
+    def no_measuring(*args, **kwargs):
+        raise AssertionError("the indices were measured again")
+
+    monkeypatch.setattr(pipeline, "quality_indices_by_k", no_measuring)
+    reused = pipeline.segment_prepared(prepared, one_k, known=auto.k_selection)
+    assert reused.k_selection.candidates == measured.k_selection.candidates
+    assert [s.size for s in reused.segments] == [s.size for s in measured.segments]
+    assert [s.name for s in reused.segments] == [s.name for s in measured.segments]

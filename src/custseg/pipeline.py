@@ -28,6 +28,7 @@ from .profiling.surrogate import surrogate_rules
 from .results import (
     Dendrogram,
     KCandidate,
+    KSelection,
     Projection,
     Recommendation,
     Segment,
@@ -244,12 +245,17 @@ def segment_prepared(
     *,
     progress: Progress | None = None,
     data: CustomerData | None = None,
+    known: KSelection | None = None,
 ) -> SegmentationResult:
     """Run the steps after validation (see :func:`segment`).
 
     ``data`` is a data engine's handle to the same customers as ``prepared`` (in the same
     order); with it, the scaling statistics, the k-selection sample and the final k-means
     run on that engine (see :mod:`custseg.distributed`).
+
+    ``known`` is the k selection of the automatic run on the same prepared data and
+    options: a run of one k it scored (``k = k_min = k_max``, the app's k slider) takes
+    that k's indices from it instead of measuring them again.
     """
     say = progress or _quiet
     if data is None and config.engine != "local":
@@ -336,7 +342,14 @@ def segment_prepared(
 
     # --- choosing k ----------------------------------------------------------------
     say("scoring candidate k")
-    indices = quality_indices_by_k(X_sweep, labels_by_k, seed=config.seed)
+    measured = {c.k: c for c in (known.candidates if known is not None else ())}
+    if fixed_k is not None and ks == [fixed_k] and fixed_k in measured:
+        # The automatic run on the same data and options scored this k on the same sample
+        # with the same segments: its indices, not the silhouette's O(n^2) again.
+        c = measured[fixed_k]
+        indices = {fixed_k: (c.silhouette, c.calinski_harabasz, c.davies_bouldin)}
+    else:
+        indices = quality_indices_by_k(X_sweep, labels_by_k, seed=config.seed)
     auto_ks = [k for k in ks if config.k_min <= k <= config.k_max]
     n_sweep = len(X_sweep)
     curves = None

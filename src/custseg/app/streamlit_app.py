@@ -85,16 +85,17 @@ def prepared_input(data_key: str, prepare_json: str, _table: LoadedTable) -> Pre
 
 @st.cache_data(scope="session", max_entries=16, show_spinner=False)
 def run_segmentation(
-    data_key: str, config_json: str, _table: LoadedTable, _progress=None
+    data_key: str, config_json: str, _table: LoadedTable, _progress=None, _known=None
 ) -> SegmentationResult:
-    """The pipeline, cached by file digest and options (``_table`` is keyed by ``data_key``)."""
+    """The pipeline, cached by file digest and options (``_table`` is keyed by ``data_key``;
+    ``_known``, the automatic run's k selection for a run of one k, by them too)."""
     config = SegmentationConfig.from_dict(json.loads(config_json))
     default = SegmentationConfig()
     any_k = replace(config, k=default.k, k_min=default.k_min, k_max=default.k_max)
     prepared = prepared_input(data_key, json.dumps(any_k.to_dict(), sort_keys=True), _table)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SegmentationWarning)  # shown from result.warnings
-        return segment_prepared(prepared, config, progress=_progress)
+        return segment_prepared(prepared, config, progress=_progress, known=_known)
 
 
 @st.cache_data(scope="session", max_entries=4, show_spinner=False)
@@ -186,8 +187,16 @@ def upload_limit_mb() -> int:
     return int(st.get_option("server.maxUploadSize"))
 
 
-def segmented(data_key: str, config: SegmentationConfig, table: LoadedTable) -> SegmentationResult:
-    """Run (or fetch) a segmentation, showing each pipeline step while it runs."""
+def segmented(
+    data_key: str,
+    config: SegmentationConfig,
+    table: LoadedTable,
+    known: KSelection | None = None,
+) -> SegmentationResult:
+    """Run (or fetch) a segmentation, showing each pipeline step while it runs.
+
+    ``known``: the automatic run's k selection, for a run of one of its k (the slider).
+    """
     slot = st.empty()
     try:
         with slot.status(f"Segmenting {len(table.frame):,} customers…", expanded=False) as status:
@@ -196,7 +205,7 @@ def segmented(data_key: str, config: SegmentationConfig, table: LoadedTable) -> 
                 status.update(label=f"{message[:1].upper()}{message[1:]}…")
 
             config_json = json.dumps(config.to_dict(), sort_keys=True)
-            return run_segmentation(data_key, config_json, table, _progress=progress)
+            return run_segmentation(data_key, config_json, table, _progress=progress, _known=known)
     finally:
         slot.empty()  # the progress box goes; errors are shown by the caller
 
@@ -560,7 +569,7 @@ def segment_page() -> None:
         # a full sweep with this k would give), which keeps k changes quick on large tables.
         fixed = replace(config, k=int(k), k_min=int(k), k_max=int(k))
         try:
-            result = segmented(data_key, fixed, table)
+            result = segmented(data_key, fixed, table, known=auto.k_selection)
         except CustsegError as exc:
             st.error(f"Error: {md(exc)}")
             return
