@@ -136,7 +136,12 @@ def test_spark_two_stage_ward_with_skewed_amounts_and_outliers(
     # (SUMMARY_SAMPLE_PER_MICRO = 50 per micro-cluster), so the sample is a real one.
     monkeypatch.setattr(pipeline, "EXACT_TREE_LIMIT", 1_000)
     monkeypatch.setattr(pipeline, "MICRO_CLUSTERS", 40)
+    # k is chosen on 1,000 of them (the engines draw different sweep samples: NumPy's
+    # generator locally, sample_keys on Spark, whose rows are the file's and so include
+    # customers after the two atypical ones that are left out of the fit).
+    monkeypatch.setattr(pipeline, "SWEEP_SAMPLE", 1_000)
     local, spark = _both(skewed_path)
+    assert spark.k_selection.sample_size == local.k_selection.sample_size == 1_000
     assert local.data.transformed and spark.data.transformed == local.data.transformed
     assert local.data.n_atypical == spark.data.n_atypical >= 2
     assert spark.dendrogram is not None and spark.dendrogram.n_leaves <= 40
