@@ -310,9 +310,10 @@ def test_group_sums_hand_worked(engine):
     assert wider.sums[:3].tolist() == g.sums.tolist()
 
 
-def test_group_sums_per_micro_cluster(engine, blobs):
+@pytest.mark.parametrize("step", [45, 9])
+def test_group_sums_per_micro_cluster(engine, blobs, step):
     X = blobs[0]
-    micro = X[::45]  # 20 micro-cluster centres
+    micro = X[::step] + 1e-3  # 20 or 100 micro-cluster centres (MANY_CENTRES: 64)
     g = _data(engine, blobs).assign(micro).group_sums(len(micro))
     labels = np.argmin(((X[:, None, :] - micro[None]) ** 2).sum(axis=2), axis=1)
     np.testing.assert_array_equal(g.counts, np.bincount(labels, minlength=len(micro)))

@@ -21,6 +21,7 @@ from conftest import run_cli
 from custseg import pipeline
 from custseg.config import SegmentationConfig
 from custseg.engines import get_data_engine
+from custseg.engines.contract import MANY_CENTRES
 from custseg.engines.micro import summarise
 from custseg.model import load_model
 
@@ -155,12 +156,15 @@ def test_spark_two_stage_ward_with_skewed_amounts_and_outliers(
     )
 
 
-def test_micro_clusters_are_the_same_on_both_engines(spark_session):
-    # The seam calls alone: the same sample rows, centres, sums and memberships.
+@pytest.mark.parametrize("m", [30, MANY_CENTRES])
+def test_micro_clusters_are_the_same_on_both_engines(spark_session, m):
+    # The seam calls alone: the same sample rows, centres, sums and memberships (with few
+    # centres by differences, with many by scikit-learn's search, on both engines).
     X = make_blobs(n_samples=2_500, centers=3, n_features=2, random_state=5)[0]
     local = get_data_engine("local").from_arrays(X)
     spark = get_data_engine("spark").from_arrays(X)
-    ours, theirs = summarise(local, 30, seed=3), summarise(spark, 30, seed=3)
+    ours, theirs = summarise(local, m, seed=3), summarise(spark, m, seed=3)
+    assert len(ours.centres) == m
     np.testing.assert_array_equal(theirs.centres, ours.centres)
     np.testing.assert_array_equal(theirs.remap, ours.remap)
     np.testing.assert_allclose(theirs.sums.counts, ours.sums.counts)

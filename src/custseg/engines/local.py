@@ -10,16 +10,13 @@ from ..cluster.lloyd import MAX_FEATURES, group_sums, lloyd, numba_available, su
 from ..cluster.nearest import COMPILED_ROWS, nearest_centres
 from ..cluster.sweep import kmeans_sweep, lloyd_from
 from .base import MicroClusters, register_engine
+from .contract import MANY_CENTRES, nearest_of_many
 
 ASSIGN_CHUNK = 65_536
 #: From this many customers on, a fit started from given centres (the final fit on all
 #: customers) runs custseg's fused Lloyd pass (docs/performance.md); below it scikit-learn's
 #: iteration is as fast and needs no compiling.
 FUSED_LLOYD_ROWS = 200_000
-#: From this many centres on (micro-clusters), the nearest one is found by scikit-learn's
-#: chunked, parallel search: the compiled pass loops over every centre and the matrix
-#: product below would hold a chunk x centres matrix.
-MANY_CENTRES = 64
 
 
 class LocalEngine:
@@ -46,12 +43,9 @@ class LocalEngine:
     def assign(self, X: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = len(X)
         if len(centres) >= MANY_CENTRES:
-            from sklearn.metrics import pairwise_distances_argmin_min
-
-            # Centres in X's precision: a float32 table is not copied to float64.
-            dtype = np.float32 if np.asarray(X).dtype == np.float32 else np.float64
-            labels, dist = pairwise_distances_argmin_min(X, np.asarray(centres, dtype=dtype))
-            return np.asarray(labels, dtype=np.int64), np.asarray(dist, dtype=np.float64)
+            # Micro-clusters: the compiled pass loops over every centre and the matrix
+            # product below would hold a chunk x centres matrix; the same search as Spark's.
+            return nearest_of_many(X, centres)
         if n >= COMPILED_ROWS and X.shape[1] <= MAX_FEATURES and numba_available():
             return nearest_centres(X, centres)
         labels = np.empty(n, dtype=np.int64)
