@@ -239,6 +239,23 @@ def test_sample_is_the_same_rows_on_every_engine(engine, blobs, m):
         assert not np.array_equal(_data(engine, blobs).sample(m, seed=12).rows, sample.rows)
 
 
+def test_sample_without_rows_keeps_the_files_row_numbers(engine, blobs):
+    # The atypical customers are left out before sampling: the keys and the rows returned
+    # stay those of the file on every engine, so both draw the same customers.
+    X, ids, _ = blobs
+    dropped = np.array([3, 40, 41, 600])
+    kept = np.setdiff1d(np.arange(len(X)), dropped)
+    data = _data(engine, blobs).without_rows(dropped)
+    sample = data.sample(100, seed=5)
+    keys = sample_keys(kept, 5)
+    np.testing.assert_array_equal(sample.rows, np.sort(kept[np.argsort(keys)[:100]]))
+    np.testing.assert_array_equal(sample.X, X[sample.rows])
+    np.testing.assert_array_equal(sample.ids, ids[sample.rows])
+    # Rows are file rows again when more are left out, and in what is written.
+    again = data.without_rows(np.array([5]))
+    np.testing.assert_array_equal(again.to_numpy()["row"], np.setdiff1d(kept, [5]))
+
+
 def test_lloyd_matches_scikit_learn_from_the_same_start(engine, blobs):
     X = blobs[0]
     init = X[[0, 1, 2, 3]] + 0.25  # four centres for three groups: a few iterations
@@ -293,9 +310,10 @@ def test_group_sums_hand_worked(engine):
     assert wider.sums[:3].tolist() == g.sums.tolist()
 
 
-def test_group_sums_per_micro_cluster(engine, blobs):
+@pytest.mark.parametrize("step", [45, 9])
+def test_group_sums_per_micro_cluster(engine, blobs, step):
     X = blobs[0]
-    micro = X[::45]  # 20 micro-cluster centres
+    micro = X[::step] + 1e-3  # 20 or 100 micro-cluster centres (MANY_CENTRES: 64)
     g = _data(engine, blobs).assign(micro).group_sums(len(micro))
     labels = np.argmin(((X[:, None, :] - micro[None]) ** 2).sum(axis=2), axis=1)
     np.testing.assert_array_equal(g.counts, np.bincount(labels, minlength=len(micro)))

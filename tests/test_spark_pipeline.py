@@ -137,8 +137,6 @@ def test_cli_segment_with_engine_spark(spark_session, blobs_path, tmp_path):
 
 
 def test_spark_refuses_what_it_does_not_do_yet(spark_session, blobs_path):
-    with pytest.raises(ConfigError, match="k-means only"):
-        pipeline.segment(blobs_path, SegmentationConfig(engine="spark", method="hierarchical"))
     with pytest.raises(ConfigError, match="pass the path"):
         pipeline.segment(pd.read_parquet(blobs_path), SegmentationConfig(engine="spark"))
 

@@ -211,7 +211,7 @@ class SegmentationConfig:
     engine: str = option(
         "local",
         help="Compute engine: local (this computer) or spark (a Parquet or CSV path read by "
-        'Spark; k-means only; needs pip install "custseg[spark]").',
+        'Spark; needs pip install "custseg[spark]").',
         choices=ENGINES,
         app_reason="the app runs on this computer only",
     )

@@ -6,13 +6,13 @@ columns, the id and every validation rule are decided by the same local code as
 read it; then the pipeline hands the engine's handle to
 :func:`custseg.pipeline.segment_prepared`, which runs the passes over all customers
 (column statistics for the scaling, the k-selection sample, the final Lloyd iterations
-and the assignment) on the engine.
+and the assignment, or the micro-clusters of hierarchical clustering) on the engine.
 
 This first step keeps the profiles, names and report on the driver, so the table must
 fit there: at most :data:`DRIVER_LIMIT` customers. It also refuses, with the option to
-change, what the engine does not do yet: hierarchical clustering, log transforms,
-left-out rows (the engine fills empty cells with the chosen medians and log-transforms
-skewed amounts as it reads; atypical customers are kept out of its fitting passes).
+change, what the engine does not do yet: left-out rows (the engine fills empty cells
+with the chosen medians and log-transforms skewed amounts as it reads; atypical customers
+are kept out of its fitting passes).
 """
 
 from __future__ import annotations
@@ -45,10 +45,6 @@ def prepare_on_engine(data: Any, config: SegmentationConfig) -> tuple[PreparedDa
         raise ConfigError(
             f"engine={name!r} reads the customers itself: pass the path of a Parquet or CSV "
             f"file (or a URI Spark reads), not a {type(data).__name__}"
-        )
-    if config.method != "kmeans":
-        raise ConfigError(
-            f"engine={name!r} runs k-means only for now; use --method kmeans or --engine local"
         )
     for option, value in (("previous", config.previous), ("sample", config.sample)):
         if value is not None:

@@ -18,7 +18,7 @@ from .cluster.hierarchical import cut_tree, merge_gaps
 from .config import SegmentationConfig
 from .data.loading import LoadedTable, load_table, sheet_hint
 from .data.prepare import PreparedData, prepare
-from .engines import CustomerData, Engine, get_engine
+from .engines import CustomerData, Engine, MicroClusters, get_engine
 from .errors import ConfigError, DataError, SegmentationWarning
 from .features.scaling import fit_scaler, scaler_from_stats
 from .model import ATYPICAL_QUANTILE, SegmentInfo, SegmentModel, created_timestamp, fingerprint
@@ -297,6 +297,10 @@ def segment_prepared(
         sample_rows = (
             None if n <= SWEEP_SAMPLE else scaled.sample(SWEEP_SAMPLE, seed=config.seed).rows
         )
+        if sample_rows is not None and fit_mask is not None:
+            # Row numbers in the file -> positions among the fitted customers (every row is
+            # used on this path).
+            sample_rows = np.searchsorted(np.flatnonzero(fit_mask), sample_rows)
     X_sweep = Xs if sample_rows is None else Xs[sample_rows]
     ks, notes = _candidate_ks(config, Xs, X_sweep)
     fixed_k = config.k if isinstance(config.k, int) else None
@@ -318,7 +322,7 @@ def segment_prepared(
     else:
         if n > EXACT_TREE_LIMIT:
             say(f"summarising {n:,} customers into {MICRO_CLUSTERS:,} micro-clusters")
-            micro = engine.summarise(Xs, MICRO_CLUSTERS, seed=config.seed)
+            micro = _micro_clusters(scaled, Xs, prepared, config.seed)
             say("building the tree over micro-clusters")
             tree = engine.tree(
                 micro.centroids,
@@ -327,7 +331,8 @@ def segment_prepared(
             )
         else:
             say("building the hierarchical tree")
-            tree = engine.tree(Xs, config.linkage)
+            # On an engine the tree is built over its sample, which is every customer here.
+            tree = engine.tree(Xs if scaled is None else _engine_all(scaled, Xs), config.linkage)
         for k in ks:
             leaf = cut_tree(tree, k)
             if micro is not None:
@@ -665,6 +670,50 @@ def _engine_labels(assigned: CustomerData, Xs: np.ndarray) -> np.ndarray:
             "checked on this computer; use --engine local"
         )
     return np.asarray(columns["segment"], dtype=np.int64)
+
+
+def _micro_clusters(
+    scaled: CustomerData | None, Xs: np.ndarray, prepared: PreparedData, seed: int
+) -> MicroClusters:
+    """Micro-clusters of the fitted customers by the same seam calls on every engine
+    (:func:`custseg.engines.micro.summarise`), each customer's micro-cluster from the engine.
+
+    Locally the customers are wrapped with their row numbers in the file, as Spark keeps
+    them, so both engines draw the same seeded sample and learn the same centres.
+    """
+    from .engines.local_data import LocalData
+    from .engines.micro import summarise
+
+    data: CustomerData
+    if scaled is None:
+        rows = np.flatnonzero(prepared.used)
+        if prepared.fit_rows is not None:
+            rows = rows[prepared.fit_rows]
+        data = LocalData(X=Xs, features=prepared.features, rows=rows)
+    else:
+        data = scaled
+    summary = summarise(data, MICRO_CLUSTERS, seed=seed)
+    assigned = summary.assigned
+    if isinstance(assigned, LocalData) and assigned.segment is not None:
+        centre = assigned.segment
+    else:
+        centre = _engine_labels(assigned, Xs)
+    sums = summary.sums
+    return MicroClusters(
+        counts=sums.counts, sums=sums.sums, sumsq=sums.sumsq, labels=summary.labels(centre)
+    )
+
+
+def _engine_all(scaled: CustomerData, Xs: np.ndarray) -> np.ndarray:
+    """Every customer of an engine's handle (at most EXACT_TREE_LIMIT) in scaled units, in
+    row order, checked to be the driver's customers in the same order."""
+    every = scaled.sample(len(Xs), seed=0).X  # the whole table: the seed does not matter
+    if every.shape != Xs.shape or not np.allclose(every, Xs, rtol=1e-9, atol=1e-9):
+        raise DataError(
+            f"engine={scaled.engine!r} read the customers in another order than the table "
+            "checked on this computer; use --engine local"
+        )
+    return every
 
 
 def _assign_atypical(

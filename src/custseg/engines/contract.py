@@ -315,9 +315,29 @@ def batch_step(
     return sums, counts, float(d2.sum())
 
 
+#: From this many centres on (micro-clusters), every engine finds the nearest one with
+#: :func:`nearest_of_many`: looping over the centres would cost one pass per centre.
+MANY_CENTRES = 64
+
+
+def nearest_of_many(X: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest of many centres (k >= :data:`MANY_CENTRES`) and the Euclidean distance to it:
+    scikit-learn's chunked, parallel search (no n x k matrix), in X's precision (a float32
+    table is not copied)."""
+    from sklearn.metrics import pairwise_distances_argmin_min
+
+    dtype = np.float32 if np.asarray(X).dtype == np.float32 else np.float64
+    labels, dist = pairwise_distances_argmin_min(X, np.asarray(centres, dtype=dtype))
+    return np.asarray(labels, dtype=np.int64), np.asarray(dist, dtype=np.float64)
+
+
 def nearest(X: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nearest centre of each row (the first on a tie) and the squared distance to it,
-    computed from differences (no cancellation), one centre at a time."""
+    computed from differences (no cancellation), one centre at a time; with many centres
+    (micro-clusters) by :func:`nearest_of_many`, as the local engine does."""
+    if len(centres) >= MANY_CENTRES:
+        labels, dist = nearest_of_many(X, centres)
+        return labels, dist**2
     best = np.full(len(X), np.inf)
     labels = np.zeros(len(X), dtype=np.int64)
     for c, centre in enumerate(centres):

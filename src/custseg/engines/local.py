@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from ..cluster.hierarchical import linkage_tree, ward_tree
@@ -12,13 +10,13 @@ from ..cluster.lloyd import MAX_FEATURES, group_sums, lloyd, numba_available, su
 from ..cluster.nearest import COMPILED_ROWS, nearest_centres
 from ..cluster.sweep import kmeans_sweep, lloyd_from
 from .base import MicroClusters, register_engine
+from .contract import MANY_CENTRES, nearest_of_many
 
 ASSIGN_CHUNK = 65_536
 #: From this many customers on, a fit started from given centres (the final fit on all
 #: customers) runs custseg's fused Lloyd pass (docs/performance.md); below it scikit-learn's
 #: iteration is as fast and needs no compiling.
 FUSED_LLOYD_ROWS = 200_000
-SUMMARY_SAMPLE_PER_MICRO = 50
 
 
 class LocalEngine:
@@ -44,6 +42,10 @@ class LocalEngine:
 
     def assign(self, X: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = len(X)
+        if len(centres) >= MANY_CENTRES:
+            # Micro-clusters: the compiled pass loops over every centre and the matrix
+            # product below would hold a chunk x centres matrix; the same search as Spark's.
+            return nearest_of_many(X, centres)
         if n >= COMPILED_ROWS and X.shape[1] <= MAX_FEATURES and numba_available():
             return nearest_centres(X, centres)
         labels = np.empty(n, dtype=np.int64)
@@ -60,42 +62,21 @@ class LocalEngine:
         return labels, dist
 
     def summarise(self, X: np.ndarray, m: int, *, seed: int) -> MicroClusters:
-        n = len(X)
-        if n <= m:
-            # Every customer its own micro-cluster: the two-stage tree is then exact Ward.
-            labels = np.arange(n, dtype=np.int64)
-            counts, sums, sumsq = self.segment_sums(X, labels, n)
-            return MicroClusters(counts=counts, sums=sums, sumsq=sumsq, labels=labels)
-        from sklearn.cluster import MiniBatchKMeans
+        from .local_data import LocalData
+        from .micro import summarise
 
-        # The centres are learnt on a seeded sample (SUMMARY_SAMPLE_PER_MICRO customers per
-        # micro-cluster is plenty to place them); fitting on all rows would also make
-        # scikit-learn label every row once more, which dominates the time at 10^7 rows.
-        rng = np.random.default_rng(seed)
-        size = min(n, SUMMARY_SAMPLE_PER_MICRO * m)
-        fit_rows = np.sort(rng.choice(n, size=size, replace=False)) if size < n else slice(None)
-        model = MiniBatchKMeans(
-            n_clusters=m,
-            random_state=seed,
-            batch_size=max(4096, 4 * m),
-            n_init=1,
-            # A few passes place the centres well enough: Ward only needs each micro-cluster
-            # to be small and compact, and the summaries below are exact for any partition.
-            max_iter=10,
-            max_no_improvement=3,
-        )
-        with warnings.catch_warnings():
-            # Duplicate rows can leave fewer distinct centres; empty ones are dropped below.
-            warnings.simplefilter("ignore")
-            model.fit(X[fit_rows])
-        # One pass over every customer with scikit-learn's fused chunked nearest-centre search
-        # (no n x m distance matrix in memory).
-        labels = np.asarray(model.predict(X), dtype=np.int64)
-        counts, sums, sumsq = self.segment_sums(X, labels, m)
-        keep = counts > 0
-        remap = np.cumsum(keep) - 1
+        # The same seam calls as every engine (seeded sample_keys sample, assign, sums), so
+        # a Spark run finds the same micro-clusters; X is wrapped as it is (no float64 copy).
+        data = LocalData(X=X, features=tuple(f"x{j}" for j in range(X.shape[1])))
+        summary = summarise(data, m, seed=seed)
+        assigned = summary.assigned
+        assert isinstance(assigned, LocalData) and assigned.segment is not None
+        sums = summary.sums
         return MicroClusters(
-            counts=counts[keep], sums=sums[keep], sumsq=sumsq[keep], labels=remap[labels]
+            counts=sums.counts,
+            sums=sums.sums,
+            sumsq=sums.sumsq,
+            labels=summary.labels(assigned.segment),
         )
 
     def tree(self, X: np.ndarray, linkage: str, weights: np.ndarray | None = None) -> np.ndarray:

@@ -39,7 +39,11 @@ _ENGINE = LocalEngine()
 @dataclass(frozen=True)
 class LocalData:
     """Customers in memory: X (n, d) float64, optional ids and category columns, and after
-    :meth:`assign` the segment (n,) and distance (n,) of each customer."""
+    :meth:`assign` the segment (n,) and distance (n,) of each customer.
+
+    ``rows`` are the customers' row numbers in the data (0-based, file order), as Spark keeps
+    them: None means positions 0..n-1 (nothing left out before this handle was made).
+    """
 
     X: np.ndarray
     features: tuple[str, ...]
@@ -49,6 +53,7 @@ class LocalData:
     segment: np.ndarray | None = None
     distance: np.ndarray | None = None
     engine: str = "local"
+    rows: np.ndarray | None = None
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -61,9 +66,11 @@ class LocalData:
     def count(self) -> int:
         return len(self.X)
 
+    def _row_numbers(self) -> np.ndarray:
+        return np.arange(len(self.X), dtype=np.int64) if self.rows is None else self.rows
+
     def without_rows(self, rows: np.ndarray) -> LocalData:
-        keep = np.ones(len(self.X), dtype=bool)
-        keep[np.asarray(rows, dtype=np.int64)] = False
+        keep = ~np.isin(self._row_numbers(), np.asarray(rows, dtype=np.int64))
         return LocalData(
             X=self.X[keep],
             features=self.features,
@@ -72,6 +79,7 @@ class LocalData:
             category_values={k: v[keep] for k, v in self.category_values.items()},
             segment=None if self.segment is None else self.segment[keep],
             distance=None if self.distance is None else self.distance[keep],
+            rows=self._row_numbers()[keep],
         )
 
     def column_stats(self, quantiles: Sequence[float] = QUARTILES) -> ColumnStats:
@@ -95,13 +103,19 @@ class LocalData:
     def sample(self, m: int, *, seed: int) -> Sample:
         n = len(self.X)
         if m >= n:
-            rows = np.arange(n, dtype=np.int64)
+            at = np.arange(n, dtype=np.int64)
         else:
-            keys = sample_keys(np.arange(n), seed)
+            # Keyed by row number in the data, so a handle without some rows draws the
+            # same customers as Spark's (which keeps the row numbers of the file).
+            keys = sample_keys(self._row_numbers(), seed)
             # The m smallest keys (row number breaks a tie), in row order.
             part = np.argpartition(keys, m - 1)[:m] if m > 0 else np.empty(0, np.int64)
-            rows = np.sort(part).astype(np.int64)
-        return Sample(rows=rows, X=self.X[rows], ids=None if self.ids is None else self.ids[rows])
+            at = np.sort(part).astype(np.int64)
+        return Sample(
+            rows=self._row_numbers()[at],
+            X=self.X[at],
+            ids=None if self.ids is None else self.ids[at],
+        )
 
     def lloyd(self, init: np.ndarray, *, max_iter: int = 300, tol: float = 1e-4) -> LloydResult:
         init = check_centres(init, self.X.shape[1])
@@ -161,16 +175,14 @@ class LocalData:
         if target.exists():
             raise OutputError(f"'{target}' already exists; choose a new output path")
         key = (
-            {"row": np.arange(len(labels), dtype=np.int64)}
-            if self.ids is None
-            else {self.id_column or "id": self.ids}
+            {"row": self._row_numbers()} if self.ids is None else {self.id_column or "id": self.ids}
         )
         table = pa.table({**key, "segment": labels.astype(np.int32), "distance": self.distance})
         with atomic_file(target) as tmp:
             pq.write_table(table, tmp)
 
     def to_numpy(self) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {"row": np.arange(len(self.X), dtype=np.int64)}
+        out: dict[str, np.ndarray] = {"row": self._row_numbers()}
         for j, name in enumerate(self.features):
             out[name] = self.X[:, j]
         if self.ids is not None:

@@ -1,0 +1,107 @@
+"""Micro-clusters over any engine's handle: the first stage of hierarchical clustering above
+:data:`custseg.pipeline.EXACT_TREE_LIMIT` customers (docs/performance.md).
+
+The same calls on every engine, so that the same data and seed give the same micro-clusters:
+
+1. :meth:`~custseg.engines.contract.CustomerData.sample` brings the seeded sample
+   (:func:`~custseg.engines.contract.sample_keys`: the same rows on every engine) to the
+   driver, where :func:`micro_centres` learns the centres with mini-batch k-means;
+2. :meth:`~custseg.engines.contract.CustomerData.assign` puts every customer in its nearest
+   micro-cluster and :meth:`~custseg.engines.contract.CustomerData.group_sums` returns each
+   micro-cluster's count, sum and sum of squares (one pass; exact for that partition).
+
+Ward's tree over the weighted micro-clusters then runs locally
+(:func:`custseg.cluster.hierarchical.ward_tree`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .contract import CustomerData, GroupSums
+
+#: Customers of the seeded sample per micro-cluster: 50 are plenty to place the centres.
+SUMMARY_SAMPLE_PER_MICRO = 50
+
+
+@dataclass(frozen=True)
+class MicroSummary:
+    """Micro-clusters of an engine's customers.
+
+    sums: count, sum and sum of squares of each non-empty micro-cluster (m', d);
+    centres: (m, d) the centres customers were assigned to (empty ones included);
+    remap: (m,) index in ``sums`` of each centre's micro-cluster (-1 when empty);
+    assigned: the engine's handle with each customer's centre (0..m-1) as its segment.
+    """
+
+    sums: GroupSums
+    centres: np.ndarray
+    remap: np.ndarray
+    assigned: CustomerData
+
+    def labels(self, centre: np.ndarray) -> np.ndarray:
+        """Micro-cluster (0..m'-1) of customers assigned to ``centre`` (0..m-1)."""
+        return self.remap[np.asarray(centre, dtype=np.int64)]
+
+
+def micro_centres(X: np.ndarray, m: int, *, seed: int) -> np.ndarray:
+    """At most m micro-cluster centres (m, d) learnt on the sample X (n, d) by mini-batch
+    k-means; every row its own centre when there are at most m rows.
+
+    Examples
+    --------
+    >>> micro_centres(np.array([[0.0], [1.0]]), 5, seed=0).tolist()
+    [[0.0], [1.0]]
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if len(X) <= m:
+        # Every customer its own micro-cluster: the two-stage tree is then exact Ward.
+        return X.copy()
+    from sklearn.cluster import MiniBatchKMeans
+
+    model = MiniBatchKMeans(
+        n_clusters=m,
+        random_state=seed,
+        batch_size=max(4096, 4 * m),
+        n_init=1,
+        # A few passes place the centres well enough: Ward only needs each micro-cluster
+        # to be small and compact, and the summaries are exact for any partition.
+        max_iter=10,
+        max_no_improvement=3,
+    )
+    with warnings.catch_warnings():
+        # Duplicate rows can leave fewer distinct centres; empty ones are dropped later.
+        warnings.simplefilter("ignore")
+        model.fit(X)
+    return np.asarray(model.cluster_centers_, dtype=np.float64)
+
+
+def summarise(data: CustomerData, m: int, *, seed: int) -> MicroSummary:
+    """Summarise an engine's customers (in scaled units) into at most m micro-clusters.
+
+    Parameters
+    ----------
+    data : CustomerData
+        Any engine's handle.
+    m : int
+        Most micro-clusters.
+    seed : int
+        Seed of the sample and of mini-batch k-means.
+
+    Returns
+    -------
+    MicroSummary
+        Only the m' sums come back as arrays; each customer's micro-cluster stays on the
+        engine (``assigned``).
+    """
+    sample = data.sample(SUMMARY_SAMPLE_PER_MICRO * m, seed=seed)
+    centres = micro_centres(sample.X, m, seed=seed)
+    assigned = data.assign(centres)
+    sums = assigned.group_sums(len(centres))
+    keep = sums.counts > 0
+    remap = np.where(keep, np.cumsum(keep) - 1, -1)
+    kept = GroupSums(counts=sums.counts[keep], sums=sums.sums[keep], sumsq=sums.sumsq[keep])
+    return MicroSummary(sums=kept, centres=centres, remap=remap, assigned=assigned)
