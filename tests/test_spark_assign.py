@@ -360,3 +360,43 @@ def test_python_api_refuses_an_existing_folder(spark_session, blobs, tmp_path):
             str(tmp_path / "there.parquet"),
             engine="spark",
         )
+
+
+def test_cli_unreadable_input_is_the_local_message(spark_session, blobs, tmp_path):
+    (tmp_path / "header.csv").write_text("customer_id,spend,visits,tenure\n")
+    for data, message in (
+        (tmp_path / "nowhere.parquet", f"file '{tmp_path / 'nowhere.parquet'}' does not exist"),
+        (tmp_path / "header.csv", f"file '{tmp_path / 'header.csv'}' has a header but no"),
+    ):
+        said = []
+        for engine in ("local", "spark"):
+            out = tmp_path / f"{engine}.parquet"
+            code, _, stderr = run_cli(
+                "assign",
+                str(blobs / "model.json"),
+                str(data),
+                "--engine",
+                engine,
+                "-o",
+                str(out),
+                "-q",
+            )
+            assert code == 1
+            assert not out.exists()
+            said.append(stderr.strip().splitlines())
+        assert said[0] == said[1]
+        assert said[0][0].startswith(f"Error: {message}")
+
+
+def test_main_module_runs_as_a_script_for_spark_submit():
+    # spark-submit runs custseg/__main__.py as a file, outside its package.
+    import subprocess
+    import sys
+
+    import custseg.__main__ as entry
+
+    done = subprocess.run(
+        [sys.executable, entry.__file__, "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("custseg, version ")

@@ -141,12 +141,13 @@ def _run_segment(
 
 
 @cli.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+# Text, not a Path: a URI such as s3a://lake/customers/ must reach Spark as written.
+@click.argument("path", type=click.Path(path_type=str))
 @_apply(results_folder_options)
 @config_click_options()
 @_apply(segment_options)
 @_apply(spark_options)
-def segment(path: Path, out: Path, **options) -> None:
+def segment(path: str, out: Path, **options) -> None:
     """Segment the customers in PATH (CSV, Parquet or .xlsx) and write results to --out.
 
     Writes segments.json, segments.csv, assignments.csv, model.json and

@@ -123,6 +123,10 @@ def assign_file(
     1200
     """
     if engine != "local":
+        if sheet is not None:
+            raise ConfigError(
+                f"--sheet reads an Excel workbook; engine={engine!r} reads Parquet and CSV"
+            )
         from ..engines.contract import get_data_engine
 
         data_engine = get_data_engine(engine)
