@@ -400,3 +400,21 @@ def test_main_module_runs_as_a_script_for_spark_submit():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("custseg, version ")
+
+
+def test_derived_feature_is_added_on_the_executors(spark_session, tmp_path):
+    # Age from Year_Birth: the general path (SegmentModel.assign) adds it, batch by batch.
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "ID": np.arange(300),
+            "Year_Birth": rng.integers(1950, 2000, 300),
+            "Income": rng.normal(50_000, 10_000, 300).round(),
+        }
+    )
+    frame.to_parquet(tmp_path / "people.parquet", index=False)
+    model = pipeline.segment(tmp_path / "people.parquet", SegmentationConfig(k=2)).model
+    assert "Age" in model.features
+    model.save(tmp_path / "model.json")
+    local, spark = _both(tmp_path / "model.json", tmp_path / "people.parquet", tmp_path / "o")
+    _same_rows(local, spark)

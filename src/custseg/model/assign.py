@@ -245,6 +245,8 @@ def _assign_arrow(
     import pyarrow.compute as pc
 
     position = {str(c).strip(): i for i, c in enumerate(batch.schema.names)}
+    if any(f not in position for f in model.features):
+        return None  # a derived feature (age from a birth year): the general path adds it
     n = batch.num_rows
     X = np.empty((n, len(model.features)), dtype=np.float64)
     for j, f in enumerate(model.features):
