@@ -418,3 +418,30 @@ def test_derived_feature_is_added_on_the_executors(spark_session, tmp_path):
     model.save(tmp_path / "model.json")
     local, spark = _both(tmp_path / "model.json", tmp_path / "people.parquet", tmp_path / "o")
     _same_rows(local, spark)
+
+
+def test_csv_encodings(spark_session, blobs, tmp_path):
+    frame = pd.read_csv(blobs / "blobs.csv", dtype={"customer_id": str})
+    frame.loc[0, "customer_id"] = "José"
+    # A byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name.
+    frame.to_csv(tmp_path / "bom.csv", index=False, encoding="utf-8-sig")
+    local, spark = _both(blobs / "model.json", tmp_path / "bom.csv", tmp_path)
+    assert local.columns[0] == "customer_id" and local.iloc[0, 0] == "José"
+    _same_rows(local, spark)
+    # Spark 4 reads CSV in UTF-8/16/32, Latin-1 or ASCII only: Windows-1252 is refused.
+    frame.to_csv(tmp_path / "cp.csv", index=False, encoding="cp1252", sep=";")
+    code, _, stderr = run_cli(
+        "assign",
+        str(blobs / "model.json"),
+        str(tmp_path / "cp.csv"),
+        "--engine",
+        "spark",
+        "-o",
+        str(tmp_path / "cp.parquet"),
+        "-q",
+    )
+    assert (code, stderr.strip()) == (
+        1,
+        f"Error: file '{tmp_path / 'cp.csv'}' is cp1252 text; with --engine spark CSV must "
+        "be UTF-8 or UTF-16: save it as UTF-8 (or as Parquet)",
+    )

@@ -32,6 +32,14 @@ from .spark import ROW, SparkEngine, _count_partition, _quiet, _row_partition
 _ERROR_MARK = "custseg-error"
 _ERROR = re.compile(rf"{_ERROR_MARK}\[(\w+)\]: ([^\n]*)")
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
+# The encodings Spark 4 reads CSV in, by Python's codec names (a BOM is dropped below).
+_JAVA_CHARSETS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16LE",
+    "utf-16-be": "UTF-16BE",
+}
 
 
 def output_schema(id_column: str | None) -> pa.Schema:
@@ -117,7 +125,13 @@ def _read(engine: SparkEngine, source: str) -> tuple[Any, str]:
 
                     path = Path(source.removeprefix("file://"))
                     sniff = sniff_csv(path, name.endswith(".gz"))
-                    sep, encoding = sniff.delimiter, sniff.codec
+                    sep = sniff.delimiter
+                    if sniff.codec not in _JAVA_CHARSETS:
+                        raise DataError(
+                            f"file '{source}' is {sniff.encoding} text; with --engine spark "
+                            "CSV must be UTF-8 or UTF-16: save it as UTF-8 (or as Parquet)"
+                        )
+                    encoding = _JAVA_CHARSETS[sniff.codec]
                 # Every column as text, as written (ids like '007' stay text); the model
                 # parses its features with the same rules as on this computer.
                 df = (
@@ -129,6 +143,9 @@ def _read(engine: SparkEngine, source: str) -> tuple[Any, str]:
                     .option("mode", "FAILFAST")
                     .csv(source)
                 )
+                first = df.columns[0] if df.columns else ""
+                if first.startswith("\ufeff"):  # a byte-order mark Java keeps in the name
+                    df = df.withColumnRenamed(first, first.lstrip("\ufeff"))
                 return df, "csv"
             return reader.parquet(source), "parquet"
     except CustsegError:
