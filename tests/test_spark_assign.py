@@ -445,3 +445,25 @@ def test_csv_encodings(spark_session, blobs, tmp_path):
         f"Error: file '{tmp_path / 'cp.csv'}' is cp1252 text; with --engine spark CSV must "
         "be UTF-8 or UTF-16: save it as UTF-8 (or as Parquet)",
     )
+
+
+def test_malformed_csv_line_is_one_line(spark_session, blobs, tmp_path):
+    lines = (blobs / "blobs.csv").read_text().splitlines()
+    lines.insert(51, "C9,1,2,3,4")  # five fields under a header of four
+    (tmp_path / "bad.csv").write_text("\n".join(lines) + "\n")
+    code, _, stderr = run_cli(
+        "assign",
+        str(blobs / "model.json"),
+        str(tmp_path / "bad.csv"),
+        "--engine",
+        "spark",
+        "-o",
+        str(tmp_path / "bad.parquet"),
+        "-q",
+    )
+    assert (code, stderr.strip()) == (
+        1,
+        f"Error: file '{tmp_path / 'bad.csv'}' has a line whose fields do not match the "
+        "header: 'C9,1,2,3'; fix that row (a missing quote or an extra delimiter)",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]

@@ -31,6 +31,7 @@ from .spark import ROW, SparkEngine, _count_partition, _quiet, _row_partition
 #: Marks a custseg error raised on an executor, so the driver can repeat its one line.
 _ERROR_MARK = "custseg-error"
 _ERROR = re.compile(rf"{_ERROR_MARK}\[(\w+)\]: ([^\n]*)")
+_MALFORMED = re.compile(r"Malformed records are detected in record parsing: \[([^\n]*)\]\.")
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
 # The encodings Spark 4 reads CSV in, by Python's codec names (a BOM is dropped below).
 _JAVA_CHARSETS = {
@@ -93,10 +94,17 @@ def _assign_partition(batches, document, id_column, schema):  # pragma: no cover
         yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _driver_error(exc: BaseException) -> CustsegError | None:
-    """The custseg error an executor raised, from Spark's wrapped exception, or None."""
+def _driver_error(exc: BaseException, source: str) -> CustsegError | None:
+    """The custseg error an executor raised, from Spark's wrapped exception, or the
+    malformed CSV line Spark met; None for anything else."""
     m = _ERROR.search(str(exc))
     if m is None:
+        bad = _MALFORMED.search(str(exc))
+        if bad is not None:
+            return DataError(
+                f"file '{source}' has a line whose fields do not match the header: "
+                f"{bad.group(1)!r}; fix that row (a missing quote or an extra delimiter)"
+            )
         return None
     kind = {"ModelError": ModelError, "ConfigError": ConfigError}.get(m.group(1), DataError)
     return kind(m.group(2).strip())
@@ -283,7 +291,7 @@ def assign_on_spark(
             with _quiet():
                 assigned.write.mode("errorifexists").parquet(written)
         except Exception as exc:
-            error = _driver_error(exc)
+            error = _driver_error(exc, source)
             if error is not None:
                 raise error from None
             if "PATH_ALREADY_EXISTS" in str(exc):
