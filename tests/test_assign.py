@@ -307,3 +307,26 @@ def test_parquet_to_parquet_arrow_path_equals_pandas_path(trained, tmp_path, ids
     assert fast.counts == slow.counts and fast.atypical_counts == slow.atypical_counts
     assert fast.n_left_out == slow.n_left_out == 3
     assert fast.n_atypical == slow.n_atypical >= 1
+
+
+def test_parquet_with_a_derived_feature_is_assigned_not_a_crash(tmp_path):
+    # Regression: a model with a derived feature (Age from Year_Birth) met a Parquet file
+    # on the Arrow fast path, which looked the feature up as a column: KeyError 'Age'.
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "ID": np.arange(300),
+            "Year_Birth": rng.integers(1950, 2000, 300),
+            "Income": rng.normal(50_000, 10_000, 300).round(),
+        }
+    )
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    frame.to_parquet(tmp_path / "new.parquet", index=False)
+    model = segment(tmp_path / "train.csv", SegmentationConfig(k=2)).model
+    assert "Age" in model.features
+    assign_file(model, tmp_path / "new.parquet", tmp_path / "out.parquet")
+    assign_file(model, tmp_path / "train.csv", tmp_path / "out.csv")
+    from_parquet = pd.read_parquet(tmp_path / "out.parquet")
+    from_csv = pd.read_csv(tmp_path / "out.csv", dtype={"ID": str})
+    assert (from_parquet["segment"].to_numpy() == from_csv["segment"].to_numpy()).all()
+    np.testing.assert_allclose(from_parquet["distance"], from_csv["distance"])

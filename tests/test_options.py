@@ -14,7 +14,18 @@ from custseg.cli.options import cli_flag, config_from_cli
 from custseg.config import SegmentationConfig, config_options, estimator_param
 
 # Options of `custseg segment` about the command, not the analysis.
-COMMAND_ONLY = {"out", "sheet", "no_plots", "png", "force", "quiet", "help"}
+# --spark-master and --spark-conf choose the machine, not the analysis (not in the model).
+COMMAND_ONLY = {
+    "out",
+    "sheet",
+    "no_plots",
+    "png",
+    "force",
+    "quiet",
+    "help",
+    "spark_master",
+    "spark_conf",
+}
 FIELDS = [name for name, _, _ in config_options()]
 
 

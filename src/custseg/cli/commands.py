@@ -19,8 +19,9 @@ from pathlib import Path
 import click
 
 from .. import __version__
+from ..config import ENGINES
 from ..errors import CustsegError
-from .options import config_click_options
+from .options import config_click_options, spark_options
 
 ISSUES_URL = "https://github.com/custseg/custseg/issues"
 EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
@@ -101,15 +102,29 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-def _run_segment(path, out, sheet, no_plots, png, quiet, force=False, **options):
+def _run_segment(
+    path,
+    out,
+    sheet,
+    no_plots,
+    png,
+    quiet,
+    force=False,
+    spark_master=None,
+    spark_conf=None,
+    **options,
+):
     from ..outputs import write_results
     from ..pipeline import segment
-    from .options import config_from_cli
+    from .options import config_from_cli, start_engine
 
     config = config_from_cli(options)
     from ..outputs.atomic import check_replaceable
 
     check_replaceable(out, force=force, inputs=(path,))  # fail before the work, not after it
+    note = start_engine(config.engine, spark_master, spark_conf or {})
+    if note and not quiet:
+        _echo(note, err=True)
     import warnings
 
     from ..errors import SegmentationWarning
@@ -126,11 +141,13 @@ def _run_segment(path, out, sheet, no_plots, png, quiet, force=False, **options)
 
 
 @cli.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+# Text, not a Path: a URI such as s3a://lake/customers/ must reach Spark as written.
+@click.argument("path", type=click.Path(path_type=str))
 @_apply(results_folder_options)
 @config_click_options()
 @_apply(segment_options)
-def segment(path: Path, out: Path, **options) -> None:
+@_apply(spark_options)
+def segment(path: str, out: Path, **options) -> None:
     """Segment the customers in PATH (CSV, Parquet or .xlsx) and write results to --out.
 
     Writes segments.json, segments.csv, assignments.csv, model.json and
@@ -233,13 +250,15 @@ def demo(out: Path, rows: int, seed: int, method: str, png: bool, quiet: bool) -
 
 @cli.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+# Text, not a Path: a URI such as s3a://lake/new/ must reach Spark as written.
+@click.argument("path", type=click.Path(path_type=str))
 @click.option(
     "--out",
     "-o",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Output file, .csv or .parquet (written atomically).",
+    type=click.Path(path_type=str),
+    help="Output file, .csv or .parquet (written atomically); with --engine spark a new "
+    "Parquet folder written by Spark.",
 )
 @click.option("--sheet", default=None, help="Excel sheet (default: the first).")
 @click.option(
@@ -249,36 +268,68 @@ def demo(out: Path, rows: int, seed: int, method: str, png: bool, quiet: bool) -
     type=click.IntRange(min=1),
     help="Rows read and assigned at a time (bounds memory).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(list(ENGINES)),
+    default="local",
+    show_default=True,
+    help="local (this computer, streamed in chunks) or spark (PATH is Parquet or CSV, a "
+    'local path or any URI Spark reads; needs pip install "custseg[spark]").',
+)
+@_apply(spark_options)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def assign(
-    model_path: Path, path: Path, out: Path, sheet: str | None, chunk_rows: int, quiet: bool
+    model_path: Path,
+    path: str,
+    out: str,
+    sheet: str | None,
+    chunk_rows: int,
+    engine: str,
+    spark_master: str | None,
+    spark_conf: dict[str, str],
+    quiet: bool,
 ) -> None:
     """Assign the customers in PATH to the segments of a saved MODEL (model.json).
 
     PATH is CSV, Parquet or .xlsx; CSV and Parquet are streamed in chunks, so
     files larger than memory work. Writes the id, segment, segment_name,
-    distance, atypical and left_out_reason of every row to --out.
+    distance, atypical and left_out_reason of every row to --out. With
+    --engine spark, Spark reads PATH (a Parquet file or folder, or CSV) and
+    writes --out as a Parquet folder; nothing of its size comes to this computer.
 
     \b
-    Example:
+    Examples:
         custseg assign result/model.json new_customers.csv --out new_assigned.csv
+        custseg assign result/model.json s3a://lake/new/ --engine spark \\
+            --out s3a://lake/new_assigned.parquet
     """
     from ..model import load_model
     from ..model.assign import assign_file
     from ..report.text import assignment_lines
+    from .options import start_engine
 
     model = load_model(model_path)
     from ..rfm.assign import is_rfm_model
 
-    if is_rfm_model(model.features):  # a `custseg rfm` model: PATH is a transaction log
+    if engine == "local" and is_rfm_model(model.features):  # PATH is a transaction log
         from ..rfm.assign import assign_log
 
-        for line in assign_log(model, model_path, path, out, sheet=sheet).lines():
+        start_engine(engine, spark_master, spark_conf)
+        for line in assign_log(model, model_path, Path(path), Path(out), sheet=sheet).lines():
             _echo(line)
         return
-    with _progress_bar(quiet) as progress:
+    note = start_engine(engine, spark_master, spark_conf)
+    if note and not quiet:
+        _echo(note, err=True)
+    with _progress_bar(quiet or engine != "local") as progress:
         summary = assign_file(
-            model, path, out, chunk_rows=chunk_rows, sheet=sheet, progress=progress
+            model,
+            path if engine != "local" else Path(path),
+            out if engine != "local" else Path(out),
+            chunk_rows=chunk_rows,
+            sheet=sheet,
+            progress=progress,
+            engine=engine,
         )
     for line in assignment_lines(summary):
         _echo(line)

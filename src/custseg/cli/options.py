@@ -82,3 +82,68 @@ def config_from_cli(values: dict[str, Any]) -> SegmentationConfig:
         value = values[name]
         kwargs[name] = names_list(value) if opt.kind == "names" else value
     return SegmentationConfig(**kwargs)
+
+
+def _spark_conf(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict:
+    """``--spark-conf KEY=VALUE`` entries as a dict; only ``spark.*`` keys."""
+    conf: dict[str, str] = {}
+    for entry in values:
+        key, sep, value = entry.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            raise click.BadParameter(
+                f"{entry!r} is not KEY=VALUE; e.g. --spark-conf spark.executor.memory=4g"
+            )
+        if not key.startswith("spark."):
+            raise click.BadParameter(
+                f"{key!r} is not a Spark setting; only spark.* keys are passed to Spark "
+                "(Hadoop settings go as spark.hadoop.*)"
+            )
+        conf[key] = value
+    return conf
+
+
+#: Options of every command with ``--engine``: where Spark runs and its settings. They
+#: choose the machine, not the analysis, so they are not recorded in the model.
+spark_options = [
+    click.option(
+        "--spark-master",
+        default=None,
+        metavar="URL",
+        help="Where Spark runs with --engine spark (default: $SPARK_MASTER, else local[*]: "
+        "every core of this computer). Under spark-submit its master is used.",
+    ),
+    click.option(
+        "--spark-conf",
+        multiple=True,
+        metavar="KEY=VALUE",
+        callback=_spark_conf,
+        help="A spark.* setting for --engine spark, e.g. spark.executor.memory=4g; may be "
+        "repeated.",
+    ),
+]
+
+
+def start_engine(engine: str, spark_master: str | None, spark_conf: dict[str, str]) -> str | None:
+    """Start (or join) the engine's session before the run; what it did, to say.
+
+    Raises
+    ------
+    ConfigError
+        ``--spark-master`` or ``--spark-conf`` given with another engine than spark.
+    """
+    from ..errors import ConfigError
+
+    if engine != "spark":
+        if spark_master is not None or spark_conf:
+            flag = "--spark-master" if spark_master is not None else "--spark-conf"
+            raise ConfigError(f"{flag} applies to --engine spark only (this run is {engine})")
+        return None
+    from ..engines.contract import get_data_engine
+
+    get_data_engine("spark")  # a clear error when pyspark is not installed
+    from ..engines.spark import SparkEngine
+
+    started = SparkEngine(master=spark_master, conf=spark_conf)
+    _ = started.session
+    return started.note

@@ -435,11 +435,15 @@ class SparkEngine:
     ----------
     session : pyspark.sql.SparkSession, optional
         The session to use; by default the active one, else a new one.
-    master : str
-        Where a new session runs (``local[*]``: every core of this machine; a cluster's
-        URL, or nothing under ``spark-submit``, which sets it).
+    master : str, optional
+        Where a new session runs (default ``$SPARK_MASTER``, else ``local[*]``: every core
+        of this machine; or a cluster's URL). When a session already runs (under
+        ``spark-submit``, or one the caller started) that session is used as it is, with
+        its own master, and :attr:`note` says so.
     conf : dict, optional
-        ``spark.*`` settings for a new session.
+        ``spark.*`` settings: for a new session all of them; for a running one those
+        Spark lets change at run time (others are a :class:`ConfigError` naming
+        ``spark-submit --conf``).
     """
 
     name = "spark"
@@ -458,14 +462,15 @@ class SparkEngine:
 
             # Python workers run the interpreter that runs custseg (it has custseg).
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-            builder = SparkSession.builder.appName("custseg")
-            master = self.master or os.environ.get("SPARK_MASTER")
+            active = SparkSession.getActiveSession()
             # Under spark-submit (it hands Python a gateway) the master is spark-submit's.
             submitted = "PYSPARK_GATEWAY_PORT" in os.environ
-            if master is None and not submitted and SparkSession.getActiveSession() is None:
-                master = "local[*]"
-            if master is not None:
-                builder = builder.master(master)
+            if active is not None or submitted:
+                self._session = self._running(active)
+                return self._session
+            builder = SparkSession.builder.appName("custseg")
+            master = self.master or os.environ.get("SPARK_MASTER") or "local[*]"
+            builder = builder.master(master)
             for key, value in {**DEFAULT_CONF, **self.conf}.items():
                 builder = builder.config(key, value)
             try:
@@ -476,7 +481,41 @@ class SparkEngine:
                     "engine='spark' could not start Spark (it needs Java 17 or later on the "
                     f"PATH or in JAVA_HOME): {str(exc).splitlines()[0] if str(exc) else exc!r}"
                 ) from None
+            self.note = f"Spark: started a session on {self._session.sparkContext.master}"
         return self._session
+
+    #: What :attr:`session` did, for the command line to say (None before it ran).
+    note: str | None = None
+
+    def _running(self, active: Any) -> Any:
+        """The session that already runs (spark-submit's, or the caller's), never a second
+        one: its master is kept; ``conf`` is applied where Spark allows it at run time."""
+        from pyspark.sql import SparkSession
+
+        if active is None:  # spark-submit's context, before any session: it has the master
+            builder = SparkSession.builder.appName("custseg")
+            for key, value in {**DEFAULT_CONF, **self.conf}.items():
+                builder = builder.config(key, value)
+            with _quiet():
+                session = builder.getOrCreate()
+        else:
+            session = active
+            for key, value in self.conf.items():
+                if session.conf.get(key, None) == value:
+                    continue
+                try:
+                    session.conf.set(key, value)
+                except Exception:  # static settings: pyspark's AnalysisException
+                    raise ConfigError(
+                        f"the Spark setting {key}={value} cannot be changed in the running "
+                        "Spark session; set it when Spark starts (spark-submit --conf "
+                        f"{key}={value})"
+                    ) from None
+        master = session.sparkContext.master
+        self.note = f"Spark: using the running session (master {master})"
+        if self.master is not None and self.master != master:
+            self.note += f"; --spark-master {self.master} is not applied"
+        return session
 
     def _from_df(
         self,
@@ -575,6 +614,13 @@ class SparkEngine:
         with _quiet():
             df = df.mapInArrow(functools.partial(_row_partition, offsets=offsets), schema)
         return self._from_df(df, features, id_column, categories, log, fill)
+
+    def assign_model(self, model: Any, path: str | Path, out: str | Path) -> Any:
+        """Assign the customers of ``path`` to a saved model's segments; Spark writes ``out``
+        (a Parquet folder). See :func:`custseg.engines.spark_assign.assign_on_spark`."""
+        from .spark_assign import assign_on_spark
+
+        return assign_on_spark(model, path, out, engine=self)
 
 
 register_data_engine("spark", SparkEngine)

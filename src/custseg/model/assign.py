@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, OutputError
+from ..errors import ConfigError, DataError, OutputError
 from .fitted import SegmentModel
 
 DEFAULT_CHUNK_ROWS = 100_000
@@ -87,6 +87,7 @@ def assign_file(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     sheet: str | None = None,
     progress: Progress | None = None,
+    engine: str = "local",
 ) -> AssignmentSummary:
     """Assign every customer in the file ``path`` and write the result to ``out``.
 
@@ -104,6 +105,11 @@ def assign_file(
         Rows held in memory at a time.
     progress : callable, optional
         ``progress(done, total, unit)`` after each chunk.
+    engine : str
+        ``"local"`` (this computer, streaming) or the name of a data engine that assigns
+        models (``"spark"``: ``path`` is Parquet or CSV, a local path or any URI Spark
+        reads, and ``out`` a Parquet folder written by Spark; ``chunk_rows``, ``sheet``
+        and ``progress`` do not apply).
 
     Returns
     -------
@@ -116,6 +122,17 @@ def assign_file(
     >>> summary.n_assigned  # doctest: +SKIP
     1200
     """
+    if engine != "local":
+        if sheet is not None:
+            raise ConfigError(
+                f"--sheet reads an Excel workbook; engine={engine!r} reads Parquet and CSV"
+            )
+        from ..engines.contract import get_data_engine
+
+        data_engine = get_data_engine(engine)
+        if not hasattr(data_engine, "assign_model"):
+            raise ConfigError(f"engine={engine!r} cannot assign customers to a saved model")
+        return data_engine.assign_model(model, path, out)  # type: ignore[no-any-return]
     from ..data.loading import detect_format
     from ..outputs.atomic import atomic_file
 
@@ -127,6 +144,10 @@ def assign_file(
         from ..data.loading import check_regular_file
 
         check_regular_file(src)  # a FIFO would block without a word
+    if src.is_dir():
+        raise DataError(
+            f"'{src}' is a folder; name a file (a folder of Parquet files needs --engine spark)"
+        )
     if not src.is_file():
         raise DataError(f"file '{src}' does not exist; check the path")
     if src.stat().st_size == 0:
@@ -224,6 +245,8 @@ def _assign_arrow(
     import pyarrow.compute as pc
 
     position = {str(c).strip(): i for i, c in enumerate(batch.schema.names)}
+    if any(f not in position for f in model.features):
+        return None  # a derived feature (age from a birth year): the general path adds it
     n = batch.num_rows
     X = np.empty((n, len(model.features)), dtype=np.float64)
     for j, f in enumerate(model.features):
