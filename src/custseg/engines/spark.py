@@ -559,6 +559,23 @@ class SparkEngine:
         log: Sequence[bool] | None = None,
         fill: Mapping[str, float] | None = None,
     ) -> SparkData:
+        df = self.read_numbered(path)
+        return self._from_df(df, features, id_column, categories, log, fill)
+
+    def check_rows(self, path: str | Path, head: Any, config: Any, *, head_rows: int) -> Any:
+        """The data rules that depend on every row, as Spark aggregates, given the decisions
+        the local rules made on the file's first ``head_rows`` (see
+        :func:`custseg.engines.spark_rules.check_rows`)."""
+        from .spark_rules import check_rows
+
+        return check_rows(
+            self.read_numbered(path), head, config, head_rows=head_rows, engine=self.name
+        )
+
+    def read_numbered(self, path: str | Path) -> Any:
+        """Every column of the file as Spark reads it, plus the 0-based row number in file
+        order (column :data:`ROW`): what the checks of every row
+        (:mod:`custseg.engines.spark_rules`) run on."""
         from pyspark.sql.types import LongType, StructField, StructType
 
         df = self._raw(path)
@@ -573,8 +590,7 @@ class SparkEngine:
             start += n
         schema = StructType([*df.schema.fields, StructField(ROW, LongType(), False)])
         with _quiet():
-            df = df.mapInArrow(functools.partial(_row_partition, offsets=offsets), schema)
-        return self._from_df(df, features, id_column, categories, log, fill)
+            return df.mapInArrow(functools.partial(_row_partition, offsets=offsets), schema)
 
 
 register_data_engine("spark", SparkEngine)
