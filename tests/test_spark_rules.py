@@ -218,3 +218,24 @@ def test_cli_error_beyond_the_head_is_one_line(spark_session, blobs, tmp_path):
         "number or leave the cell empty"
     ]
     assert not (tmp_path / "o").exists()
+
+
+def test_a_feature_near_constant_over_every_row_is_refused(spark_session, blobs, tmp_path):
+    frame = blobs.copy()
+    frame.loc[20:, "tenure"] = 5.0  # 96% in the head, 99.3% over every row
+    message = _error(_write(frame, tmp_path), ConfigError, engine="spark")
+    assert message == (
+        "feature 'tenure' is near-constant (99% of customers have 5) in all 3,000 rows, "
+        "which the first 500 rows did not show; engine='spark' chooses the features from "
+        "those rows: fill it in, leave it out with --ignore 'tenure', or use --engine local"
+    )
+    local = pipeline.segment(_write(frame, tmp_path, "l.parquet"), SegmentationConfig())
+    assert local.data.features == ("spend", "visits")  # locally: not a feature
+
+
+def test_a_category_with_too_many_values_beyond_the_head_is_refused(spark_session, blobs, tmp_path):
+    frame = blobs.copy()
+    frame["region"] = [f"r{i % 5}" if i < 1000 else f"r{i}" for i in range(len(frame))]
+    message = _error(_write(frame, tmp_path), ConfigError, engine="spark")
+    assert message.startswith("column 'region' has 2,005 distinct values in all 3,000 rows")
+    assert message.endswith("leave it out with --ignore 'region', or use --engine local")

@@ -185,9 +185,12 @@ def check_rows(
 
         # --- one pass: counts, extremes, moments and quartiles of every feature ---------
         accuracy = round(1 / QUANTILE_ERROR)
+        modes = _head_modes(head) if config.features is None else {}
         aggs = []
         for j, f in enumerate(features):
             v = value[f]
+            if modes.get(f) is not None:  # how many customers share the head's commonest value
+                aggs.append(F.sum(F.when(v == modes[f], 1).otherwise(0)).alias(f"mode{j}"))
             infinite = v.isin(float("inf"), float("-inf"))
             finite = F.when(~infinite, v)
             aggs += [
@@ -310,13 +313,14 @@ def check_rows(
                 left_out = (len(flagged), "implausible or extreme value (--outliers exclude)")
 
         medians = {f: float(stats[f"q{j}"][1]) for j, f in enumerate(features)}
+        present = np.array([int(stats[f"present{j}"]) for j in range(len(features))])
         impute_values, imputed, warns, left_out = _missing(
-            raw, value, features, n, medians, config, repairs, left_out
+            raw, value, features, n, n - present, medians, config, repairs, left_out
         )
         repairs.extend(outlier_note(line, config.outliers) for line in lines)
 
         if config.features is None:
-            _check_default_features(raw, value, features, head, n, head_rows, engine)
+            _check_default_features(stats, features, modes, n, head_rows, engine)
         for j, f in enumerate(features):
             if stats[f"min{j}"] == stats[f"max{j}"]:
                 raise DataError(constant_message(f, stats[f"min{j}"]))
@@ -425,6 +429,7 @@ def _missing(
     value: dict[str, Any],
     features: Sequence[str],
     n: int,
+    missing: np.ndarray,
     medians: dict[str, float],
     config: SegmentationConfig,
     repairs: list[str],
@@ -434,13 +439,6 @@ def _missing(
     filled, the warnings, and the customers it would leave out."""
     from pyspark.sql import functions as F
 
-    counts = raw.agg(
-        *[
-            F.sum(F.when(value[f].isNull(), 1).otherwise(0)).alias(f"m{j}")
-            for j, f in enumerate(features)
-        ]
-    ).first()
-    missing = np.array([int(counts[f"m{j}"]) for j in range(len(features))])
     share = missing / max(n, 1)
     if config.missing == "error" and missing.any():
         j = int(np.flatnonzero(missing)[0])
@@ -480,39 +478,36 @@ def _missing(
     return dict(medians), imputed, warns, left_out
 
 
+def _head_modes(head: PreparedData) -> dict[str, float | None]:
+    """Each feature's commonest value in the head (its near-constant candidate)."""
+    modes: dict[str, float | None] = {}
+    for j, f in enumerate(head.features):
+        col = head.X[:, j]
+        values, counts = np.unique(col[np.isfinite(col)], return_counts=True)
+        modes[f] = float(values[counts.argmax()]) if len(values) else None
+    return modes
+
+
 def _check_default_features(
-    raw: Any,
-    value: dict[str, Any],
+    stats: Any,
     features: Sequence[str],
-    head: PreparedData,
+    modes: dict[str, float | None],
     n: int,
     head_rows: int,
     engine: str,
 ) -> None:
     """Refuse a default feature that every row would leave out (more than 30% empty, or
     near-constant) although the head kept it."""
-    from pyspark.sql import functions as F
-
-    modes = {}
     for j, f in enumerate(features):
-        values, counts = np.unique(head.X[:, j][np.isfinite(head.X[:, j])], return_counts=True)
-        modes[f] = float(values[counts.argmax()]) if len(values) else None
-    row = raw.agg(
-        *[F.count(value[f]).alias(f"p{j}") for j, f in enumerate(features)],
-        *[
-            F.sum(F.when(value[f] == modes[f], 1).otherwise(0)).alias(f"t{j}")
-            for j, f in enumerate(features)
-            if modes[f] is not None
-        ],
-    ).first()
-    for j, f in enumerate(features):
-        present = int(row[f"p{j}"])
+        present = int(stats[f"present{j}"])
         empty = 1 - present / max(n, 1)
         why = None
         if empty > MAX_EMPTY_SHARE:
             why = f"is {empty:.0%} empty (more than {MAX_EMPTY_SHARE:.0%})"
-        elif modes[f] is not None and present and row[f"t{j}"] / present >= NEAR_CONSTANT_SHARE:
-            why = f"is near-constant ({row[f't{j}'] / present:.0%} of customers have {modes[f]:g})"
+        elif modes.get(f) is not None and present:
+            top = stats[f"mode{j}"] / present
+            if top >= NEAR_CONSTANT_SHARE:
+                why = f"is near-constant ({top:.0%} of customers have {modes[f]:g})"
         if why:
             raise ConfigError(
                 f"feature {f!r} {why} in all {n:,} rows, which the first {head_rows:,} rows "
