@@ -239,3 +239,36 @@ def test_a_category_with_too_many_values_beyond_the_head_is_refused(spark_sessio
     message = _error(_write(frame, tmp_path), ConfigError, engine="spark")
     assert message.startswith("column 'region' has 2,005 distinct values in all 3,000 rows")
     assert message.endswith("leave it out with --ignore 'region', or use --engine local")
+
+
+def test_the_checks_of_every_row_bring_nothing_of_size_n_to_the_driver(
+    spark_session, blobs, tmp_path, monkeypatch
+):
+    from custseg.data.prepare import prepare
+    from custseg.engines import get_data_engine
+
+    frame = blobs.copy()
+    frame.loc[[700, 2100], "spend"] = [-5.0, -6.5]  # a few first rows are fetched
+    frame.loc[[900, 1800, 2999], "visits"] = np.nan
+    path = _write(frame, tmp_path)
+    engine = get_data_engine("spark")
+    config = SegmentationConfig()
+    head = prepare(frame.iloc[:HEAD], config, source=str(path), file_format="parquet")
+    DataFrame = type(spark_session.range(1))  # pyspark 4: the classic DataFrame class
+    returned: list[int] = []
+    real_collect = DataFrame.collect
+
+    def collect(self):
+        rows = real_collect(self)
+        returned.append(len(rows))
+        return rows
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("the whole frame was brought to the driver")
+
+    monkeypatch.setattr(DataFrame, "collect", collect)
+    monkeypatch.setattr(DataFrame, "toArrow", refuse)
+    monkeypatch.setattr(DataFrame, "toPandas", refuse)
+    checks = engine.check_rows(path, head, config, head_rows=HEAD)
+    assert checks.n_rows == 3000 and checks.imputed == {"visits": 3}
+    assert returned and max(returned) <= 6  # counts, sums, and at most six first rows
