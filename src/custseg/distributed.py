@@ -1,9 +1,8 @@
 """Segmenting with a distributed data engine (``engine="spark"``): reading and checking.
 
 The input is read by the engine (a Parquet or CSV path, or any URI Spark reads). The
-columns, the id and every validation rule are decided by the same local code as
-``engine="local"`` (:func:`custseg.data.prepare.prepare`), run on the table as Spark
-read it; then the pipeline hands the engine's handle to
+columns, the id and the validation rules are the same local code as ``engine="local"``
+(:func:`custseg.data.prepare.prepare`); then the pipeline hands the engine's handle to
 :func:`custseg.pipeline.segment_prepared`, which runs the passes over all customers
 (column statistics for the scaling, the k-selection sample, the final Lloyd iterations
 and the assignment) on the engine.
@@ -16,10 +15,10 @@ rules), and the engine applies the rules that depend on every row as aggregates
 
 This step still profiles the segments and writes the report on the driver, so the
 features, ids and categories of every customer come there: at most :data:`DRIVER_LIMIT`
-customers. It also refuses, with the option to
-change, what the engine does not do yet: hierarchical clustering, log transforms,
-left-out rows (the engine fills empty cells with the chosen medians and log-transforms
-skewed amounts as it reads; atypical customers are kept out of its fitting passes).
+customers. It also refuses, with the option to change, what the engine does not do yet:
+hierarchical clustering, left-out rows and derived features (the engine fills empty cells
+with the chosen medians and log-transforms skewed amounts as it reads; atypical customers
+are kept out of its fitting passes).
 """
 
 from __future__ import annotations
