@@ -59,6 +59,8 @@ ROW, SEGMENT, DISTANCE, KEY = (
     "_custseg_distance",
     "_custseg_key",
 )
+#: Prefix of the columns that keep each feature in original units (``read(raw=True)``).
+RAW = "_custseg_raw"
 #: Settings of a session custseg creates itself (one that already runs is used as it is).
 DEFAULT_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
@@ -486,16 +488,21 @@ class SparkEngine:
         categories: Sequence[str],
         log: Sequence[bool] | None = None,
         fill: Mapping[str, float] | None = None,
+        raw: bool = False,
     ) -> SparkData:
         from pyspark.sql import functions as F
 
         check_columns([*features, *([id_column] if id_column else []), *categories], df.columns)
         logged = set(np.flatnonzero(np.asarray(log or (), dtype=bool)).tolist())
 
-        def feature(j: int, f: str) -> Any:
+        def filled(f: str) -> Any:
             col = F.col(f"`{f}`").cast("double")
             if fill and f in fill:  # empty (null) or NaN cells take the chosen value
                 col = F.when(col.isNull() | F.isnan(col), F.lit(float(fill[f]))).otherwise(col)
+            return col
+
+        def feature(j: int, f: str) -> Any:
+            col = filled(f)
             if j in logged:  # as Scaler._log: sign(x) * log(1 + |x|)
                 col = F.signum(col) * F.log1p(F.abs(col))
             return col.alias(f)
@@ -505,6 +512,8 @@ class SparkEngine:
             *[feature(j, f) for j, f in enumerate(features)],
             *([F.col(f"`{id_column}`")] if id_column else []),
             *[F.col(f"`{c}`") for c in categories],
+            # Original units for profiles, carried through scale and assign untouched.
+            *[filled(f).alias(f"{RAW}{j}") for j, f in enumerate(features) if raw],
         ]
         return SparkData(self, df.select(*cols), features, id_column, categories)
 
@@ -558,9 +567,13 @@ class SparkEngine:
         categories: Sequence[str] = (),
         log: Sequence[bool] | None = None,
         fill: Mapping[str, float] | None = None,
+        raw: bool = False,
     ) -> SparkData:
+        """A handle to the file's customers (see the contract); with ``raw``, it also keeps
+        each feature in original units (filled, not logged) for
+        :func:`custseg.engines.spark_profile.profile_on_spark`."""
         df = self.read_numbered(path)
-        return self._from_df(df, features, id_column, categories, log, fill)
+        return self._from_df(df, features, id_column, categories, log, fill, raw)
 
     def check_rows(self, path: str | Path, head: Any, config: Any, *, head_rows: int) -> Any:
         """The data rules that depend on every row, as Spark aggregates, given the decisions

@@ -334,3 +334,33 @@ def describe_numeric(
                 "ratio": lv.ratio,
             }
     return out
+
+
+def describe_from_aggregates(
+    aggregates: dict[str, FeatureAggregates], k: int
+) -> list[dict[str, dict[str, float | str | None]]]:
+    """:func:`describe_numeric` from an engine's aggregates of each numeric descriptor over
+    its filled cells (``base`` and each segment's ``n``, ``mean`` and ``log_mean``).
+
+    A descriptor with fewer than 2 filled cells or one value is not described, as locally.
+    """
+    out: list[dict[str, dict[str, float | str | None]]] = [{} for _ in range(k)]
+    for c, a in aggregates.items():
+        if a.base.n < 2 or not a.base.max > a.base.min:
+            continue
+        base = a.column()
+        for s, g in enumerate(a.segments[:k]):
+            if g.n == 0:
+                continue
+            lv = segment_level(base, int(g.n), g.mean, g.log_mean if base.robust else 0.0)
+            out[s][str(c)] = {
+                "mean": g.mean,
+                "base": base.mean,
+                "kind": base.kind,
+                "level": lv.level,
+                "fine": lv.fine,
+                "effect": lv.effect,
+                "vtest": lv.vtest,
+                "ratio": lv.ratio,
+            }
+    return out
