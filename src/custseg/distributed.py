@@ -13,9 +13,15 @@ the head decides the columns, the id, the roles, kinds and categories (with the 
 rules), and the engine applies the rules that depend on every row as aggregates
 (:mod:`custseg.engines.spark_rules`), with the same messages and stated repairs.
 
-This step still profiles the segments and writes the report on the driver, so the
-features, ids and categories of every customer come there: at most :data:`DRIVER_LIMIT`
-customers. It also refuses, with the option to change, what the engine does not do yet:
+A table no longer than the head comes to the driver entirely (as with ``engine="local"``).
+For a longer one nothing of size n does: the driver gets the head, the engine's seeded
+sample of the fitted customers (``SWEEP_SAMPLE``, in original units) that k is chosen
+on, and k-sized aggregates; profiles come from those aggregates
+(:mod:`custseg.engines.spark_profile`), and the per-customer segments are written by the
+engine as a Parquet folder (``assignments/`` of the result folder; the result's
+``labels`` are empty).
+
+This step refuses, with the option to change, what the engine does not do yet:
 hierarchical clustering, left-out rows and derived features (the engine fills empty cells
 with the chosen medians and log-transforms skewed amounts as it reads; atypical customers
 are kept out of its fitting passes).
@@ -31,12 +37,11 @@ import numpy as np
 import pandas as pd
 
 from .config import SegmentationConfig
-from .data.prepare import ROW_RULE_NOTES, PreparedData, _ids_text, missing_reasons, prepare
+from .data.prepare import ROW_RULE_NOTES, PreparedData, _ids_text, prepare
 from .engines.contract import CustomerData, get_data_engine
-from .errors import ConfigError, DataError
+from .errors import ConfigError
+from .pipeline import SWEEP_SAMPLE
 
-#: Most customers a distributed run brings to the driver for profiles and the report.
-DRIVER_LIMIT = 2_000_000
 #: Rows at the head of the file the driver reads to decide the columns (all of a shorter
 #: table). The head, not a seeded sample: its rows are the file's first, so an error the
 #: local rules find there names the first offending rows of the whole file; what every row
@@ -53,7 +58,7 @@ def prepare_on_engine(data: Any, config: SegmentationConfig) -> tuple[PreparedDa
         When the engine is not installed, the input is not a path, or the run needs
         something the engine does not do yet (the message names the option to change).
     DataError
-        When the table is larger than :data:`DRIVER_LIMIT` or fails validation.
+        When the table fails validation.
     """
     name = config.engine
     if not isinstance(data, (str, Path)):
@@ -71,11 +76,11 @@ def prepare_on_engine(data: Any, config: SegmentationConfig) -> tuple[PreparedDa
     engine = get_data_engine(name)
     head = engine.read_table(data, limit=DRIVER_SAMPLE + 1)  # type: ignore[attr-defined]
     fmt = "csv" if str(data).lower().endswith((".csv", ".txt")) else "parquet"
-    if head.num_rows <= DRIVER_SAMPLE:  # the whole table: the local rules, exactly
-        prepared = prepare(head.to_pandas(), config, source=str(data), file_format=fmt)
-        _check_supported(prepared, name)
-    else:
-        prepared = _prepare_every_row(engine, data, head.slice(0, DRIVER_SAMPLE), config, fmt)
+    if head.num_rows > DRIVER_SAMPLE:
+        return _prepare_every_row(engine, data, head.slice(0, DRIVER_SAMPLE), config, fmt)
+    # The whole table: the local rules, exactly.
+    prepared = prepare(head.to_pandas(), config, source=str(data), file_format=fmt)
+    _check_supported(prepared, name)
     handle = engine.read(
         data,
         features=prepared.features,
@@ -88,10 +93,11 @@ def prepare_on_engine(data: Any, config: SegmentationConfig) -> tuple[PreparedDa
 
 def _prepare_every_row(
     engine: Any, data: str | Path, head: Any, config: SegmentationConfig, fmt: str
-) -> PreparedData:
-    """The validated table when it is longer than :data:`DRIVER_SAMPLE` rows: the head's
-    decisions, the engine's rules of every row, then every customer's features, id and
-    categories on the driver (bounded by :data:`DRIVER_LIMIT`)."""
+) -> tuple[PreparedData, CustomerData]:
+    """The validated sample and the engine's handle when the table is longer than
+    :data:`DRIVER_SAMPLE` rows: the head's decisions, the engine's rules of every row, and
+    only the seeded sample of k-selection on the driver (``n_total`` set; see
+    :func:`custseg.pipeline.segment_prepared`)."""
     name = config.engine
     first = prepare(head.to_pandas(), config, source=str(data), file_format=fmt)
     _check_supported(first, name)
@@ -106,72 +112,69 @@ def _prepare_every_row(
         count, reason = checks.left_out
         raise _left_out_error(count, reason, name)
     n = checks.n_rows
-    if n > DRIVER_LIMIT:
-        raise DataError(
-            f"{data} has more than {DRIVER_LIMIT:,} customers; engine={name!r} still "
-            "profiles the segments on this computer, so it is limited to that many for now"
-        )
     summary = first.summary
     features = first.features
-    columns = engine.read(
+    # Only the features with empty cells (no-ops elsewhere): the 'imputed' column is
+    # written when some were filled, as locally.
+    fill = {f: checks.impute_values[f] for f in features if f in checks.imputed} or None
+    atypical = np.zeros(0, dtype=np.int64)
+    if config.outliers == "flag":
+        atypical = np.asarray(checks.flagged_rows, dtype=np.int64)
+    # Nothing atypical (or too much to call it atypical): fit on all, as prepare does.
+    if len(atypical) and n - len(atypical) < max(2, 0.5 * n):
+        atypical = atypical[:0]
+    # The customers stay on the engine; the driver gets the seeded sample of the fitted
+    # ones that k is chosen on, in original units (read without the log: the same rows,
+    # since the sample's keys depend on the row numbers only).
+    plain = engine.read(data, features=features, id_column=summary.id_column, fill=fill)
+    if len(atypical):
+        plain = plain.without_rows(atypical)
+    sample = plain.sample(SWEEP_SAMPLE, seed=config.seed)
+    m = len(sample.rows)
+    handle = engine.read(
         data,
         features=features,
         id_column=summary.id_column,
         categories=summary.categorical,
-    ).to_numpy()
-    X = np.column_stack([np.asarray(columns[f], dtype=np.float64) for f in features])
-    X = X.reshape(n, len(features))
-    # --missing: the cells the engine counted, filled with the medians it computed.
-    fill = np.array([f in checks.imputed for f in features])
-    gaps = np.isnan(X) & fill[None, :]
-    imputed_rows = np.full(n, "", dtype=object)
-    rows = gaps.any(axis=1)
-    if rows.any():
-        reasons = missing_reasons(gaps[rows], features)
-        imputed_rows[rows] = [r.replace("missing value in ", "") for r in reasons]
-        for j, f in enumerate(features):
-            X[gaps[:, j], j] = checks.impute_values[f]
-    atypical = np.zeros(n, dtype=bool)
-    if config.outliers == "flag":
-        atypical[checks.flagged_rows] = True
-    fitted = ~atypical
-    # Nothing atypical (or too much to call it atypical): fit on all, as prepare does.
-    fit_rows = None if fitted.all() or fitted.sum() < max(2, 0.5 * n) else fitted
-    row_flags = pd.DataFrame(index=range(n))
-    if rows.any():
-        row_flags["imputed"] = imputed_rows
-    if fit_rows is not None:
-        row_flags["atypical"] = atypical
-    cats = list(summary.categorical)
+        log=checks.log_features or None,
+        fill=fill,
+        raw=True,  # original units for the profiles
+    )
     repairs = [r for r in summary.repairs if not r.startswith(ROW_RULE_NOTES)]
-    return replace(
+    prepared = replace(
         first,
-        X=X,
-        used=np.ones(n, dtype=bool),
+        X=np.asarray(sample.X, dtype=np.float64),
+        used=np.ones(m, dtype=bool),
         ids=(
-            _ids_text(pd.Series(columns[summary.id_column]))
-            if summary.id_column is not None
-            else pd.Series(np.arange(1, n + 1).astype(str))
+            _ids_text(pd.Series(sample.ids))
+            if summary.id_column is not None and sample.ids is not None
+            else pd.Series((sample.rows + 1).astype(str))
         ),
-        left_out=pd.Series(np.full(n, "", dtype=object), dtype=object),
-        categories=(
-            pd.DataFrame({c: columns[c] for c in cats}) if cats else pd.DataFrame(index=range(n))
-        ),
+        left_out=pd.Series(np.full(m, "", dtype=object), dtype=object),
+        categories=pd.DataFrame(index=range(m)),
         impute_values=checks.impute_values,
         log_features=checks.log_features,
-        fit_rows=fit_rows,
-        row_flags=row_flags if len(row_flags.columns) else None,
+        fit_rows=None,
+        row_flags=None,
+        n_total=n,
+        atypical_rows=atypical if len(atypical) else None,
         summary=replace(
             summary,
             n_rows=n,
             n_used=n,
             imputed=checks.imputed,
-            repairs=(*repairs, *checks.repairs),
+            repairs=tuple(_in_folder(r) for r in (*repairs, *checks.repairs)),
             transformed=checks.transformed,
-            n_atypical=int(atypical.sum()) if fit_rows is not None else 0,
-            warnings=checks.warnings,
+            n_atypical=len(atypical),
+            warnings=tuple(_in_folder(w) for w in checks.warnings),
         ),
     )
+    return prepared, handle
+
+
+def _in_folder(text: str) -> str:
+    """A statement about assignments.csv, for a run whose assignments Spark writes."""
+    return text.replace("assignments.csv", "the assignments/ folder")
 
 
 def _left_out_error(count: int, reason: str, name: str) -> ConfigError:

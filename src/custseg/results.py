@@ -15,6 +15,9 @@ import pandas as pd
 from .json_values import json_safe
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from .config import SegmentationConfig
     from .features.roles import ColumnRole
     from .model import SegmentModel
@@ -385,6 +388,10 @@ class SegmentationResult:
     surrogate: dict[str, Any] | None = None
     # Over all input rows: 'imputed' (columns filled) and 'atypical' (kept out of fitting).
     row_flags: pd.DataFrame | None = None
+    # When the customers stay on a data engine (a Spark table longer than the driver's
+    # head): ``labels``, ``ids`` and ``left_out`` are empty, and this writes each
+    # customer's segment as a Parquet folder (``assignments/`` of the result folder).
+    write_assignments: Callable[[Path], None] | None = None
 
     @property
     def k(self) -> int:

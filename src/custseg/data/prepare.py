@@ -75,6 +75,13 @@ class PreparedData:
     row_flags: pd.DataFrame | None = None
     # Derived features and how to derive them from new data (stored in the model).
     derivations: dict[str, dict] = field(default_factory=dict)
+    # Set when the customers stay on a data engine (a table longer than the driver's
+    # head): X, ids and categories then hold only the engine's seeded sample of the
+    # fitted customers, and this is the number of customers (custseg.distributed).
+    n_total: int | None = None
+    # With n_total: row numbers (0-based, file order) of the atypical customers, kept out
+    # of fitting on the engine and assigned afterwards.
+    atypical_rows: np.ndarray | None = None
 
 
 def impute_medians(

@@ -59,8 +59,9 @@ ROW, SEGMENT, DISTANCE, KEY = (
     "_custseg_distance",
     "_custseg_key",
 )
-#: Prefix of the columns that keep each feature in original units (``read(raw=True)``).
-RAW = "_custseg_raw"
+#: Prefix of the columns that keep each feature in original units (``read(raw=True)``),
+#: and the column naming the features filled in each customer's row.
+RAW, IMPUTED = "_custseg_raw", "_custseg_imputed"
 #: Settings of a session custseg creates itself (one that already runs is used as it is).
 DEFAULT_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
@@ -401,6 +402,28 @@ class SparkData:
             quantile_error=QUANTILE_ERROR,
         )
 
+    # -- a run whose customers stay on Spark (custseg.engines.spark_profile) ------------
+    def profile_segments(self, k: int, kinds: Any = None) -> Any:
+        """Profiles of segments 0..k-1 in original units, from aggregates."""
+        from .spark_profile import profile_on_spark
+
+        return profile_on_spark(self, k, kinds)
+
+    def fingerprint(self) -> str:
+        from .spark_profile import fingerprint_on_spark
+
+        return fingerprint_on_spark(self)
+
+    def with_atypical(self, full: SparkData, rows: Sequence[int], centres: Any) -> SparkData:
+        from .spark_profile import assign_atypical
+
+        return assign_atypical(self, full, rows, centres)
+
+    def write_segments(self, path: str | Path, segment_ids: Any, names: Sequence[str]) -> None:
+        from .spark_profile import write_segments
+
+        write_segments(self, path, segment_ids, names)
+
     def write_assignments(self, path: str | Path) -> None:
         from pyspark.sql import functions as F
 
@@ -515,6 +538,13 @@ class SparkEngine:
             # Original units for profiles, carried through scale and assign untouched.
             *[filled(f).alias(f"{RAW}{j}") for j, f in enumerate(features) if raw],
         ]
+        if raw and fill:  # as assignments.csv's 'imputed' column: "'a', 'b'" or ""
+            empty = []
+            for f in features:
+                if f in fill:
+                    c = F.col(f"`{f}`").cast("double")
+                    empty.append(F.when(c.isNull() | F.isnan(c), F.lit(f"'{f}'")))
+            cols.append(F.concat_ws(", ", *empty).alias(IMPUTED))
         return SparkData(self, df.select(*cols), features, id_column, categories)
 
     def from_arrays(

@@ -29,8 +29,10 @@ from ..profiling.profile import (
 )
 from ..results import FeatureStats
 from .contract import QUANTILE_ERROR
-from .spark import RAW, SEGMENT, SparkData, _quiet
+from .spark import DISTANCE, IMPUTED, RAW, ROW, SEGMENT, SparkData, _quiet
 
+#: Column marking the atypical customers assigned after the fit.
+ATYPICAL = "_custseg_atypical"
 _NUMERIC_TYPES = ("double", "float", "int", "bigint", "smallint", "tinyint", "boolean")
 
 
@@ -153,3 +155,67 @@ def profile_on_spark(
         describe_from_aggregates(descriptors, k),
         kinds,
     )
+
+
+def fingerprint_on_spark(data: SparkData) -> str:
+    """``sha256:`` of the feature names, the number of customers and the sum over customers
+    of a 64-bit hash of each one's row number and features in original units (an exact
+    decimal sum, so it does not depend on the partitioning). It identifies the training
+    data as the local fingerprint does, but is a different hash of it (docs/model-format.md).
+    """
+    import hashlib
+
+    from pyspark.sql import functions as F
+
+    raw = [F.col(f"{RAW}{j}") for j in range(len(data.features))]
+    row = F.xxhash64(F.col(ROW), *raw).cast("decimal(38,0)")
+    with _quiet():
+        total = data.df.agg(F.count(F.lit(1)).alias("n"), F.sum(row).alias("h")).first()
+    h = hashlib.sha256()
+    h.update("\x1f".join(data.features).encode("utf-8"))
+    h.update(f"\x1e{int(total['n'])}\x1e{total['h']}".encode())
+    return "sha256:" + h.hexdigest()
+
+
+def assign_atypical(
+    fitted: SparkData, full: SparkData, rows: Sequence[int], centres: Any
+) -> SparkData:
+    """``fitted`` (assigned) with the customers at row numbers ``rows`` of ``full`` (both
+    in the same scaled units) added, assigned to ``centres``: the atypical customers kept
+    out of fitting go to the nearest centre of the fit, as locally."""
+    from pyspark.sql import functions as F
+
+    flagged = full._with(full.df.filter(F.col(ROW).isin([int(r) for r in rows])), False)
+    atypical = flagged.assign(centres).df.withColumn(ATYPICAL, F.lit(True))
+    df = fitted.df.withColumn(ATYPICAL, F.lit(False)).unionByName(atypical)
+    return fitted._with(df, True)
+
+
+def write_segments(
+    data: SparkData, path: Any, segment_ids: Sequence[int], names: Sequence[str]
+) -> None:
+    """Write each customer's segment as a Parquet folder at ``path``, written by Spark in
+    row order: the id column (or ``row``, 1-based), ``segment`` (``segment_ids[label]``:
+    the result's numbering, not the engine's labels), ``segment_name``, ``distance`` to the
+    centre, ``imputed`` (the features filled in the row) when empty cells were filled, and
+    ``atypical`` when some customers were kept out of fitting."""
+    from pyspark.sql import functions as F
+
+    data._check_assigned()
+    label = F.col(SEGMENT) + 1  # element_at counts from 1
+    ids = F.array(*[F.lit(int(i)) for i in segment_ids])
+    words = F.array(*[F.lit(str(w)) for w in names])
+    key = F.col(f"`{data.id_column}`") if data.id_column else (F.col(ROW) + 1).alias("row")
+    columns = [
+        key,
+        F.element_at(ids, label).alias("segment"),
+        F.element_at(words, label).alias("segment_name"),
+        F.col(DISTANCE).alias("distance"),
+    ]
+    if IMPUTED in data.df.columns:
+        columns.append(F.col(IMPUTED).alias("imputed"))
+    if ATYPICAL in data.df.columns:
+        columns.append(F.col(ATYPICAL).alias("atypical"))
+    out = data.df.orderBy(ROW).select(*columns)
+    with _quiet():
+        out.write.mode("errorifexists").parquet(str(path))
