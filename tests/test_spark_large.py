@@ -108,14 +108,22 @@ def test_segment_cli_writes_the_assignments_folder_with_spark(
 ):
     path = tmp_path / "customers.parquet"
     customers.to_parquet(path, index=False)
-    code, _, err = run_cli("segment", str(path), "--engine", "spark", "-o", str(tmp_path / "out"))
+    code, stdout, err = run_cli(
+        "segment", str(path), "--engine", "spark", "-o", str(tmp_path / "out")
+    )
     assert code == 0, err
     out = tmp_path / "out"
+    # The words name the folder written, not a file that is not there.
+    assert "(atypical in assignments/)" in stdout and "assignments.csv" not in stdout
+    report = (out / "report.html").read_text()
+    assert "Parquet folder <code>assignments/</code>" in report
+    assert 'href="assignments.csv"' not in report
     assert not (out / "assignments.csv").exists()
     frame = pd.read_parquet(out / "assignments").sort_values("customer_id")
     assert list(frame.columns) == ["customer_id", "segment", "segment_name", "distance", "atypical"]
     assert frame["customer_id"].tolist() == list(range(1, N + 1))
     doc = json.loads((out / "segments.json").read_text())
+    assert doc["assignments"] == "assignments/"
     sizes = {s["id"]: s["size"] for s in doc["segments"]}
     names = {s["id"]: s["name"] for s in doc["segments"]}
     # The result's numbering and names, not the engine's labels.

@@ -498,7 +498,6 @@ def segment_prepared(
                 every_customer.scale(scaler.center, scaler.scale), atypical_rows, raw_centres
             )
         n = int(prepared.n_total or 0)
-        say(f"profiling segments with {assigned.engine}")
         population, engine_profiles = assigned.profile_segments(k)  # type: ignore[attr-defined]
         raw_counts = np.array([p.size for p in engine_profiles])
     n_found = int((raw_counts > 0).sum())
@@ -688,6 +687,7 @@ def segment_prepared(
         row_flags=prepared.row_flags,
         surrogate=surrogate.to_dict(),
         write_assignments=write_assignments,
+        assignments_file="assignments.csv" if write_assignments is None else "assignments/",
     )
 
 
