@@ -271,14 +271,23 @@ def segment_prepared(
     X = prepared.X if fit_mask is None else prepared.X[fit_mask]
     features = prepared.features
     n = len(X)
+    # A table longer than the driver's head stays on the engine: X is its seeded sample
+    # of the fitted customers, and every pass over all of them runs there.
+    large = data is not None and prepared.n_total is not None
+    atypical_rows = prepared.atypical_rows if large else None
+    if large:
+        n = int(prepared.n_total or 0) - (0 if atypical_rows is None else len(atypical_rows))
 
     say("scaling features")
     scaled = None
+    every_customer = data  # before the atypical ones are left out of fitting
     if data is None:
         scaler = fit_scaler(X, config.scale, log=prepared.log_features or None)
     else:  # one statistics pass on the engine (it read the log features transformed)
         if fit_mask is not None:  # every row is used on this path: positions are rows
             data = data.without_rows(np.flatnonzero(~fit_mask))
+        elif atypical_rows is not None:
+            data = data.without_rows(atypical_rows)
         scaler = scaler_from_stats(
             data.column_stats(), config.scale, log=prepared.log_features or None
         )
@@ -293,6 +302,8 @@ def segment_prepared(
     # the chosen k is then fitted or cut on every customer.
     if scaled is None:
         sample_rows = _sweep_sample(n, config.seed)
+    elif large:  # X is the engine's seeded sample already (all customers when few)
+        sample_rows = None if len(X) == n else np.arange(len(X))
     else:  # the engine's seeded sample (sample_keys), in row order
         sample_rows = (
             None if n <= SWEEP_SAMPLE else scaled.sample(SWEEP_SAMPLE, seed=config.seed).rows
@@ -480,7 +491,11 @@ def segment_prepared(
             # labels come back (the driver holds the table already, see distributed.py).
             say(f"fitting k-means with k = {k} on all {n:,} customers with {scaled.engine}")
             lloyd = scaled.lloyd(fits[k].centres)
-            raw_labels = _engine_labels(scaled.assign(lloyd.centres), Xs)
+            assigned = scaled.assign(lloyd.centres)
+            if large:  # the sample's labels: the same nearest-centre rule as the engine's
+                raw_labels = engine.assign(Xs, lloyd.centres)[0]
+            else:
+                raw_labels = _engine_labels(assigned, Xs)
         elif sample_rows is not None:
             # Lloyd on every customer, started from the sample's centres: one run, few
             # iterations, instead of n_init restarts on the full data.
@@ -497,7 +512,20 @@ def segment_prepared(
             engine, prepared.X, fit_mask, Xs, raw_labels, k, scaler
         )
         n = len(X)
-    n_found = int((np.bincount(raw_labels, minlength=k) > 0).sum())
+    raw_counts = np.bincount(raw_labels, minlength=k)
+    if large:
+        fit_sums = assigned.group_sums(k)
+        raw_centres = fit_sums.sums / np.maximum(fit_sums.counts, 1)[:, None]
+        if atypical_rows is not None and every_customer is not None:
+            # The atypical customers go to the nearest centre of the fit, as locally.
+            say(f"assigning {len(atypical_rows):,} atypical customers")
+            assigned = assigned.with_atypical(  # type: ignore[attr-defined]
+                every_customer.scale(scaler.center, scaler.scale), atypical_rows, raw_centres
+            )
+        n = int(prepared.n_total or 0)
+        population, engine_profiles = assigned.profile_segments(k)  # type: ignore[attr-defined]
+        raw_counts = np.array([p.size for p in engine_profiles])
+    n_found = int((raw_counts > 0).sum())
     if n_found < k:
         # Customers too close to tell apart at this precision: say so, not crash later.
         raise DataError(
@@ -507,17 +535,25 @@ def segment_prepared(
 
     # --- stable segment numbering: by size, then by centre -------------------------
     say("profiling segments")
-    order = _canonical_order(engine, X, raw_labels, k)
+    if large:
+        order = _order_by(
+            raw_counts, np.array([[p.centre[f] for f in features] for p in engine_profiles])
+        )
+    else:
+        order = _canonical_order(engine, X, raw_labels, k)
     remap = np.empty(k, dtype=np.int64)
     remap[order] = np.arange(k)
     labels = remap[raw_labels]
-    if fit_mask is None:
+    if large:  # the fitted customers' centres, from the engine's sums
+        counts, centres = fit_sums.counts[order], raw_centres[order]
+    elif fit_mask is None:
         counts, sums, _ = engine.segment_sums(Xs, labels, k)
     else:  # centres of the fitted customers only
         counts, sums, _ = engine.segment_sums(
             np.ascontiguousarray(Xs[fit_mask]), labels[fit_mask], k
         )
-    centres = sums / np.maximum(counts, 1)[:, None]
+    if not large:
+        centres = sums / np.maximum(counts, 1)[:, None]
 
     stability: list[float | None] = [None] * k
     stability_size = None
@@ -539,7 +575,10 @@ def segment_prepared(
             selection, stability_resamples=N_RESAMPLES, stability_sample_size=stability_size
         )
 
-    population, profiles = profile_segments(X, labels, k, features, prepared.categories)
+    if large:
+        profiles = [engine_profiles[o] for o in order]
+    else:
+        population, profiles = profile_segments(X, labels, k, features, prepared.categories)
     # Roles the column-role registry recognised by name count before the playbook's words.
     registry = playbook.registry_roles(prepared.summary.roles)
     names = name_segments(
@@ -565,7 +604,7 @@ def segment_prepared(
     # --- distances and the model ---------------------------------------------------
     nearest, own = engine.assign(Xs, centres)
     differ = np.flatnonzero(nearest != labels)
-    agreement = 1.0 - len(differ) / n
+    agreement = 1.0 - len(differ) / len(labels)  # (on the sample when large)
     # Distance to the customer's own segment centre; it is the nearest one for k-means, so
     # only the few others (hierarchical segments) need a second look.
     if len(differ):
@@ -622,7 +661,11 @@ def segment_prepared(
         ),
         id_column=prepared.summary.id_column,
         training={
-            "fingerprint": fingerprint(X, features),
+            "fingerprint": (
+                every_customer.fingerprint()  # type: ignore[union-attr]
+                if large
+                else fingerprint(X, features)
+            ),
             "n_customers": n,
             "source": Path(prepared.summary.source).name,
         },
@@ -637,6 +680,18 @@ def segment_prepared(
     full[prepared.used] = labels + 1
     say("drawing the segment map")
     projection = _projection(X, Xs, labels, features, prepared, config.seed)
+    write_assignments = None
+    if large:
+        # Per customer, only on the engine: written by it into the result folder.
+        full = np.zeros(0, dtype=np.int64)
+        projection = replace(projection, n_total=n)
+        seg_ids = remap + 1
+        seg_names = [names[int(r)] for r in remap]
+        handle = assigned
+
+        def write_assignments(path: Path) -> None:
+            handle.write_segments(path, seg_ids, seg_names)  # type: ignore[attr-defined]
+
     dendrogram = None
     if tree is not None:
         dendrogram = _dendrogram(tree, k)
@@ -648,14 +703,16 @@ def segment_prepared(
         population=population,
         level_rule=LEVEL_RULE,
         labels=full,
-        ids=prepared.ids,
-        left_out=prepared.left_out,
+        ids=prepared.ids if not large else pd.Series([], dtype=object),
+        left_out=prepared.left_out if not large else pd.Series([], dtype=object),
         model=model,
         projection=projection,
         dendrogram=dendrogram,
         warnings=tuple(prepared.summary.warnings) + tuple(warns),
         row_flags=prepared.row_flags,
         surrogate=surrogate.to_dict(),
+        write_assignments=write_assignments,
+        assignments_file="assignments.csv" if write_assignments is None else "assignments/",
     )
 
 
@@ -780,9 +837,13 @@ def _canonical_order(engine: Engine, X: np.ndarray, labels: np.ndarray, k: int) 
     """Algorithm labels sorted by size (largest first), then by centre: ids that don't depend
     on the algorithm's arbitrary numbering."""
     sizes, sums, _ = engine.segment_sums(X, labels, k)
-    means = sums / np.maximum(sizes, 1)[:, None]
-    keys = [(-int(sizes[s]), *np.round(means[s], 9).tolist()) for s in range(k)]
-    return np.array(sorted(range(k), key=lambda s: keys[s]))
+    return _order_by(sizes, sums / np.maximum(sizes, 1)[:, None])
+
+
+def _order_by(sizes: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """Segments by size (largest first), then by their means in original units."""
+    keys = [(-int(sizes[s]), *np.round(means[s], 9).tolist()) for s in range(len(sizes))]
+    return np.array(sorted(range(len(sizes)), key=lambda s: keys[s]))
 
 
 def _projection(

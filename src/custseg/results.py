@@ -15,6 +15,9 @@ import pandas as pd
 from .json_values import json_safe
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from .config import SegmentationConfig
     from .features.roles import ColumnRole
     from .model import SegmentModel
@@ -385,6 +388,12 @@ class SegmentationResult:
     surrogate: dict[str, Any] | None = None
     # Over all input rows: 'imputed' (columns filled) and 'atypical' (kept out of fitting).
     row_flags: pd.DataFrame | None = None
+    # When the customers stay on a data engine (a Spark table longer than the driver's
+    # head): ``labels``, ``ids`` and ``left_out`` are empty, and this writes each
+    # customer's segment as a Parquet folder (``assignments/`` of the result folder).
+    write_assignments: Callable[[Path], None] | None = None
+    # Where the result folder holds each customer's segment (said by the summary and report).
+    assignments_file: str = "assignments.csv"
 
     @property
     def k(self) -> int:
@@ -418,6 +427,11 @@ class SegmentationResult:
                 "segments": [s.to_dict() for s in self.segments],
                 "projection": self.projection.to_dict() if self.projection else None,
                 "dendrogram": self.dendrogram.to_dict() if self.dendrogram else None,
+                **(
+                    {"assignments": self.assignments_file}
+                    if self.assignments_file != "assignments.csv"
+                    else {}
+                ),
                 "warnings": list(self.warnings),
                 # How often "nearest segment centre" (used for new customers) agrees with
                 # the fitted segments on these customers: 1.0 for k-means by construction.

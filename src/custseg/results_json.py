@@ -202,6 +202,7 @@ def result_from_dict(
         population={f: _stats(s) for f, s in doc["population"].items()},
         level_rule=str(doc.get("level_rule") or ""),
         labels=np.zeros(0, dtype=np.int64),
+        assignments_file=str(doc.get("assignments") or "assignments.csv"),
         ids=pd.Series([], dtype=object),
         left_out=pd.Series([], dtype=object),
         model=model,

@@ -69,7 +69,9 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         What :meth:`predict` uses; ``model_.save(path)`` writes ``model.json``.
     labels_ : ndarray of shape (n_rows,)
         Segment of each input row as 0..k-1 (scikit-learn's convention), -1 for
-        rows left out (missing values under ``missing="drop"``).
+        rows left out (missing values under ``missing="drop"``). Empty for a Spark
+        run on a table longer than the driver's head: each customer's segment stays on
+        Spark (``custseg.write_results`` has Spark write the ``assignments/`` folder).
     segment_ids_ : ndarray of shape (k,)
         The business id of each segment (1..k; ids kept from ``previous``),
         so ``segment_ids_[labels_]`` is the ``segment`` column of ``assignments.csv``.

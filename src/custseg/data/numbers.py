@@ -110,6 +110,23 @@ def _parse(text: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray, dict[str
     return numbers, bad, fixes
 
 
+def text_in_number_message(name: str, row: int, value: object, n_bad: int, *, strict: bool) -> str:
+    """The error for text cells in a column of numbers: ``row`` (0-based) holds the first
+    of ``n_bad``; ``strict`` when the user named the column as a feature."""
+    more = f" and {n_bad - 1} more" if n_bad > 1 else ""
+    what = "feature" if strict else "column"
+    fix = (
+        "fix the value, or leave the column out of --features "
+        "(text columns are profiled as categories)"
+        if strict
+        else "fix the value, or choose the features with --features to leave it out"
+    )
+    return (
+        f"{what} {name!r} has text where a number is expected: row {row + 1} is "
+        f"{str(value)!r}{more}; {fix}"
+    )
+
+
 def _is_text_column(n_bad: int, n_numbers: int) -> bool:
     return n_bad > MAX_TEXT_SHARE * (n_numbers + n_bad)
 
@@ -167,18 +184,7 @@ def coerce_numeric(
         # A column of numbers with a few text cells is a typo, not a text column: say
         # where it is rather than silently leaving the column out.
         i = int(bad[0])
-        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
-        what = "feature" if strict else "column"
-        fix = (
-            "fix the value, or leave the column out of --features "
-            "(text columns are profiled as categories)"
-            if strict
-            else "fix the value, or choose the features with --features to leave it out"
-        )
-        raise DataError(
-            f"{what} {name!r} has text where a number is expected: row {i + 1} is "
-            f"{str(values[i])!r}{more}; {fix}"
-        )
+        raise DataError(text_in_number_message(name, i, values[i], len(bad), strict=strict))
     if not strict and np.isnan(out).all():
         return None, None
     # One example per repair, in row order: the note shows how a cell was read.

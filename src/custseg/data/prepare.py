@@ -75,6 +75,13 @@ class PreparedData:
     row_flags: pd.DataFrame | None = None
     # Derived features and how to derive them from new data (stored in the model).
     derivations: dict[str, dict] = field(default_factory=dict)
+    # Set when the customers stay on a data engine (a table longer than the driver's
+    # head): X, ids and categories then hold only the engine's seeded sample of the
+    # fitted customers, and this is the number of customers (custseg.distributed).
+    n_total: int | None = None
+    # With n_total: row numbers (0-based, file order) of the atypical customers, kept out
+    # of fitting on the engine and assigned afterwards.
+    atypical_rows: np.ndarray | None = None
 
 
 def impute_medians(
@@ -143,6 +150,96 @@ def show_value(value: object) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
+# --- messages of the row rules, one definition for the local rules and the engines' checks
+# of every row (custseg.engines.spark_rules): positions are 0-based rows of the file.
+
+
+def id_empty_why(positions: np.ndarray) -> str:
+    """Why an id-named column is not an id: it has empty cells."""
+    return f"empty in {rows_list(positions)}"
+
+
+def id_duplicate_why(value: object, positions: np.ndarray) -> str:
+    """Why an id-named column is not an id: values repeat (``value`` at the first row)."""
+    return f"duplicate values ({show_value(value)} in {rows_list(positions)})"
+
+
+def id_empty_message(id_column: str, positions: np.ndarray) -> str:
+    """The error for empty cells in the id column the user named."""
+    return f"id column {id_column!r} is empty in {rows_list(positions)}; fill it in"
+
+
+def id_duplicate_message(id_column: str, value: object, positions: np.ndarray) -> str:
+    """The error for repeated ids in the id column the user named."""
+    return (
+        f"id column {id_column!r} has duplicate value {show_value(value)} "
+        f"({rows_list(positions)}); every customer needs a unique id"
+    )
+
+
+def all_empty_message(feature: str) -> str:
+    """The error for a feature without any value."""
+    return f"feature {feature!r} is empty in every row; fill it in or leave it out of --features"
+
+
+def infinite_message(feature: str, positions: np.ndarray) -> str:
+    """The error for infinite values in a feature."""
+    return (
+        f"feature {feature!r} has an infinite value in {rows_list(positions)}; "
+        "replace it with a real number or leave the cell empty"
+    )
+
+
+#: Values beyond this size (absolute) are refused: their squares overflow.
+TOO_LARGE = 1e150
+
+
+def too_large_message(feature: str, value: float, positions: np.ndarray) -> str:
+    """The error for values too large to compute with (first one: ``value``)."""
+    return (
+        f"feature {feature!r} has a value too large to compute with ({value:g} in "
+        f"{rows_list(positions)}); check that value"
+    )
+
+
+def negative_note(feature: str, value: object, positions: np.ndarray) -> str:
+    """The stated flag for negative values in a column that cannot be negative."""
+    return (
+        f"flagged: column {feature!r} has negative values, which make no sense for it, in "
+        f"{rows_list(positions)} ({show_value(value)}); they were kept as they are "
+        "- check them"
+    )
+
+
+def constant_message(feature: str, value: float) -> str:
+    """The error for a feature with one value for every customer."""
+    return (
+        f"feature {feature!r} has the same value ({value:g}) for every customer, so it "
+        "cannot separate segments; leave it out of --features"
+    )
+
+
+def outlier_note(line: str, outliers: str) -> str:
+    """The stated flag for implausible or extreme values and what ``--outliers`` did."""
+    what = {
+        "keep": "kept and fitted like any customer",
+        "flag": "kept out of fitting the centres, assigned and marked atypical in assignments.csv",
+        "exclude": "left out (--outliers exclude)",
+    }[outliers]
+    return f"flagged: {line}; {what}"
+
+
+#: How the notes of the rules that depend on every row begin (negative values, filled
+#: cells, implausible and extreme values): an engine that applies those rules to every
+#: row replaces the notes a part of the table gave.
+ROW_RULE_NOTES = ("flagged: ", "filled ")
+
+
+def cannot_be_negative(name: str) -> bool:
+    """True for a column whose name says it cannot be negative (age, income, spend ...)."""
+    return _cannot_be_negative(name)
+
+
 def looks_like_id_name(name: str) -> bool:
     """True for a column name that names customer ids ('CustomerID', 'client_id')."""
     return _looks_like_id_name(name)
@@ -186,11 +283,11 @@ def detect_id(frame: pd.DataFrame, repairs: list[str]) -> tuple[str | None, dict
         col = frame[name]
         if col.isna().any():
             pos = np.flatnonzero(col.isna().to_numpy())
-            why = f"empty in {rows_list(pos)}"
+            why = id_empty_why(pos)
         elif not col.is_unique:
             dup = col.duplicated(keep=False).to_numpy()
             pos = np.flatnonzero(dup)
-            why = f"duplicate values ({show_value(col.iloc[pos[0]])} in {rows_list(pos)})"
+            why = id_duplicate_why(col.iloc[pos[0]], pos)
         else:
             if found is None:
                 found = name
@@ -276,20 +373,27 @@ def _find_totals_row(frame: pd.DataFrame) -> str | None:
     if len(frame) < 3:
         return None
     last = frame.iloc[-1]
-    filled = [c for c in frame.columns if not pd.isna(last[c])]
+    above = frame.iloc[:-1]
+    sums = {
+        c: float(np.nansum(above[c].to_numpy(dtype=np.float64, na_value=np.nan)))
+        for c in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    }
+    return totals_reason(last.to_dict(), sums)
+
+
+def totals_reason(last: dict, sums: dict[str, float]) -> str | None:
+    """Why a table's last row (column -> value, in file order) is a totals row, or None;
+    ``sums`` holds, for each numeric column, the sum of the rows above it."""
+    filled = [c for c, v in last.items() if not pd.isna(v)]
     # The label of a totals row is its first filled cell ('Total', 'Grand total', 'Sum').
     if filled and isinstance(last[filled[0]], str) and _TOTAL_LABEL.match(last[filled[0]]):
         return f"{last[filled[0]].strip()!r} in column {filled[0]!r}"
-    above = frame.iloc[:-1]
     matched = 0
-    for c in frame.columns:
-        col = frame[c]
-        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-            continue
+    for c, total in sums.items():
         v = last[c]
         if pd.isna(v):
             continue
-        total = float(np.nansum(above[c].to_numpy(dtype=np.float64, na_value=np.nan)))
         if not np.isclose(float(v), total, rtol=1e-6, atol=1e-9) or total == 0:
             return None
         matched += 1
@@ -377,6 +481,36 @@ def _unnamed_with_data(
     return frame
 
 
+#: Filling more than this share of a column's cells is a warning.
+FILL_WARNING_SHARE = 0.05
+
+
+def empty_values_message(feature: str, count: int, positions: np.ndarray) -> str:
+    """The error of ``--missing error`` for a feature with empty cells."""
+    return (
+        f"feature {feature!r} has {count} empty value(s) ({rows_list(positions)}); "
+        "fill them in, or use --missing drop or --missing impute"
+    )
+
+
+def filled_note(feature: str, count: int, value: float) -> str:
+    """The stated repair of filling a feature's empty cells with its median."""
+    return (
+        f"filled {count:,} empty cell(s) of {feature!r} with its median "
+        f"({value:g}); those rows say so in the 'imputed' column of "
+        "assignments.csv"
+    )
+
+
+def filled_warning(feature: str, share: float, count: int, value: float) -> str:
+    """The warning for filling more than :data:`FILL_WARNING_SHARE` of a feature."""
+    return (
+        f"{share:.0%} of {feature!r} ({count:,} cells) was "
+        f"filled with its median ({value:g}); fill the cells "
+        f"in, or leave it out with --ignore {feature!r}"
+    )
+
+
 @dataclass(frozen=True)
 class MissingHandled:
     """What the missing-value policy did (see :func:`handle_missing`)."""
@@ -417,10 +551,7 @@ def handle_missing(
     if policy == "error":
         j = int(np.flatnonzero(missing.any(axis=0))[0])
         pos = np.flatnonzero(missing[:, j])
-        raise DataError(
-            f"feature {features[j]!r} has {len(pos)} empty value(s) ({rows_list(pos)}); "
-            "fill them in, or use --missing drop or --missing impute"
-        )
+        raise DataError(empty_values_message(features[j], len(pos), pos))
     share: np.ndarray = missing.mean(axis=0)
     fill: np.ndarray
     if policy == "impute":
@@ -438,17 +569,9 @@ def handle_missing(
         imputed_rows[rows] = [r.replace("missing value in ", "") for r in reasons]
         impute_values, imputed = impute_medians(X, sub, features)
         for f, count in imputed.items():
-            repairs.append(
-                f"filled {count:,} empty cell(s) of {f!r} with its median "
-                f"({impute_values[f]:g}); those rows say so in the 'imputed' column of "
-                "assignments.csv"
-            )
-        for f in (features[i] for i in np.flatnonzero(fill & (share > 0.05))):
-            warns.append(
-                f"{share[features.index(f)]:.0%} of {f!r} ({imputed[f]:,} cells) was "
-                f"filled with its median ({impute_values[f]:g}); fill the cells "
-                f"in, or leave it out with --ignore {f!r}"
-            )
+            repairs.append(filled_note(f, count, impute_values[f]))
+        for f in (features[i] for i in np.flatnonzero(fill & (share > FILL_WARNING_SHARE))):
+            warns.append(filled_warning(f, share[features.index(f)], imputed[f], impute_values[f]))
         missing = np.where(fill[None, :], False, missing)
     rows_missing = missing.any(axis=1)
     n_out = int(rows_missing.sum())
@@ -570,14 +693,11 @@ def _prepare_rows(
         ids_col = frame[id_column]
         if ids_col.isna().any():
             pos = np.flatnonzero(ids_col.isna().to_numpy())
-            raise DataError(f"id column {id_column!r} is empty in {rows_list(pos)}; fill it in")
+            raise DataError(id_empty_message(id_column, pos))
         dup = ids_col.duplicated(keep=False).to_numpy()
         if dup.any():
             pos = np.flatnonzero(dup)
-            raise DataError(
-                f"id column {id_column!r} has duplicate value {show_value(ids_col.iloc[pos[0]])} "
-                f"({rows_list(pos)}); every customer needs a unique id"
-            )
+            raise DataError(id_duplicate_message(id_column, ids_col.iloc[pos[0]], pos))
         not_ids: dict[str, str] = {}
     else:
         id_column, not_ids = detect_id(frame, repairs_l)
@@ -663,23 +783,15 @@ def _prepare_rows(
     for j, f in enumerate(features):
         col = X[:, j]
         if np.isnan(col).all():
-            raise DataError(
-                f"feature {f!r} is empty in every row; fill it in or leave it out of --features"
-            )
+            raise DataError(all_empty_message(f))
         inf = np.isinf(col)
         if inf.any():
             pos = np.flatnonzero(inf)
-            raise DataError(
-                f"feature {f!r} has an infinite value in {rows_list(pos)}; "
-                "replace it with a real number or leave the cell empty"
-            )
-        big = np.abs(col) > 1e150
+            raise DataError(infinite_message(f, pos))
+        big = np.abs(col) > TOO_LARGE
         if big.any():
             pos = np.flatnonzero(big)
-            raise DataError(
-                f"feature {f!r} has a value too large to compute with ({col[pos[0]]:g} in "
-                f"{rows_list(pos)}); check that value"
-            )
+            raise DataError(too_large_message(f, col[pos[0]], pos))
 
     # --- values that cannot be negative: flagged, never changed ---------------------
     for j, f in enumerate(features):
@@ -687,11 +799,7 @@ def _prepare_rows(
             continue
         neg = np.flatnonzero(X[:, j] < 0)
         if len(neg):
-            repairs_l.append(
-                f"flagged: column {f!r} has negative values, which make no sense for it, in "
-                f"{rows_list(neg)} ({show_value(X[neg[0], j])}); they were kept as they are "
-                "- check them"
-            )
+            repairs_l.append(negative_note(f, X[neg[0], j], neg))
 
     # --- transform and implausible values (the rulebook) ----------------------------
     log_flags, transformed = log_features(X, tuple(features), kinds, config.transform)
@@ -721,14 +829,8 @@ def _prepare_rows(
     # --- implausible and extreme values: flagged, and per --outliers -----------------
     atypical = np.zeros(n_rows, dtype=bool)
     if outlier_lines:
-        what = {
-            "keep": "kept and fitted like any customer",
-            "flag": "kept out of fitting the centres, assigned and marked atypical in "
-            "assignments.csv",
-            "exclude": "left out (--outliers exclude)",
-        }[config.outliers]
         for line in outlier_lines:
-            repairs_l.append(f"flagged: {line}; {what}")
+            repairs_l.append(outlier_note(line, config.outliers))
         if config.outliers == "exclude":
             out = outlier_rows & (left_out == "")
             left_out[out] = "implausible or extreme value (--outliers exclude)"
@@ -760,10 +862,7 @@ def _prepare_rows(
     for j, f in enumerate(features):
         col = X_used[:, j]
         if np.all(col == col[0]):
-            raise DataError(
-                f"feature {f!r} has the same value ({col[0]:g}) for every customer, so it "
-                "cannot separate segments; leave it out of --features"
-            )
+            raise DataError(constant_message(f, col[0]))
     if isinstance(config.k, int) and config.k > n_used:
         raise ConfigError(
             f"n_customers={n_used} is smaller than k={config.k}; ask for fewer segments"

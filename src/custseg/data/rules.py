@@ -490,25 +490,40 @@ def log_features(
         col = X[:, j]
         finite = col[np.isfinite(col)]
         nonneg = len(finite) > 0 and finite.min() >= 0
-        skew = _skewness(finite)
-        take = False
-        if mode == "log":
-            take = nonneg
-        elif mode == "auto":
-            take = (
-                nonneg
-                and kinds.get(f, "number") in ("amount", "number")
-                and skew > SKEW_LIMIT
-                and len(np.unique(finite[:10_000])) > 10
-            )
-        flags.append(bool(take))
-        if take:
-            why[f] = (
-                f"log(1 + x): skewed amount (skewness {skew:.1f})"
-                if mode == "auto"
-                else "log(1 + x) (--transform log)"
-            )
+        reason = log_decision(
+            mode,
+            kinds.get(f, "number"),
+            nonneg=nonneg,
+            skew=_skewness(finite),
+            n_distinct_first=len(np.unique(finite[:DISTINCT_PROBE])),
+        )
+        flags.append(reason is not None)
+        if reason is not None:
+            why[f] = reason
     return tuple(flags), why
+
+
+#: The first this many values (in row order) tell a continuous amount from a few levels.
+DISTINCT_PROBE = 10_000
+
+
+def log_decision(
+    mode: str, kind: str, *, nonneg: bool, skew: float, n_distinct_first: int
+) -> str | None:
+    """Why ``--transform`` logs a feature, or None: from the feature's kind, whether it is
+    never negative, its skewness and the distinct values among its first
+    :data:`DISTINCT_PROBE` values (one rule for every engine)."""
+    if mode == "log":
+        return "log(1 + x) (--transform log)" if nonneg else None
+    if (
+        mode == "auto"
+        and nonneg
+        and kind in ("amount", "number")
+        and skew > SKEW_LIMIT
+        and n_distinct_first > 10
+    ):
+        return f"log(1 + x): skewed amount (skewness {skew:.1f})"
+    return None
 
 
 def plausible_ranges(roles: tuple[ColumnRole, ...], registry: RoleRegistry) -> dict[str, tuple]:
@@ -537,8 +552,6 @@ def find_outliers(
     income). Extreme: beyond :data:`OUTLIER_IQR` interquartile ranges from the
     quartiles, on the scale the clustering uses (after any log transform).
     """
-    from .prepare import rows_list, show_value
-
     flagged = np.zeros(len(X), dtype=bool)
     lines: list[str] = []
     for j, f in enumerate(features):
@@ -552,10 +565,7 @@ def find_outliers(
             bad |= ok & (col > hi)
         if bad.any():
             pos = np.flatnonzero(bad)
-            lines.append(
-                f"{f!r}: {len(pos)} implausible value(s) (outside {_range(lo, hi)}), e.g. "
-                f"{show_value(col[pos[0]])} in {rows_list(pos)}"
-            )
+            lines.append(implausible_line(f, len(pos), lo, hi, col[pos[0]], pos))
         z = np.sign(col) * np.log1p(np.abs(col)) if log_flags[j] else col
         q1, q3 = np.nanpercentile(z, [25, 75]) if ok.any() else (0.0, 0.0)
         iqr = q3 - q1
@@ -565,13 +575,32 @@ def find_outliers(
         if extreme.any():
             pos = np.flatnonzero(extreme)
             med = float(np.nanmedian(col))
-            times = f" ({abs(col[pos[0]] / med):,.0f} times the median)" if med else ""
-            lines.append(
-                f"{f!r}: {len(pos)} extreme value(s), e.g. {show_value(col[pos[0]])}{times} "
-                f"in {rows_list(pos)}"
-            )
+            lines.append(extreme_line(f, len(pos), col[pos[0]], med, pos))
         flagged |= bad | extreme
     return flagged, lines
+
+
+def implausible_line(
+    feature: str, count: int, lo: float | None, hi: float | None, value: float, positions
+) -> str:
+    """The flag line for values outside a role's plausible range (first: ``value``)."""
+    from .prepare import rows_list, show_value
+
+    return (
+        f"{feature!r}: {count} implausible value(s) (outside {_range(lo, hi)}), e.g. "
+        f"{show_value(value)} in {rows_list(positions)}"
+    )
+
+
+def extreme_line(feature: str, count: int, value: float, median: float, positions) -> str:
+    """The flag line for extreme values (first: ``value``; ``median`` of the feature)."""
+    from .prepare import rows_list, show_value
+
+    times = f" ({abs(value / median):,.0f} times the median)" if median else ""
+    return (
+        f"{feature!r}: {count} extreme value(s), e.g. {show_value(value)}{times} "
+        f"in {rows_list(positions)}"
+    )
 
 
 def _range(lo, hi) -> str:

@@ -59,6 +59,9 @@ ROW, SEGMENT, DISTANCE, KEY = (
     "_custseg_distance",
     "_custseg_key",
 )
+#: Prefix of the columns that keep each feature in original units (``read(raw=True)``),
+#: and the column naming the features filled in each customer's row.
+RAW, IMPUTED = "_custseg_raw", "_custseg_imputed"
 #: Settings of a session custseg creates itself (one that already runs is used as it is).
 DEFAULT_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
@@ -399,6 +402,28 @@ class SparkData:
             quantile_error=QUANTILE_ERROR,
         )
 
+    # -- a run whose customers stay on Spark (custseg.engines.spark_profile) ------------
+    def profile_segments(self, k: int, kinds: Any = None) -> Any:
+        """Profiles of segments 0..k-1 in original units, from aggregates."""
+        from .spark_profile import profile_on_spark
+
+        return profile_on_spark(self, k, kinds)
+
+    def fingerprint(self) -> str:
+        from .spark_profile import fingerprint_on_spark
+
+        return fingerprint_on_spark(self)
+
+    def with_atypical(self, full: SparkData, rows: Sequence[int], centres: Any) -> SparkData:
+        from .spark_profile import assign_atypical
+
+        return assign_atypical(self, full, rows, centres)
+
+    def write_segments(self, path: str | Path, segment_ids: Any, names: Sequence[str]) -> None:
+        from .spark_profile import write_segments
+
+        write_segments(self, path, segment_ids, names)
+
     def write_assignments(self, path: str | Path) -> None:
         from pyspark.sql import functions as F
 
@@ -525,16 +550,21 @@ class SparkEngine:
         categories: Sequence[str],
         log: Sequence[bool] | None = None,
         fill: Mapping[str, float] | None = None,
+        raw: bool = False,
     ) -> SparkData:
         from pyspark.sql import functions as F
 
         check_columns([*features, *([id_column] if id_column else []), *categories], df.columns)
         logged = set(np.flatnonzero(np.asarray(log or (), dtype=bool)).tolist())
 
-        def feature(j: int, f: str) -> Any:
+        def filled(f: str) -> Any:
             col = F.col(f"`{f}`").cast("double")
             if fill and f in fill:  # empty (null) or NaN cells take the chosen value
                 col = F.when(col.isNull() | F.isnan(col), F.lit(float(fill[f]))).otherwise(col)
+            return col
+
+        def feature(j: int, f: str) -> Any:
+            col = filled(f)
             if j in logged:  # as Scaler._log: sign(x) * log(1 + |x|)
                 col = F.signum(col) * F.log1p(F.abs(col))
             return col.alias(f)
@@ -544,7 +574,16 @@ class SparkEngine:
             *[feature(j, f) for j, f in enumerate(features)],
             *([F.col(f"`{id_column}`")] if id_column else []),
             *[F.col(f"`{c}`") for c in categories],
+            # Original units for profiles, carried through scale and assign untouched.
+            *[filled(f).alias(f"{RAW}{j}") for j, f in enumerate(features) if raw],
         ]
+        if raw and fill:  # as assignments.csv's 'imputed' column: "'a', 'b'" or ""
+            empty = []
+            for f in features:
+                if f in fill:
+                    c = F.col(f"`{f}`").cast("double")
+                    empty.append(F.when(c.isNull() | F.isnan(c), F.lit(f"'{f}'")))
+            cols.append(F.concat_ws(", ", *empty).alias(IMPUTED))
         return SparkData(self, df.select(*cols), features, id_column, categories)
 
     def from_arrays(
@@ -597,7 +636,28 @@ class SparkEngine:
         categories: Sequence[str] = (),
         log: Sequence[bool] | None = None,
         fill: Mapping[str, float] | None = None,
+        raw: bool = False,
     ) -> SparkData:
+        """A handle to the file's customers (see the contract); with ``raw``, it also keeps
+        each feature in original units (filled, not logged) for
+        :func:`custseg.engines.spark_profile.profile_on_spark`."""
+        df = self.read_numbered(path)
+        return self._from_df(df, features, id_column, categories, log, fill, raw)
+
+    def check_rows(self, path: str | Path, head: Any, config: Any, *, head_rows: int) -> Any:
+        """The data rules that depend on every row, as Spark aggregates, given the decisions
+        the local rules made on the file's first ``head_rows`` (see
+        :func:`custseg.engines.spark_rules.check_rows`)."""
+        from .spark_rules import check_rows
+
+        return check_rows(
+            self.read_numbered(path), head, config, head_rows=head_rows, engine=self.name
+        )
+
+    def read_numbered(self, path: str | Path) -> Any:
+        """Every column of the file as Spark reads it, plus the 0-based row number in file
+        order (column :data:`ROW`): what the checks of every row
+        (:mod:`custseg.engines.spark_rules`) run on."""
         from pyspark.sql.types import LongType, StructField, StructType
 
         df = self._raw(path)
@@ -612,8 +672,7 @@ class SparkEngine:
             start += n
         schema = StructType([*df.schema.fields, StructField(ROW, LongType(), False)])
         with _quiet():
-            df = df.mapInArrow(functools.partial(_row_partition, offsets=offsets), schema)
-        return self._from_df(df, features, id_column, categories, log, fill)
+            return df.mapInArrow(functools.partial(_row_partition, offsets=offsets), schema)
 
     def assign_model(self, model: Any, path: str | Path, out: str | Path) -> Any:
         """Assign the customers of ``path`` to a saved model's segments; Spark writes ``out``

@@ -58,14 +58,21 @@ OUTPUT_NAMES = (
     )
     | RFM_FILES
 )
+# Folders custseg writes into a results folder: each customer's segment written by a
+# data engine as a Parquet folder, when the customers stay on it (docs/spark.md).
+OUTPUT_FOLDERS = frozenset({"assignments"})
 _LEFTOVER = re.compile(r"-(\d+)-[0-9a-f]+$")
 
 
 def is_output_name(name: str) -> bool:
-    """True for a plain file name custseg writes into a results folder."""
+    """True for a plain file name (or one of the folders) custseg writes into a results folder."""
     if "/" in name or "\\" in name or name.startswith("."):
         return False
-    return name in OUTPUT_NAMES or (name.endswith(".png") and len(name) <= 64)
+    return (
+        name in OUTPUT_NAMES
+        or name in OUTPUT_FOLDERS
+        or (name.endswith(".png") and len(name) <= 64)
+    )
 
 
 def _suffix() -> str:
@@ -335,7 +342,8 @@ def atomic_directory(
         yield tmp
         new = {p.name for p in tmp.iterdir()}
         for name in new:
-            if not is_output_name(name) or not (tmp / name).is_file():
+            kind_ok = (tmp / name).is_dir() if name in OUTPUT_FOLDERS else (tmp / name).is_file()
+            if not is_output_name(name) or not kind_ok:
                 raise RuntimeError(f"custseg wrote an unexpected output '{name}'")
         # Checked again now: a file of the user's may have appeared while we computed.
         owned = check_replaceable(target, force=force, names=frozenset(new))
@@ -343,12 +351,21 @@ def atomic_directory(
         # never leaves a file of custseg's that the next run would not recognise.
         _write_manifest(real, owned | new)
         for name in sorted(new):
-            os.replace(tmp / name, real / name)
+            old = real / name
+            if name in OUTPUT_FOLDERS and old.is_dir() and not old.is_symlink():
+                # A folder does not replace a folder: the earlier run's moves aside first.
+                os.replace(old, tmp / f".old-{name}")
+            os.replace(tmp / name, old)
         for name in sorted(owned - new):
             with contextlib.suppress(FileNotFoundError):
-                if not (real / name).is_dir() or (real / name).is_symlink():
+                if name in OUTPUT_FOLDERS and (real / name).is_dir():
+                    if not (real / name).is_symlink():
+                        shutil.rmtree(real / name)
+                elif not (real / name).is_dir() or (real / name).is_symlink():
                     (real / name).unlink()
         _write_manifest(real, new)
+        for name in OUTPUT_FOLDERS:
+            shutil.rmtree(tmp / f".old-{name}", ignore_errors=True)
         tmp.rmdir()
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)

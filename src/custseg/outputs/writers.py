@@ -99,7 +99,10 @@ def write_results(
         doc = result.to_dict()
         (tmp / "segments.json").write_text(segments_json(doc), encoding="utf-8")
         write_safe_csv(result.segments_frame().reset_index(), tmp / "segments.csv")
-        write_safe_csv(result.assignments(), tmp / "assignments.csv")
+        if result.write_assignments is not None:  # written by the engine, as a folder
+            result.write_assignments(tmp / "assignments")
+        else:
+            write_safe_csv(result.assignments(), tmp / "assignments.csv")
         (tmp / "model.json").write_text(result.model.to_json(), encoding="utf-8")
         if result.identity is not None and result.identity.migration is not None:
             write_safe_csv(result.identity.migration, tmp / "migration.csv")

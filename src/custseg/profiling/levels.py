@@ -87,10 +87,21 @@ def infer_kind(col: np.ndarray) -> Kind:
     ('flag', 'share', 'number')
     """
     lo, hi = float(col.min()), float(col.max())
+    return kind_of(
+        lo, hi, binary=lo >= 0.0 and hi <= 1.0 and bool(np.all((col == 0.0) | (col == 1.0)))
+    )
+
+
+def kind_of(lo: float, hi: float, *, binary: bool) -> Kind:
+    """The kind of a column from its minimum, maximum and whether every value is 0 or 1
+    (figures an engine computes as aggregates); the rule of :func:`infer_kind`.
+
+    >>> kind_of(0.0, 1.0, binary=True), kind_of(0.0, 1.0, binary=False), kind_of(0.0, 5.0,
+    ...     binary=False)
+    ('flag', 'share', 'number')
+    """
     if lo >= 0.0 and hi <= 1.0:
-        if np.all((col == 0.0) | (col == 1.0)):
-            return "flag"
-        return "share"
+        return "flag" if binary else "share"
     return "number"
 
 
@@ -120,6 +131,33 @@ def column_base(col: np.ndarray, kind: Kind | None = None) -> ColumnBase:
         var=var,
         log_mean=float(lg.mean()),
         log_var=float(lg.var()),
+    )
+
+
+def base_from_moments(
+    kind: Kind,
+    n: int,
+    mean: float,
+    var: float,
+    minimum: float,
+    skewness: float,
+    log_mean: float = 0.0,
+    log_var: float = 0.0,
+) -> ColumnBase:
+    """:func:`column_base` from aggregates an engine computes over every customer: the
+    population mean, variance and skewness (``E[(x - mean)^3] / var^1.5``, 0 when the
+    variance is 0), the minimum, and the mean and population variance of ``log(1 + x)``
+    (used only when the column is robust, i.e. non-negative and skewed).
+
+    >>> b = base_from_moments("number", 100, 10.0, 25.0, 0.0, 2.5, 1.9, 0.6)
+    >>> b.robust, b.log_mean
+    (True, 1.9)
+    """
+    robust = kind == "number" and minimum >= 0.0 and var > 0 and skewness > SKEWNESS_ROBUST
+    if not robust:
+        return ColumnBase(kind=kind, robust=False, n=n, mean=mean, var=var)
+    return ColumnBase(
+        kind=kind, robust=True, n=n, mean=mean, var=var, log_mean=log_mean, log_var=log_var
     )
 
 

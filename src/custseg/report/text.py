@@ -28,7 +28,7 @@ def summary_lines(result: SegmentationResult) -> list[str]:
         + _names(data.features)
         + f"; scaling: {result.config.scale}"
         + ("; log-transformed: " + _names(list(data.transformed)) if data.transformed else ""),
-        *_role_lines(data),
+        *_role_lines(data, result.assignments_file),
         f"method: {result.config.method}"
         + (f" ({result.config.linkage} linkage)" if hierarchical else "")
         + (
@@ -60,7 +60,7 @@ def summary_lines(result: SegmentationResult) -> list[str]:
     return lines
 
 
-def _role_lines(data: DataSummary) -> list[str]:
+def _role_lines(data: DataSummary, assignments: str = "assignments.csv") -> list[str]:
     """Descriptors, excluded columns with why, derived columns: what the roles decided."""
     lines = []
     if data.descriptors:
@@ -73,7 +73,7 @@ def _role_lines(data: DataSummary) -> list[str]:
         lines.append(
             f"{data.n_atypical:,} atypical customers (implausible or extreme values) were "
             "kept out of fitting the centres and assigned to the nearest segment "
-            "(atypical in assignments.csv)"
+            f"(atypical in {assignments})"
         )
     return lines
 
