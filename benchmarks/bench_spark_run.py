@@ -81,7 +81,10 @@ def run(path: Path, out: Path, engine: str, master: str) -> dict:
     wall = time.perf_counter() - t
     after = os.times()
     if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:200], "wall": wall}
+        # The last line is /usr/bin/time's; custseg's own message starts with "Error".
+        lines = proc.stderr.strip().splitlines()[:-1]
+        said = [line for line in lines if line.startswith("Error")] or lines or ["?"]
+        return {"error": said[-1][:200], "wall": wall}
     peak_mb = int(proc.stderr.strip().splitlines()[-1]) / 1024
     doc = json.loads((out / "segments.json").read_text(encoding="utf-8"))
     return {

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .config import SegmentationConfig
-from .data.prepare import ROW_RULE_NOTES, PreparedData, _ids_text, prepare
+from .data.prepare import ROW_RULE_NOTES, PreparedData, ids_text, prepare
 from .engines.contract import CustomerData, get_data_engine
 from .errors import ConfigError
 from .pipeline import SWEEP_SAMPLE
@@ -149,7 +149,7 @@ def _prepare_every_row(
         X=np.asarray(sample.X, dtype=np.float64),
         used=np.ones(m, dtype=bool),
         ids=(
-            _ids_text(pd.Series(sample.ids))
+            ids_text(pd.Series(sample.ids))
             if summary.id_column is not None and sample.ids is not None
             else pd.Series((sample.rows + 1).astype(str))
         ),

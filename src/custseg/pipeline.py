@@ -61,7 +61,7 @@ SWEEP_SAMPLE = 20_000
 Progress = Callable[[str], None]
 
 
-def _quiet(_: str) -> None:
+def quiet_spark(_: str) -> None:
     pass
 
 
@@ -97,7 +97,7 @@ def segment(
     ('combined', True)
     """
     config = config or SegmentationConfig()
-    say = progress or _quiet
+    say = progress or quiet_spark
     previous, previous_path = None, config.previous
     if previous_path is not None:  # segment identity: fail on a bad model before any work
         from .model.identity import load_previous
@@ -134,7 +134,7 @@ def prepare_input(
     customers, so a caller trying several k on one table (the app's k slider) may
     prepare once.
     """
-    say = progress or _quiet
+    say = progress or quiet_spark
     from .rfm.detect import check_not_transaction_log
 
     if isinstance(data, (str, Path)):
@@ -257,7 +257,7 @@ def segment_prepared(
     options: a run of one k it scored (``k = k_min = k_max``, the app's k slider) takes
     that k's indices from it instead of measuring them again.
     """
-    say = progress or _quiet
+    say = progress or quiet_spark
     if data is None and config.engine != "local":
         raise ConfigError(
             f"engine={config.engine!r} reads the customers itself: pass the path of a "

@@ -305,7 +305,7 @@ def detect_id(frame: pd.DataFrame, repairs: list[str]) -> tuple[str | None, dict
     return found, not_ids
 
 
-def _ids_text(col: pd.Series) -> pd.Series:
+def ids_text(col: pd.Series) -> pd.Series:
     """Ids as text; whole numbers read as floats (a column with a gap) lose the '.0'."""
     if pd.api.types.is_float_dtype(col):
         values = col.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -702,7 +702,7 @@ def _prepare_rows(
     else:
         id_column, not_ids = detect_id(frame, repairs_l)
     if id_column is not None:
-        ids = _ids_text(frame[id_column])
+        ids = ids_text(frame[id_column])
     else:
         ids = pd.Series(np.arange(1, len(frame) + 1).astype(str))
 

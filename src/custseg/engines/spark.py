@@ -70,7 +70,7 @@ DEFAULT_CONF = {
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
+def quiet_spark() -> Iterator[None]:
     """pyspark warns that it does not fully support pandas >= 3 whenever it checks
     pandas; custseg's passes use Arrow and NumPy only, so the warning is not for users."""
     with warnings.catch_warnings():
@@ -184,7 +184,7 @@ def _row_partition(batches, offsets):  # pragma: no cover - executors
 def _collect_sum(df: Any, fn: Any, width: int) -> np.ndarray:
     """Run a per-partition pass that yields one binary row each; add them in partition
     order (the same total for the same partitioning)."""
-    with _quiet():
+    with quiet_spark():
         rows = df.mapInArrow(fn, "v binary").collect()
     total = np.zeros(width)
     for row in rows:
@@ -250,7 +250,7 @@ class SparkData:
             ]
             if qs:
                 aggs.append(F.percentile_approx(c, qs, accuracy).alias(f"q{j}"))
-        with _quiet():
+        with quiet_spark():
             row = self.df.agg(*aggs).first()
         d = len(self.features)
 
@@ -290,7 +290,7 @@ class SparkData:
         schema = StructType([*base.schema.fields, StructField(KEY, LongType(), False)])
         # Spark keeps the m smallest keys per partition and merges them: at most m rows
         # (plus the partitions' candidates) ever reach the driver.
-        with _quiet():
+        with quiet_spark():
             keyed = base.mapInArrow(functools.partial(_key_partition, seed=int(seed)), schema)
             table = keyed.orderBy(KEY, ROW).limit(max(int(m), 0)).toArrow()
         table = table.sort_by(ROW)
@@ -343,7 +343,7 @@ class SparkData:
         # The broadcast lives as long as the lazy DataFrame may be recomputed.
         bc = self._engine.session.sparkContext.broadcast(centres)
         fn = functools.partial(_assign_partition, columns=self.features, centres_bc=bc)
-        with _quiet():
+        with quiet_spark():
             out = self._with(df.mapInArrow(fn, schema), assigned=True)
         out._assigned_from = (df, bc)
         return out
@@ -375,7 +375,7 @@ class SparkData:
         d = len(self.features)
         qv = {q: np.full((k, d), np.nan) for q in qs}
         accuracy = round(1 / QUANTILE_ERROR)
-        with _quiet():
+        with quiet_spark():
             if qs:
                 aggs = [
                     F.percentile_approx(F.col(f"`{f}`"), qs, accuracy).alias(f"q{j}")
@@ -436,7 +436,7 @@ class SparkData:
             key, F.col(SEGMENT).alias("segment"), F.col(DISTANCE).alias("distance")
         )
         try:
-            with _quiet():
+            with quiet_spark():
                 out.write.mode("errorifexists").parquet(target)
         except Exception as exc:  # AnalysisException: pyspark's class, imported lazily
             if "PATH_ALREADY_EXISTS" in str(exc):
@@ -444,7 +444,7 @@ class SparkData:
             raise
 
     def to_numpy(self) -> dict[str, np.ndarray]:
-        with _quiet():
+        with quiet_spark():
             table = self.df.orderBy(ROW).toArrow()
         rename = {ROW: "row", SEGMENT: "segment", DISTANCE: "distance"}
         return {
@@ -499,7 +499,7 @@ class SparkEngine:
             for key, value in {**DEFAULT_CONF, **self.conf}.items():
                 builder = builder.config(key, value)
             try:
-                with _quiet():
+                with quiet_spark():
                     self._session = builder.getOrCreate()
             except Exception as exc:  # Java missing or too old: pyspark's own error types
                 raise ConfigError(
@@ -521,7 +521,7 @@ class SparkEngine:
             builder = SparkSession.builder.appName("custseg")
             for key, value in {**DEFAULT_CONF, **self.conf}.items():
                 builder = builder.config(key, value)
-            with _quiet():
+            with quiet_spark():
                 session = builder.getOrCreate()
         else:
             session = active
@@ -609,14 +609,14 @@ class SparkEngine:
             columns[name] = pa.array(
                 [None if v is None or v != v else str(v) for v in values], pa.string()
             )
-        with _quiet():
+        with quiet_spark():
             df = self.session.createDataFrame(pa.table(columns))
         return self._from_df(df, names, id_column if ids is not None else None, list(cats))
 
     def _raw(self, path: str | Path) -> Any:
         uri = str(path)
         reader = self.session.read
-        with _quiet():
+        with quiet_spark():
             if uri.lower().endswith((".csv", ".txt")):
                 return reader.option("header", True).option("inferSchema", True).csv(uri)
             return reader.parquet(uri)
@@ -624,7 +624,7 @@ class SparkEngine:
     def read_table(self, path: str | Path, *, limit: int) -> pa.Table:
         """The first ``limit`` rows of the file as read by Spark, every column, on the driver
         (the pipeline validates and profiles them there, so only for bounded tables)."""
-        with _quiet():
+        with quiet_spark():
             return self._raw(path).limit(limit).toArrow()
 
     def read(
@@ -658,21 +658,7 @@ class SparkEngine:
         """Every column of the file as Spark reads it, plus the 0-based row number in file
         order (column :data:`ROW`): what the checks of every row
         (:mod:`custseg.engines.spark_rules`) run on."""
-        from pyspark.sql.types import LongType, StructField, StructType
-
-        df = self._raw(path)
-        with _quiet():
-            # Row numbers: count each partition's rows (one pass over one column), then
-            # number the rows from the partition's offset.
-            counts = df.select(df.columns[0]).mapInArrow(_count_partition, "p long, n long")
-            per = sorted((int(r["p"]), int(r["n"])) for r in counts.collect())
-        offsets, start = {}, 0
-        for pid, n in per:
-            offsets[pid] = start
-            start += n
-        schema = StructType([*df.schema.fields, StructField(ROW, LongType(), False)])
-        with _quiet():
-            return df.mapInArrow(functools.partial(_row_partition, offsets=offsets), schema)
+        return numbered(self._raw(path))
 
     def assign_model(self, model: Any, path: str | Path, out: str | Path) -> Any:
         """Assign the customers of ``path`` to a saved model's segments; Spark writes ``out``
@@ -683,3 +669,21 @@ class SparkEngine:
 
 
 register_data_engine("spark", SparkEngine)
+
+
+def numbered(df: Any) -> Any:
+    """``df`` with the 0-based row number in file order (column :data:`ROW`): each
+    partition's rows are counted (one pass over one column), then numbered from the
+    partition's offset."""
+    from pyspark.sql.types import LongType, StructField, StructType
+
+    with quiet_spark():
+        counts = df.select(df.columns[0]).mapInArrow(_count_partition, "p long, n long")
+        per = sorted((int(r["p"]), int(r["n"])) for r in counts.collect())
+    offsets, start = {}, 0
+    for pid, n in per:
+        offsets[pid] = start
+        start += n
+    schema = StructType([*df.schema.fields, StructField(ROW, LongType(), False)])
+    with quiet_spark():
+        return df.mapInArrow(functools.partial(_row_partition, offsets=offsets), schema)

@@ -2,7 +2,7 @@
 
 Spark reads the table (Parquet file or folder, CSV, or any URI Spark reads); every Arrow
 batch is assigned on the executors by the **same code** as ``custseg assign`` on this
-computer (:func:`custseg.model.assign._assign_arrow`, or :meth:`SegmentModel.assign` for
+computer (:func:`custseg.model.assign.assign_arrow`, or :meth:`SegmentModel.assign` for
 columns that need the general parsing): the model's missing-value policy, log transform,
 scaler, nearest centre, distance, atypical flag and output columns. Spark writes the
 result as a Parquet folder; the counts per segment for the summary come from one
@@ -24,9 +24,9 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import ConfigError, CustsegError, DataError, ModelError, OutputError
-from ..model.assign import AssignmentSummary
+from ..model.assign import AssignmentSummary, output_schema
 from ..model.fitted import SegmentModel
-from .spark import ROW, SparkEngine, _count_partition, _quiet, _row_partition
+from .spark import ROW, SparkEngine, numbered, quiet_spark
 
 #: Marks a custseg error raised on an executor, so the driver can repeat its one line.
 _ERROR_MARK = "custseg-error"
@@ -43,20 +43,6 @@ _JAVA_CHARSETS = {
 }
 
 
-def output_schema(id_column: str | None) -> pa.Schema:
-    """The columns of the output, as ``custseg assign`` writes them to Parquet."""
-    return pa.schema(
-        [
-            (id_column or "row", pa.string()),
-            ("segment", pa.int64()),
-            ("segment_name", pa.string()),
-            ("distance", pa.float64()),
-            ("atypical", pa.bool_()),
-            ("left_out_reason", pa.string()),
-        ]
-    )
-
-
 @functools.lru_cache(maxsize=4)
 def _model_of(document: str) -> SegmentModel:
     """The model rebuilt from its JSON text, once per executor process."""
@@ -66,7 +52,7 @@ def _model_of(document: str) -> SegmentModel:
 
 
 def _assign_partition(batches, document, id_column, schema):  # pragma: no cover - executors
-    from ..model.assign import _assign_arrow
+    from ..model.assign import assign_arrow
 
     model = _model_of(document)
     for batch in batches:
@@ -76,7 +62,7 @@ def _assign_partition(batches, document, id_column, schema):  # pragma: no cover
         offset = int(batch.column(ROW)[0].as_py())
         data = batch.drop_columns([ROW])
         try:
-            fast = _assign_arrow(model, data, offset, id_column)
+            fast = assign_arrow(model, data, offset, id_column)
             if fast is not None:
                 arrays = fast[0]
             else:
@@ -124,7 +110,7 @@ def _read(engine: SparkEngine, source: str) -> tuple[Any, str]:
             "or CSV (or use --engine local)"
         )
     try:
-        with _quiet():
+        with quiet_spark():
             if name.endswith(_CSV_SUFFIXES):
                 sep = "\t" if name.endswith(".tsv") else ","
                 encoding = "utf-8"
@@ -166,22 +152,6 @@ def _read(engine: SparkEngine, source: str) -> tuple[Any, str]:
         raise DataError(f"Spark cannot read '{source}' ({first})") from None
 
 
-def _numbered(df: Any) -> Any:
-    """``df`` with the row-number column (0-based, file order), as SparkEngine.read adds it."""
-    from pyspark.sql.types import LongType, StructField, StructType
-
-    with _quiet():
-        counts = df.select(df.columns[0]).mapInArrow(_count_partition, "p long, n long")
-        per = sorted((int(r["p"]), int(r["n"])) for r in counts.collect())
-    offsets, start = {}, 0
-    for pid, n in per:
-        offsets[pid] = start
-        start += n
-    schema = StructType([*df.schema.fields, StructField(ROW, LongType(), False)])
-    with _quiet():
-        return df.mapInArrow(functools.partial(_row_partition, offsets=offsets), schema)
-
-
 def _na_as_null(df: Any, columns: list[str]) -> Any:
     """Text feature cells that ``custseg assign`` reads as empty ('NA', '-', ...) as nulls."""
     from pyspark.sql import functions as F
@@ -199,9 +169,9 @@ def _na_as_null(df: Any, columns: list[str]) -> Any:
 
 
 def _temporary_sibling(target: Path) -> Path:
-    from ..outputs.atomic import _TMP_TAG, _parent_of, _suffix
+    from ..outputs.atomic import temporary_name
 
-    return _parent_of(target) / f".{target.name}{_TMP_TAG}{_suffix()}"
+    return temporary_name(target)
 
 
 def assign_on_spark(
@@ -258,9 +228,9 @@ def assign_on_spark(
         raise OutputError(f"--out '{target}' is the input file; choose another name")
     local_out = None if _is_uri(target) else Path(target.removeprefix("file://"))
     if local_out is not None:
-        from ..outputs.atomic import _parent_of, clean_stale_files
+        from ..outputs.atomic import clean_stale_files, parent_of
 
-        parent = _parent_of(local_out)
+        parent = parent_of(local_out)
         if not parent.is_dir():
             raise OutputError(f"folder '{parent}' does not exist; create it first")
         if os.path.lexists(local_out):
@@ -276,19 +246,19 @@ def assign_on_spark(
     needed = [c for c in raw.columns if str(c).strip() in wanted]
     if fmt_in == "csv":
         raw = _na_as_null(raw, [c for c in needed if str(c).strip() != model.id_column])
-    df = _numbered(raw.select(*[F.col(f"`{c}`") for c in needed]))
+    df = numbered(raw.select(*[F.col(f"`{c}`") for c in needed]))
     schema = output_schema(check.id_column)
     fn = functools.partial(
         _assign_partition, document=model.to_json(), id_column=check.id_column, schema=schema
     )
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    with _quiet():
+    with quiet_spark():
         assigned = df.mapInArrow(fn, from_arrow_schema(schema))
     written = target if local_out is None else str(_temporary_sibling(local_out))
     try:
         try:
-            with _quiet():
+            with quiet_spark():
                 assigned.write.mode("errorifexists").parquet(written)
         except Exception as exc:
             error = _driver_error(exc, source)
@@ -312,7 +282,7 @@ def assign_on_spark(
         raise
     # The summary: one small aggregate over the finished folder (at most 2k + 1 rows).
     # (Read after the rename: Spark skips folders whose names start with a dot.)
-    with _quiet():
+    with quiet_spark():
         counts = engine.session.read.parquet(target).groupBy("segment", "atypical").count()
         counts = counts.collect()
     n_rows = sum(int(r["count"]) for r in counts)

@@ -29,7 +29,7 @@ from ..profiling.profile import (
 )
 from ..results import FeatureStats
 from .contract import QUANTILE_ERROR
-from .spark import DISTANCE, IMPUTED, RAW, ROW, SEGMENT, SparkData, _quiet
+from .spark import DISTANCE, IMPUTED, RAW, ROW, SEGMENT, SparkData, quiet_spark
 
 #: Column marking the atypical customers assigned after the fit.
 ATYPICAL = "_custseg_atypical"
@@ -73,7 +73,7 @@ def feature_aggregates(df: Any, columns: Sequence[Any], k: int) -> list[FeatureA
             F.var_pop(F.log1p(c)).alias(f"logvar{j}"),
         ]
         group_aggs += figures(j, c)
-    with _quiet():
+    with quiet_spark():
         base = df.agg(*base_aggs).first()
         groups = {int(r[SEGMENT]): r for r in df.groupBy(SEGMENT).agg(*group_aggs).collect()}
 
@@ -115,7 +115,7 @@ def category_counts(df: Any, name: str, k: int) -> list[dict[Any, int]]:
     else:
         text = c.cast("string")
     per: list[dict[Any, int]] = [{} for _ in range(k)]
-    with _quiet():
+    with quiet_spark():
         for row in df.groupBy(SEGMENT, text.alias("v")).count().collect():
             per[int(row[SEGMENT])][row["v"]] = int(row["count"])
     return per
@@ -169,7 +169,7 @@ def fingerprint_on_spark(data: SparkData) -> str:
 
     raw = [F.col(f"{RAW}{j}") for j in range(len(data.features))]
     row = F.xxhash64(F.col(ROW), *raw).cast("decimal(38,0)")
-    with _quiet():
+    with quiet_spark():
         total = data.df.agg(F.count(F.lit(1)).alias("n"), F.sum(row).alias("h")).first()
     h = hashlib.sha256()
     h.update("\x1f".join(data.features).encode("utf-8"))
@@ -217,5 +217,5 @@ def write_segments(
     if ATYPICAL in data.df.columns:
         columns.append(F.col(ATYPICAL).alias("atypical"))
     out = data.df.orderBy(ROW).select(*columns)
-    with _quiet():
+    with quiet_spark():
         out.write.mode("errorifexists").parquet(str(path))

@@ -70,7 +70,7 @@ from ..data.rules import (
 from ..errors import ConfigError, DataError
 from ..features.roles import load_registry
 from .contract import QUANTILE_ERROR
-from .spark import ROW, _quiet
+from .spark import ROW, quiet_spark
 
 #: First rows fetched for a message: ``rows_list`` shows five and "..." when there are more.
 FIRST_ROWS = 6
@@ -130,7 +130,7 @@ def check_rows(
     from pyspark.sql import functions as F
     from pyspark.sql.types import BooleanType, NumericType, StringType
 
-    with _quiet():
+    with quiet_spark():
         types = {f.name: f.dataType for f in raw.schema.fields}
         features = head.features
         summary = head.summary

@@ -71,6 +71,22 @@ class AssignmentSummary:
         }
 
 
+def output_schema(id_column: str | None) -> Any:
+    """The columns of ``custseg assign``'s Parquet output (on every engine), as Arrow types."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            (id_column or "row", pa.string()),
+            ("segment", pa.int64()),
+            ("segment_name", pa.string()),
+            ("distance", pa.float64()),
+            ("atypical", pa.bool_()),
+            ("left_out_reason", pa.string()),
+        ]
+    )
+
+
 def output_format(out: str | Path) -> str:
     """'csv' or 'parquet' from the output file name; a clear error otherwise."""
     suffix = Path(out).suffix.lower()
@@ -176,7 +192,7 @@ def assign_file(
                 if not isinstance(frame, pd.DataFrame):  # an Arrow batch of a Parquet file
                     fast = None
                     if isinstance(writer, _ParquetWriter):
-                        fast = _assign_arrow(model, frame, n_rows, check.id_column)
+                        fast = assign_arrow(model, frame, n_rows, check.id_column)
                     if fast is not None:
                         arrays, ok, index, atypical = fast
                         assert isinstance(writer, _ParquetWriter)
@@ -234,7 +250,7 @@ def assign_file(
 Chunks = Iterator[tuple[Any, int]]  # a DataFrame, or an Arrow record batch (Parquet)
 
 
-def _assign_arrow(
+def assign_arrow(
     model: SegmentModel, batch: Any, row_offset: int, id_column: str | None
 ) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray] | None:
     """Assign one Arrow batch straight to the output's Arrow columns (the same values as
@@ -459,16 +475,7 @@ class _ParquetWriter:
 
         self._pa = pa
         self._path = path
-        self._schema = pa.schema(
-            [
-                (id_column or "row", pa.string()),
-                ("segment", pa.int64()),
-                ("segment_name", pa.string()),
-                ("distance", pa.float64()),
-                ("atypical", pa.bool_()),
-                ("left_out_reason", pa.string()),
-            ]
-        )
+        self._schema = output_schema(id_column)
         self._writer: Any = None
 
     def write(self, frame: pd.DataFrame) -> None:

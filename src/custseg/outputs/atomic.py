@@ -79,6 +79,12 @@ def _suffix() -> str:
     return f"{os.getpid()}-{os.urandom(3).hex()}"
 
 
+def temporary_name(target: Path) -> Path:
+    """A new name ``.<name>.custseg-tmp-<pid>-<random>`` beside ``target``: where an output
+    is written before it replaces ``target`` (left-overs are cleaned by that pattern)."""
+    return parent_of(target) / f".{target.name}{_TMP_TAG}{_suffix()}"
+
+
 def _umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
@@ -103,14 +109,14 @@ def _temp_file(parent: Path, name: str) -> Path:
     raise OutputError(f"cannot create a temporary file in '{parent}'")  # pragma: no cover
 
 
-def _parent_of(p: Path) -> Path:
+def parent_of(p: Path) -> Path:
     return p.parent if str(p.parent) else Path(".")
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file and a rename."""
     p = Path(path)
-    parent = _parent_of(p)
+    parent = parent_of(p)
     if not parent.is_dir():
         raise OutputError(f"folder '{parent}' does not exist; create it first")
     with atomic_file(p) as tmp, open(tmp, "wb") as fh:
@@ -153,7 +159,7 @@ def _remove(path: Path) -> None:
 
 def clean_stale_files(path: Path) -> None:
     """Remove ``.<name>.custseg-tmp-<pid>-*`` files beside ``path`` left by killed runs."""
-    parent = _parent_of(path)
+    parent = parent_of(path)
     prefix = f".{path.name}{_TMP_TAG}"
     with contextlib.suppress(OSError):
         for entry in os.scandir(parent):
@@ -402,7 +408,7 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     SIGKILL is removed by the next write to the same name.
     """
     p = Path(path)
-    parent = _parent_of(p)
+    parent = parent_of(p)
     if not parent.is_dir():
         raise OutputError(f"folder '{parent}' does not exist; create it first")
     if p.is_dir():
