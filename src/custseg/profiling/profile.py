@@ -323,17 +323,22 @@ def describe_numeric(
                 continue
             mean = float(sums[s] / sizes[s])
             lv = segment_level(base, int(sizes[s]), mean, float(logs[s] / sizes[s]))
-            out[s][str(c)] = {
-                "mean": mean,
-                "base": base.mean,
-                "kind": base.kind,
-                "level": lv.level,
-                "fine": lv.fine,
-                "effect": lv.effect,
-                "vtest": lv.vtest,
-                "ratio": lv.ratio,
-            }
+            out[s][str(c)] = _described(mean, base, lv)
     return out
+
+
+def _described(mean: float, base: Any, lv: Any) -> dict[str, float | str | None]:
+    """One descriptor's entry in a segment's profile: its mean against the base, and level."""
+    return {
+        "mean": mean,
+        "base": base.mean,
+        "kind": base.kind,
+        "level": lv.level,
+        "fine": lv.fine,
+        "effect": lv.effect,
+        "vtest": lv.vtest,
+        "ratio": lv.ratio,
+    }
 
 
 def describe_from_aggregates(
@@ -353,14 +358,5 @@ def describe_from_aggregates(
             if g.n == 0:
                 continue
             lv = segment_level(base, int(g.n), g.mean, g.log_mean if base.robust else 0.0)
-            out[s][str(c)] = {
-                "mean": g.mean,
-                "base": base.mean,
-                "kind": base.kind,
-                "level": lv.level,
-                "fine": lv.fine,
-                "effect": lv.effect,
-                "vtest": lv.vtest,
-                "ratio": lv.ratio,
-            }
+            out[s][str(c)] = _described(g.mean, base, lv)
     return out
