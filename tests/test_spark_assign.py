@@ -215,23 +215,25 @@ def test_cli_assign_with_engine_spark(spark_session, blobs, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
 
 
+def _failed_on_both_engines(model, data, tmp_path) -> list[list[str]]:
+    """``custseg assign`` of ``data`` locally (to a.parquet) and on Spark (to b.parquet):
+    each must exit 1; their stderr lines, local first."""
+    lines = []
+    for engine, out in (("local", "a.parquet"), ("spark", "b.parquet")):
+        code, _, stderr = run_cli(
+            "assign", str(model), str(data), "--engine", engine, "-o", str(tmp_path / out), "-q"
+        )
+        assert code == 1
+        lines.append(stderr.strip().splitlines())
+    return lines
+
+
 def test_cli_missing_column_is_the_local_message(spark_session, blobs, tmp_path):
     frame = pd.read_parquet(blobs / "blobs.parquet").drop(columns="visits")
     frame.to_parquet(tmp_path / "novisits.parquet", index=False)
-    messages = []
-    for engine, out in (("local", "a.parquet"), ("spark", "b.parquet")):
-        code, _, stderr = run_cli(
-            "assign",
-            str(blobs / "model.json"),
-            str(tmp_path / "novisits.parquet"),
-            "--engine",
-            engine,
-            "-o",
-            str(tmp_path / out),
-            "-q",
-        )
-        assert code == 1
-        messages.append(stderr.strip().splitlines())
+    messages = _failed_on_both_engines(
+        blobs / "model.json", tmp_path / "novisits.parquet", tmp_path
+    )
     assert (
         messages[0]
         == messages[1]
@@ -249,20 +251,7 @@ def test_cli_bad_value_on_an_executor_is_one_line_with_its_row(spark_session, bl
     fields[2] = "lots"  # customer 2001 (line 2002 of the file): text in 'visits'
     text[2001] = ",".join(fields)
     (tmp_path / "typo.csv").write_text("\n".join(text) + "\n")
-    outputs = []
-    for engine, out in (("local", "a.parquet"), ("spark", "b.parquet")):
-        code, _, stderr = run_cli(
-            "assign",
-            str(blobs / "model.json"),
-            str(tmp_path / "typo.csv"),
-            "--engine",
-            engine,
-            "-o",
-            str(tmp_path / out),
-            "-q",
-        )
-        assert code == 1
-        outputs.append(stderr.strip().splitlines())
+    outputs = _failed_on_both_engines(blobs / "model.json", tmp_path / "typo.csv", tmp_path)
     assert (
         outputs[0]
         == outputs[1]
