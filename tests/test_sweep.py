@@ -87,3 +87,42 @@ def test_property_matches_sklearn(seed, n, d, k):
     fit = kmeans_sweep(X, [k], n_init=4, seed=seed)[k]
     ref = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(X)
     assert fit.inertia == pytest.approx(ref.inertia_, rel=1e-7)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(2, 300),
+    d=st.integers(1, 6),
+    k=st.integers(1, 10),
+    rounded=st.booleans(),
+)
+def test_property_seeding_is_sklearns_draw_for_draw(seed, n, d, k, rounded):
+    from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
+
+    from custseg.cluster.seeding import kmeans_plusplus
+
+    k = min(k, n)
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * rng.uniform(0.1, 100, d)
+    if rounded:  # ties between customers and between distances
+        X = np.round(X)
+    X = X - X.mean(axis=0)
+    norms = np.einsum("ij,ij->i", X, X)
+    ours, theirs = np.random.RandomState(seed), np.random.RandomState(seed)
+    for _ in range(3):  # consecutive starts from one generator, as n_init restarts draw them
+        expected = sklearn_kmeans_plusplus(X, k, x_squared_norms=norms, random_state=theirs)[0]
+        assert np.array_equal(kmeans_plusplus(X, k, norms, ours), expected)
+
+
+def test_kmeans_equals_sklearn_kmeans_on_small_fits():
+    # The evidence's small fits (n_init=2) go through the sweep: scikit-learn's segments.
+    from custseg.cluster.kmeans import kmeans
+
+    X, _ = make_blobs(n_samples=500, n_features=5, centers=4, cluster_std=3.0, random_state=7)
+    for k in (2, 4, 7):
+        for seed in (0, 11):
+            fit = kmeans(X, k, n_init=2, seed=seed)
+            ref = KMeans(n_clusters=k, n_init=2, random_state=seed).fit(X)
+            assert _same_partition(fit.labels, ref.labels_)
+            assert fit.inertia == pytest.approx(ref.inertia_, rel=1e-9)

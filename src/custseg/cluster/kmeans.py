@@ -32,7 +32,11 @@ def kmeans(
 
     With ``init`` (k, n_features) the fit starts from those centres once;
     otherwise k-means++ seeding is restarted ``n_init`` times and the best
-    (lowest inertia) run is kept. The same ``seed`` gives the same result.
+    (lowest inertia) run is kept. The same ``seed`` gives the same result, and the
+    same segments as scikit-learn's ``KMeans(n_init=n_init, random_state=seed)``:
+    unweighted fits run custseg's sweep (:mod:`custseg.cluster.sweep`: scikit-learn's
+    starts, iteration and stopping rule, without its fixed cost per call), weighted
+    ones scikit-learn itself.
 
     Examples
     --------
@@ -41,6 +45,29 @@ def kmeans(
     >>> sorted(fit.centres[:, 0].tolist()), fit.inertia
     ([0.0, 10.0], 1.0)
     """
+    if sample_weight is None:
+        from .sweep import kmeans_sweep, lloyd_from
+
+        if init is not None:
+            return lloyd_from(X, init, max_iter=max_iter)
+        return kmeans_sweep(X, [k], n_init=n_init, seed=seed, max_iter=max_iter)[k]
+    return sklearn_kmeans(
+        X, k, n_init=n_init, seed=seed, init=init, max_iter=max_iter, sample_weight=sample_weight
+    )
+
+
+def sklearn_kmeans(
+    X: np.ndarray,
+    k: int,
+    *,
+    n_init: int = 10,
+    seed: int = 0,
+    init: np.ndarray | None = None,
+    max_iter: int = 300,
+    sample_weight: np.ndarray | None = None,
+) -> KMeansFit:
+    """:func:`kmeans` by scikit-learn's ``KMeans`` (weighted fits, and runs whose centre
+    lost every customer: scikit-learn moves it to a far customer)."""
     from sklearn.cluster import KMeans
 
     model = KMeans(

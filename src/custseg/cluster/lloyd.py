@@ -436,9 +436,9 @@ def lloyd(
 
 
 def _sklearn(X: np.ndarray, centres: np.ndarray, max_iter: int) -> KMeansFit:
-    from .kmeans import kmeans
+    from .kmeans import sklearn_kmeans
 
-    return kmeans(X, len(centres), init=centres, max_iter=max(1, max_iter))
+    return sklearn_kmeans(X, len(centres), init=centres, max_iter=max(1, max_iter))
 
 
 def _group_sums_chunk(X, labels, out_sums, out_sumsq, out_counts):  # pragma: no cover - JIT

@@ -47,6 +47,7 @@ import numpy as np
 
 from .._threads import n_threads
 from .kmeans import KMeansFit
+from .seeding import kmeans_plusplus
 
 #: Tables up to this many values (customers x features) are iterated with NumPy: nothing to
 #: compile, and fast enough (the compiled iteration pays off from about 10,000 x 3).
@@ -261,8 +262,6 @@ def kmeans_sweep(
     >>> fits[3].inertia, sorted(np.bincount(fits[3].labels).tolist())
     (1.5, [2, 2, 2])
     """
-    from sklearn.cluster import kmeans_plusplus
-
     X = np.asarray(X)
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
@@ -276,12 +275,10 @@ def kmeans_sweep(
     starts: dict[int, list[np.ndarray]] = {}
     for k in ks:
         rng = np.random.RandomState(seed)
-        starts[k] = [
-            kmeans_plusplus(Xc, k, x_squared_norms=squared_norms, random_state=rng)[0]
-            for _ in range(n_init)
-        ]
+        starts[k] = [_start(Xc, k, squared_norms, rng) for _ in range(n_init)]
     tasks = [(k, r) for k in ks for r in range(n_init)]
-    workers = min(threads or n_threads(), len(tasks))
+    # The NumPy iteration of a small table holds the GIL most of the time: one thread.
+    workers = 1 if runs.step is _step_numpy else min(threads or n_threads(), len(tasks))
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
             done = list(pool.map(lambda t: runs.run(starts[t[0]][t[1]]), tasks))
@@ -310,6 +307,17 @@ def kmeans_sweep(
     return fits
 
 
+def _start(
+    X: np.ndarray, k: int, squared_norms: np.ndarray, rng: np.random.RandomState
+) -> np.ndarray:
+    """scikit-learn's k-means++ start (custseg's copy on float64, scikit-learn's on float32)."""
+    if X.dtype == np.float64:
+        return kmeans_plusplus(X, k, squared_norms, rng)
+    from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
+
+    return sklearn_kmeans_plusplus(X, k, x_squared_norms=squared_norms, random_state=rng)[0]
+
+
 def lloyd_from(
     X: np.ndarray, init: np.ndarray, *, max_iter: int = 300, tol: float = 1e-4
 ) -> KMeansFit:
@@ -327,8 +335,10 @@ def lloyd_from(
 
 
 def _sklearn_from(X: np.ndarray, start: np.ndarray, max_iter: int) -> KMeansFit:
-    from .kmeans import kmeans
+    from .kmeans import sklearn_kmeans
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return kmeans(X, len(start), init=np.asarray(start, dtype=np.float64), max_iter=max_iter)
+        return sklearn_kmeans(
+            X, len(start), init=np.asarray(start, dtype=np.float64), max_iter=max_iter
+        )
