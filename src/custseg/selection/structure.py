@@ -112,6 +112,22 @@ def gap_statistic(
     return GapCurve(ks=tuple(ks), gap=tuple(gap.tolist()), se=tuple(se.tolist()))
 
 
+def _nearest_squared(A: np.ndarray, X: np.ndarray, j: int) -> np.ndarray:
+    """The j smallest squared distances from each row of A to the rows of X, ascending
+    (exact, by blocks of A: m x n distances for the at most 100 probes of a sample)."""
+    out = np.empty((len(A), j))
+    x_norms = np.einsum("ij,ij->i", X, X)
+    for start in range(0, len(A), 256):
+        block = A[start : start + 256]
+        d2 = block @ X.T
+        d2 *= -2.0
+        d2 += np.einsum("ij,ij->i", block, block)[:, None]
+        d2 += x_norms[None, :]
+        np.maximum(d2, 0.0, out=d2)
+        out[start : start + 256] = np.sort(np.partition(d2, j - 1, axis=1)[:, :j], axis=1)
+    return out
+
+
 def hopkins(
     X: np.ndarray, *, n_probes: int | None = None, n_repeats: int = 10, seed: int = 0
 ) -> float:
@@ -130,21 +146,19 @@ def hopkins(
     >>> 0.35 < hopkins(X) < 0.65
     True
     """
-    from sklearn.neighbors import NearestNeighbors
-
     X = np.asarray(X, dtype=np.float64)
     n, d = X.shape
     # Its own random stream: probes drawn with the stream that made the data would sit
     # on top of the customers.
     rng = np.random.default_rng([seed, 0x48])
     m = n_probes or max(1, min(100, n // 10))
-    nn = NearestNeighbors(n_neighbors=2).fit(X)
     values = []
     for _ in range(n_repeats):
         probes = rng.uniform(X.min(axis=0), X.max(axis=0), size=(m, d))
         sampled = X[rng.choice(n, size=m, replace=False)]
-        u = nn.kneighbors(probes, n_neighbors=1)[0][:, 0]
-        w = nn.kneighbors(sampled, n_neighbors=2)[0][:, 1]
+        u = np.sqrt(_nearest_squared(probes, X, 1)[:, 0])
+        # The nearest customer to a sampled one is itself (or a duplicate, at 0): the next.
+        w = np.sqrt(_nearest_squared(sampled, X, 2)[:, 1])
         # Distances are rescaled first: u^d overflows in high dimension otherwise.
         scale = max(float(np.max(u)), float(np.max(w)), 1e-300)
         ud, wd = (u / scale) ** d, (w / scale) ** d
