@@ -867,16 +867,15 @@ def _projection(
     elif X.shape[1] == 2:
         coords, axes, explained = X[idx], (features[0], features[1]), None
     else:
-        from sklearn.decomposition import PCA
+        from .features.pca import principal_axes
 
-        pca = PCA(n_components=2, random_state=seed)
         rng = np.random.default_rng(seed)
         fit_rows = (
             rng.choice(n, size=min(n, 100_000), replace=False) if n > 100_000 else slice(None)
         )
-        pca.fit(np.asarray(Xs[fit_rows], dtype=np.float64))
-        coords = pca.transform(np.asarray(Xs[idx], dtype=np.float64))
-        ev = pca.explained_variance_ratio_
+        pca = principal_axes(Xs[fit_rows])
+        coords = pca.transform(Xs[idx])
+        ev = pca.explained
         axes = ("PC1", "PC2")
         explained = (float(ev[0]), float(ev[1]))
     used_rows = np.flatnonzero(prepared.used)[idx]
