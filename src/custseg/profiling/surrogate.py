@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from .tree import Tree, fit_tree
+
 MAX_DEPTH = 3
 MAX_LEAVES_PER_RULE = 2
 SAMPLE = 20_000
@@ -59,15 +61,14 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _regions(tree: Any) -> list[tuple[int, int, list[tuple[int, str, float]]]]:
+def _regions(tree: Tree) -> list[tuple[int, int, list[tuple[int, str, float]]]]:
     """(node, class, path) for the largest subtrees whose leaves all predict one class,
     so that two sibling leaves of one segment read as one condition, not two."""
-    t = tree.tree_
-    leaf_class = np.argmax(t.value[:, 0, :], axis=1)
+    leaf_class = tree.node_class()
 
     def uniform(node: int) -> int | None:
-        left, right = t.children_left[node], t.children_right[node]
-        if left == right:
+        left, right = int(tree.left[node]), int(tree.right[node])
+        if left < 0:
             return int(leaf_class[node])
         a, b = uniform(left), uniform(right)
         return a if a is not None and a == b else None
@@ -78,11 +79,11 @@ def _regions(tree: Any) -> list[tuple[int, int, list[tuple[int, str, float]]]]:
         node, path = stack.pop()
         cls = uniform(node)
         if cls is not None:
-            out.append((node, int(tree.classes_[cls]), path))
+            out.append((node, int(tree.classes[cls]), path))
             continue
-        f, thr = int(t.feature[node]), float(t.threshold[node])
-        stack.append((int(t.children_right[node]), [*path, (f, ">", thr)]))
-        stack.append((int(t.children_left[node]), [*path, (f, "<=", thr)]))
+        f, thr = int(tree.feature[node]), float(tree.threshold[node])
+        stack.append((int(tree.right[node]), [*path, (f, ">", thr)]))
+        stack.append((int(tree.left[node]), [*path, (f, "<=", thr)]))
     out.sort(key=lambda r: r[0])
     return out
 
@@ -126,21 +127,15 @@ def surrogate_rules(
     >>> s.fidelity, s.rules[1].text
     (1.0, 'Spend > 6.5')
     """
-    from sklearn.tree import DecisionTreeClassifier
-
     n = len(X)
     rows = np.arange(n)
     if n > SAMPLE:
         rows = np.sort(np.random.default_rng(seed).choice(n, SAMPLE, replace=False))
     Xt, yt = np.asarray(X[rows], dtype=np.float64), labels[rows]
-    tree = DecisionTreeClassifier(
-        max_depth=MAX_DEPTH,
-        min_samples_leaf=max(1, len(rows) // 100),
-        random_state=seed,
-    ).fit(Xt, yt)
+    tree = fit_tree(Xt, yt, max_depth=MAX_DEPTH, min_samples_leaf=max(1, len(rows) // 100))
     fidelity = float((tree.predict(Xt) == yt).mean())
     regions = _regions(tree)
-    in_node = tree.decision_path(Xt).tocsc()  # customers x nodes: who passes each node
+    in_node = tree.decision_path(Xt)  # customers x nodes: who passes each node
     names = list(features)
     rules: list[SegmentRule | None] = []
     for s in range(k):
@@ -150,13 +145,8 @@ def surrogate_rules(
             rules.append(None)
             continue
 
-        def inside(node: int) -> np.ndarray:
-            mask = np.zeros(len(yt), dtype=bool)
-            mask[in_node[:, node].indices] = True
-            return mask
-
         # The regions holding most of the segment, at most two, read best.
-        masks = {node: inside(node) for node, _ in mine}
+        masks = {node: in_node[:, node] for node, _ in mine}
         mine.sort(key=lambda r: (-int((members & masks[r[0]]).sum()), r[0]))
         kept = mine[:MAX_LEAVES_PER_RULE]
         covered = np.logical_or.reduce([masks[node] for node, _ in kept])
@@ -170,7 +160,7 @@ def surrogate_rules(
             )
         )
     return Surrogate(
-        depth=int(tree.get_depth()),
+        depth=tree.depth,
         fidelity=fidelity,
         n_customers=len(rows),
         rules=tuple(rules),
