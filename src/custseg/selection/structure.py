@@ -112,7 +112,7 @@ def gap_statistic(
     return GapCurve(ks=tuple(ks), gap=tuple(gap.tolist()), se=tuple(se.tolist()))
 
 
-def _nearest_squared(A: np.ndarray, X: np.ndarray, j: int) -> np.ndarray:
+def nearest_squared(A: np.ndarray, X: np.ndarray, j: int) -> np.ndarray:
     """The j smallest squared distances from each row of A to the rows of X, ascending
     (exact, by blocks of A: m x n distances for the at most 100 probes of a sample)."""
     out = np.empty((len(A), j))
@@ -156,9 +156,9 @@ def hopkins(
     for _ in range(n_repeats):
         probes = rng.uniform(X.min(axis=0), X.max(axis=0), size=(m, d))
         sampled = X[rng.choice(n, size=m, replace=False)]
-        u = np.sqrt(_nearest_squared(probes, X, 1)[:, 0])
+        u = np.sqrt(nearest_squared(probes, X, 1)[:, 0])
         # The nearest customer to a sampled one is itself (or a duplicate, at 0): the next.
-        w = np.sqrt(_nearest_squared(sampled, X, 2)[:, 1])
+        w = np.sqrt(nearest_squared(sampled, X, 2)[:, 1])
         # Distances are rescaled first: u^d overflows in high dimension otherwise.
         scale = max(float(np.max(u)), float(np.max(w)), 1e-300)
         ud, wd = (u / scale) ** d, (w / scale) ** d
