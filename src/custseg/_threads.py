@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 
 def n_threads() -> int:
@@ -16,3 +18,21 @@ def n_threads() -> int:
     if limit.strip().isdigit() and int(limit) > 0:
         cpus = min(cpus, int(limit))
     return max(1, cpus)
+
+
+_pool_lock = threading.Lock()
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def shared_pool() -> ThreadPoolExecutor:
+    """One pool of :func:`n_threads` workers for the whole process, made on first use.
+
+    The small fits of the evidence run their restarts on threads hundreds of times per
+    run; starting threads for each costs more than the fit (on a busy machine most of
+    it). The pool is made again in a forked child, whose copy has no threads.
+    """
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(n_threads(), thread_name_prefix="custseg"))
+        return _pool[1]

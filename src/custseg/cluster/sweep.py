@@ -39,13 +39,12 @@ from __future__ import annotations
 import hashlib
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
 
-from .._threads import n_threads
+from .._threads import n_threads, shared_pool
 from .kmeans import KMeansFit
 from .seeding import kmeans_plusplus
 
@@ -280,8 +279,7 @@ def kmeans_sweep(
     # The NumPy iteration of a small table holds the GIL most of the time: one thread.
     workers = 1 if runs.step is _step_numpy else min(threads or n_threads(), len(tasks))
     if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            done = list(pool.map(lambda t: runs.run(starts[t[0]][t[1]]), tasks))
+        done = list(shared_pool().map(lambda t: runs.run(starts[t[0]][t[1]]), tasks))
     else:
         done = [runs.run(starts[k][r]) for k, r in tasks]
     results = dict(zip(tasks, done))

@@ -14,9 +14,11 @@ descriptors (flags, counts not clustered on) take part with their levels too.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -478,6 +480,12 @@ def parse_playbook(doc: Any, source: str) -> Playbook:
     )
 
 
+@lru_cache(maxsize=1)
+def _default_document() -> Any:
+    text = resources.files("custseg.playbook").joinpath(DEFAULT_PLAYBOOK).read_text("utf-8")
+    return yaml.load(text, Loader=_BoundedLoader)
+
+
 def load_playbook(path: str | Path | None = None) -> Playbook:
     """The playbook at ``path``, or the default one shipped with custseg.
 
@@ -488,8 +496,9 @@ def load_playbook(path: str | Path | None = None) -> Playbook:
     'loyalty'
     """
     if path is None:
-        text = resources.files("custseg.playbook").joinpath(DEFAULT_PLAYBOOK).read_text("utf-8")
-        source = "default"
+        # Parsed once per process (YAML parsing is most of a k change's fixed cost in the
+        # app); each caller gets its own copy of the document.
+        return parse_playbook(copy.deepcopy(_default_document()), "default")
     else:
         p = Path(path)
         if not p.is_file():
