@@ -7,8 +7,9 @@ spins while it waits: slow on a busy machine) that dominates on everyday tables.
 
 * The starts are scikit-learn's: for each k, ``np.random.RandomState(seed)`` draws the
   k-means++ centres of restart 1, 2, ... in turn as :func:`sklearn.cluster.kmeans_plusplus`
-  does (:mod:`.seeding`, draw for draw) on the column-centred data, exactly as ``KMeans(n_init=10, random_state=seed)`` does, so
-  the same starts give the same segments (up to floating-point rounding of ties).
+  does (:mod:`.seeding`, draw for draw) on the column-centred data, exactly as
+  ``KMeans(n_init=10, random_state=seed)`` does, so the same starts give the same
+  segments (up to floating-point rounding of ties).
 * Lloyd's iterations and the stopping rule are scikit-learn's (stop when the labels do not
   change, or when the squared shift of the centres is at most ``tol`` times the mean
   feature variance; then label by the last centres), and so is the choice among restarts
