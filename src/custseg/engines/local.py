@@ -7,7 +7,7 @@ import numpy as np
 from ..cluster.hierarchical import linkage_tree, ward_tree
 from ..cluster.kmeans import KMeansFit
 from ..cluster.lloyd import MAX_FEATURES, group_sums, lloyd, numba_available, supported
-from ..cluster.nearest import COMPILED_ROWS, nearest_centres
+from ..cluster.nearest import NUMPY_TERMS, nearest_centres
 from ..cluster.sweep import kmeans_sweep, lloyd_from
 from .base import MicroClusters, register_engine
 from .contract import MANY_CENTRES, nearest_of_many
@@ -46,7 +46,9 @@ class LocalEngine:
             # Micro-clusters: the compiled pass loops over every centre and the matrix
             # product below would hold a chunk x centres matrix; the same search as Spark's.
             return nearest_of_many(X, centres)
-        if n >= COMPILED_ROWS and X.shape[1] <= MAX_FEATURES and numba_available():
+        if centres.size <= NUMPY_TERMS or (X.shape[1] <= MAX_FEATURES and numba_available()):
+            # Exact squared differences, the same bits with NumPy (small models: nothing to
+            # load) or compiled; at every n, so a file's last chunk is assigned as the rest.
             return nearest_centres(X, centres)
         labels = np.empty(n, dtype=np.int64)
         dist = np.empty(n, dtype=np.float64)
