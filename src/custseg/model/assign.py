@@ -495,7 +495,14 @@ class _ParquetWriter:
 
         table = self._pa.Table.from_arrays(arrays, schema=self._schema)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self._path, self._schema, compression="zstd")
+            # Dictionary pages for the columns of few values (segment, name, flag, reason);
+            # ids and distances are nearly all different, and trying a dictionary for them
+            # first took half of the writing (and made the file larger).
+            repeating = [f.name for f in self._schema][1:]
+            repeating.remove("distance")
+            self._writer = pq.ParquetWriter(
+                self._path, self._schema, compression="zstd", use_dictionary=repeating
+            )
         self._writer.write_table(table)
 
     def close(self) -> None:
