@@ -44,6 +44,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .._threads import n_threads, shared_pool
 from .kmeans import KMeansFit
@@ -273,9 +274,12 @@ def kmeans_sweep(
     runs = _Runs(X64, max_iter, tol)
 
     starts: dict[int, list[np.ndarray]] = {}
-    for k in ks:
-        rng = np.random.RandomState(seed)
-        starts[k] = [_start(Xc, k, squared_norms, rng) for _ in range(n_init)]
+    # The seeding's products have a few rows: BLAS's threads cost more than they gain there
+    # (twice the time on a busy 2-core machine), and one thread gives the same bits.
+    with threadpool_limits(1):
+        for k in ks:
+            rng = np.random.RandomState(seed)
+            starts[k] = [_start(Xc, k, squared_norms, rng) for _ in range(n_init)]
     tasks = [(k, r) for k in ks for r in range(n_init)]
     # The NumPy iteration of a small table holds the GIL most of the time: one thread.
     workers = 1 if runs.step is _step_numpy else min(threads or n_threads(), len(tasks))
