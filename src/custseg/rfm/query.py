@@ -278,6 +278,16 @@ class _NothingToUnwrap(Exception):
     """The whole file was scanned for lines wrapped in quotes, and there were none."""
 
 
+def log_encoding(encoding: str, name: str, repairs: list[str]) -> str:
+    """How a CSV log in ``encoding`` (as sniffed) is read, ``utf-8`` or ``latin-1``, on
+    every engine; a cp1252 file is read as Latin-1 and that is stated in ``repairs``."""
+    if encoding in ("latin-1", "iso-8859-1", "cp1252"):
+        if encoding == "cp1252":
+            repairs.append(f"'{name}' is read as Latin-1 (its encoding, cp1252, is close to it)")
+        return "latin-1"
+    return "utf-8"
+
+
 def _csv_source(
     con: Any, p: Path, compressed: bool, repairs: list[str], *, scan_all: bool = False
 ) -> tuple[str, str]:
@@ -307,11 +317,7 @@ def _csv_source(
                 f"{count:,} lines were wrapped in quotes as a whole (one field instead of "
                 f"{n_fields}); the outer quotes were removed and the line read as {n_fields} fields"
             )
-    duck_encoding = {"utf-8": "utf-8", "utf-8-sig": "utf-8"}.get(encoding, "latin-1")
-    if encoding not in ("utf-8", "utf-8-sig", "latin-1", "iso-8859-1", "cp1252"):
-        duck_encoding = "utf-8"
-    if encoding == "cp1252":
-        repairs.append(f"'{p.name}' is read as Latin-1 (its encoding, cp1252, is close to it)")
+    duck_encoding = log_encoding(encoding, p.name, repairs)
     expr = (
         f"read_csv({_literal(str(path))}, header=true, all_varchar=true, "
         f"delim={_literal(delimiter)}, quote='\"', escape='\"', "
