@@ -34,7 +34,9 @@ from ..rfm.query import (
     DATED_KINDS,
     SAMPLE_LINES,
     SLASH_DATE,
+    TYPED_DATES,
     TZ_SUFFIX,
+    ZONED_DATES,
     LogRules,
     LogSummary,
     bad_date_message,
@@ -47,6 +49,7 @@ from ..rfm.query import (
     log_encoding,
     log_summary,
     slash_order,
+    text_dates,
     used_columns,
     wrapped_line,
 )
@@ -76,7 +79,7 @@ _OTHERS, _COPIES = "_custseg_others", "_custseg_copies"
 # fields do the same. Next to another number field (no separator, as in %Y%m%d) a field
 # needs its fixed width for the text to split at all.
 _FIELDS = {
-    "%Y": "yyyy",
+    "%Y": "y",  # DuckDB's %Y reads 1 to 4 digits (2/3/24 is the year 24): so does y
     "%y": "yy",
     "%m": "M",
     "%d": "d",
@@ -87,7 +90,7 @@ _FIELDS = {
     "%z": "XXX",  # offsets are written +HH:MM before parsing (see _offset_as_colon)
     "%b": "MMM",
 }
-_FIXED = {"%m": "MM", "%d": "dd", "%H": "HH", "%M": "mm", "%S": "ss"}
+_FIXED = {"%Y": "yyyy", "%m": "MM", "%d": "dd", "%H": "HH", "%M": "mm", "%S": "ss"}
 _NUMBER_FIELDS = {"%Y", "%y", "%m", "%d", "%H", "%M", "%S", "%f"}
 
 
@@ -97,11 +100,11 @@ def spark_pattern(fmt: str) -> str:
     Examples
     --------
     >>> spark_pattern("%Y-%m-%dT%H:%M:%S.%f%z")
-    "yyyy-M-d'T'H:m:s.SSSSSSXXX"
+    "y-M-d'T'H:m:s.SSSSSSXXX"
     >>> spark_pattern("%Y%m%d")
     'yyyyMMdd'
     >>> spark_pattern("%d-%b-%Y %H:%M")
-    'd-MMM-yyyy H:m'
+    'd-MMM-y H:m'
     """
     tokens = re.findall(r"%.|[^%]+", fmt)
     out = []
@@ -452,41 +455,38 @@ def _from_distinct_lines(
     max_customers: int,
 ) -> tuple[pd.DataFrame, LogSummary]:
     from pyspark.sql import functions as F
+    from pyspark.sql.types import TimestampType
 
     typed_date = _is_typed_date(types[cols.date])
     date_text = _blank_null(F.trim(F.col(_name(cols.date)).cast("string")))
+    # 2. One pass: the lines, and per currency (several are refused unless --currency
+    #    picks one), with what the slash dates say about their order.
+    cur = F.upper(_text(cols.currency, types[cols.currency])) if cols.currency else F.lit(None)
     aggs = [F.sum(_COPIES).alias("n_lines"), F.count(F.lit(1)).alias("n_distinct")]
     if not typed_date:
         aggs += _slash_stats(date_text)
     with quiet_spark():
-        row = raw.agg(*aggs).first()
-    n_lines = int(row["n_lines"] or 0)
-    n_duplicates = n_lines - int(row["n_distinct"])
-
-    # 2. Currencies: several are refused unless --currency picks one.
-    cur = F.upper(_text(cols.currency, types[cols.currency])) if cols.currency else F.lit(None)
+        per_currency = raw.groupBy(cur.cast("string").alias("cur")).agg(*aggs).collect()
+    n_lines = sum(int(r["n_lines"] or 0) for r in per_currency)
+    n_duplicates = n_lines - sum(int(r["n_distinct"]) for r in per_currency)
     if cols.currency:
-        with quiet_spark():
-            found = (
-                raw.select(cur.alias("cur"), _COPIES)
-                .where(F.col("cur").isNotNull())
-                .groupBy("cur")
-                .agg(F.sum(_COPIES).alias("n"))
-                .orderBy("cur")
-                .collect()
-            )
-        check_currencies([(r["cur"], int(r["n"])) for r in found], cols, rules, source)
+        found = sorted((r["cur"], int(r["n_lines"])) for r in per_currency if r["cur"] is not None)
+        check_currencies(found, cols, rules, source)
 
     # 3. Typed columns and each line's kind: the first rule that applies.
     if typed_date:
         ts = F.col(_name(cols.date)).cast("timestamp")
-        date_formats = "typed dates"
+        zoned = isinstance(types[cols.date], TimestampType)  # Parquet's UTC-adjusted times
+        date_formats = ZONED_DATES if zoned else TYPED_DATES
     else:
         day_first, how = slash_order(
-            cols.date, row["slash_n"], row["slash_first"], row["slash_second"]
+            cols.date,
+            sum(int(r["slash_n"] or 0) for r in per_currency),
+            max((r["slash_first"] for r in per_currency if r["slash_first"]), default=None),
+            max((r["slash_second"] for r in per_currency if r["slash_second"]), default=None),
         )
         ts = _text_date(date_text, day_first)
-        date_formats = f"text dates ({how}; times with an offset converted to UTC)"
+        date_formats = text_dates(how)
     num_cols = [c for c in (cols.amount, cols.quantity, cols.price) if c]
     num = {c: _number(c, types[c]) for c in num_cols}
     qty = price = F.lit(None).cast("double")

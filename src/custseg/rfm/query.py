@@ -455,6 +455,16 @@ def _parse_text_date(day_first: bool) -> str:
     return expr
 
 
+#: How dates were read (``LogSummary.date_formats``): typed with a time zone, or without.
+ZONED_DATES = "timestamps with time zone, converted to UTC"
+TYPED_DATES = "typed dates"
+
+
+def text_dates(how: str) -> str:
+    """How text dates were read, ``how`` saying how the slash order was decided."""
+    return f"text dates ({how}; times with an offset converted to UTC)"
+
+
 def _date_table(con: Any, col: str, col_type: str) -> tuple[str, str, str]:
     """(SQL of the timestamp, join clause, how dates were read) for the ``raw`` table.
 
@@ -463,9 +473,9 @@ def _date_table(con: Any, col: str, col_type: str) -> tuple[str, str, str]:
     """
     q = _quote(col)
     if col_type.startswith("TIMESTAMP WITH TIME ZONE"):
-        return f"CAST({q} AS TIMESTAMP)", "", "timestamps with time zone, converted to UTC"
+        return f"CAST({q} AS TIMESTAMP)", "", ZONED_DATES
     if col_type.startswith("TIMESTAMP") or col_type == "DATE":
-        return f"CAST({q} AS TIMESTAMP)", "", "typed dates"
+        return f"CAST({q} AS TIMESTAMP)", "", TYPED_DATES
     text = f"NULLIF(trim(CAST({q} AS VARCHAR)), '')"
     con.execute(f"CREATE TABLE date_texts AS SELECT DISTINCT {text} AS v FROM raw")
     day_first, how = _slash_order(con, "date_texts", "v")
@@ -473,7 +483,7 @@ def _date_table(con: Any, col: str, col_type: str) -> tuple[str, str, str]:
     con.execute(f"CREATE TABLE dates AS SELECT v AS date_key, {parse} AS ts FROM date_texts")
     con.execute("DROP TABLE date_texts")
     join = f"LEFT JOIN dates ON dates.date_key = {text}"
-    return "dates.ts", join, f"text dates ({how}; times with an offset converted to UTC)"
+    return "dates.ts", join, text_dates(how)
 
 
 # --- the per-customer query ----------------------------------------------------------
