@@ -7,8 +7,8 @@ The same table and :class:`~custseg.rfm.query.LogSummary` as the DuckDB path
 text dates read with the same strptime formats (translated to Spark's patterns by
 :func:`spark_pattern`) and slash dates ordered by the whole column, each line's kind by
 the first rule that applies, the as-of date, and the per-customer aggregates; the same
-errors for unreadable values. Spark reads the log (a CSV or Parquet file or folder, any
-URI Spark reads) and every pass over the lines runs there; the lines never reach this
+errors for unreadable values. Spark reads the log (a CSV or Parquet file or a Parquet
+folder, any URI Spark reads) and every pass over the lines runs there; the lines never reach this
 computer. What comes back is a few counts and the per-customer table, which has one row
 per customer and is brought to the driver when it has at most :data:`DRIVER_CUSTOMERS`
 rows (the scores, segments and clusters are then the local code).
@@ -359,7 +359,8 @@ def per_customer_table_spark(
     Parameters
     ----------
     path : str or Path
-        The log: a CSV or Parquet file or folder; a local path or any URI Spark reads.
+        The log: a CSV or Parquet file or a Parquet folder (a folder named ``*.csv`` is
+        read as CSV); a local path or any URI Spark reads.
     rules : LogRules
         ``memory_limit`` (DuckDB's) does not apply.
     columns : dict, optional
@@ -454,6 +455,7 @@ def _from_distinct_lines(
     repairs: list[str],
     max_customers: int,
 ) -> tuple[pd.DataFrame, LogSummary]:
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
     from pyspark.sql.types import TimestampType
 
@@ -532,7 +534,45 @@ def _from_distinct_lines(
     negative = c("amount") < 0 if cols.amount else c("qty") < 0
     is_return = F.upper(F.coalesce(c("inv"), F.lit(""))).startswith("C") | negative
     kind = kind.when(is_return, "return_dropped" if rules.returns == "drop" else "return")
+    # Kept for the per-customer pass: the dates are parsed once.
     kinds = typed.withColumn("kind", kind.otherwise("purchase"))
+    kinds = kinds.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        return _summary_and_customers(
+            kinds,
+            raw,
+            source,
+            fmt,
+            cols,
+            rules,
+            repairs,
+            n_lines,
+            n_duplicates,
+            num_cols,
+            date_formats,
+            max_customers,
+        )
+    finally:
+        kinds.unpersist()
+
+
+def _summary_and_customers(
+    kinds: Any,
+    raw: Any,
+    source: str,
+    fmt: str,
+    cols: Any,
+    rules: LogRules,
+    repairs: list[str],
+    n_lines: int,
+    n_duplicates: int,
+    num_cols: list[str],
+    date_formats: str,
+    max_customers: int,
+) -> tuple[pd.DataFrame, LogSummary]:
+    from pyspark.sql import functions as F
+
+    c = F.col
 
     # 4. Counts and amounts by kind, the first and last dated day, and the least value of
     #    each column that cannot be read (for the message), in one pass.
@@ -550,6 +590,7 @@ def _from_distinct_lines(
     ]
     with quiet_spark():
         by_kind = kinds.groupBy("kind").agg(*per_kind).collect()
+    raw.unpersist()  # the kinds of the lines are kept: the lines themselves are not needed
     counts = {r["kind"]: (int(r["n"]), float(r["amount"] or 0.0)) for r in by_kind}
 
     def least(key: str) -> Any:
@@ -588,12 +629,14 @@ def _from_distinct_lines(
         kinds.where(purchase | returned)
         .groupBy("cust")
         .agg(
-            F.count_distinct(F.when(purchase, orders)).alias("frequency"),
+            # Sizes of sets rather than count(DISTINCT): Spark runs two count(DISTINCT)
+            # by copying every line once per distinct column; sets are one pass.
+            F.size(F.collect_set(F.when(purchase, orders))).alias("frequency"),
             F.sum(F.when(purchase, c("amount"))).alias("purchases"),
             F.sum(F.when(returned, F.abs(c("amount")))).alias("returns"),
             F.to_date(F.min(F.when(purchase, c("ts")))).alias("first_day"),
             F.to_date(F.max(F.when(purchase, c("ts")))).alias("last_day"),
-            F.count_distinct(F.when(purchase, c("prod"))).alias("n_products"),
+            F.size(F.collect_set(F.when(purchase, c("prod")))).alias("n_products"),
         )
     )
     as_of = F.lit(summary.as_of)
