@@ -180,7 +180,7 @@ def rfm(path: str, out: Path, **options) -> None:
     rfm_segments.csv, rfm_by_cluster.csv, and the cluster results of `segment`
     (segments.json, model.json, report.html). Rules: docs/rfm.md.
 
-    With --engine spark, Spark reads PATH (CSV or Parquet, a file or folder, or any
+    With --engine spark, Spark reads PATH (CSV or Parquet, a Parquet folder, or any
     URI Spark reads) and computes the per-customer table; the scores, segments and
     clusters are then computed here as with --engine local (docs/spark.md).
 
