@@ -32,8 +32,9 @@ from pathlib import Path
 NON_PRODUCT = ["POST", "DOT", "C2", "M", "MANUAL", "BANK CHARGES", "AMAZONFEE"]
 
 
-def generate(path: Path, n_lines: int, seed: int = 0) -> None:
-    """Write the log with DuckDB's own generator (seeded), about 4 lines per invoice."""
+def generate(path: Path, n_lines: int, seed: int = 0, *, parquet: bool = False) -> None:
+    """Write the log with DuckDB's own generator (seeded), about 4 lines per invoice, as CSV
+    or (``parquet``) as Parquet with the same text dates and typed numbers."""
     import duckdb
 
     con = duckdb.connect()
@@ -67,7 +68,7 @@ def generate(path: Path, n_lines: int, seed: int = 0) -> None:
             CASE WHEN inv.cust % 10 = 0 THEN 'France' ELSE 'United Kingdom' END AS Country
         FROM lines JOIN inv USING (inv)
         ORDER BY lines.i
-    ) TO '{path}' (HEADER, DELIMITER ',')"""
+    ) TO '{path}' ({"FORMAT parquet" if parquet else "HEADER, DELIMITER ','"})"""
     )
     con.close()
 

@@ -166,11 +166,13 @@ def segment(path: str, out: Path, **options) -> None:
 
 
 @cli.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+# Text, not a Path: with --engine spark a URI such as s3a://lake/invoices/ must reach Spark.
+@click.argument("path", type=click.Path(path_type=str))
 @_apply(results_folder_options)
 @_apply(_rfm_options())
-@config_click_options("k", "method", "seed")
-def rfm(path: Path, out: Path, **options) -> None:
+@config_click_options("k", "method", "seed", "engine")
+@_apply(spark_options)
+def rfm(path: str, out: Path, **options) -> None:
     """Turn a transaction log in PATH into customers: RFM scores, named segments, clusters.
 
     PATH holds one line per invoice or order line (CSV, Parquet or .xlsx, any
@@ -178,10 +180,15 @@ def rfm(path: Path, out: Path, **options) -> None:
     rfm_segments.csv, rfm_by_cluster.csv, and the cluster results of `segment`
     (segments.json, model.json, report.html). Rules: docs/rfm.md.
 
+    With --engine spark, Spark reads PATH (CSV or Parquet, a Parquet folder, or any
+    URI Spark reads) and computes the per-customer table; the scores, segments and
+    clusters are then computed here as with --engine local (docs/spark.md).
+
     \b
     Examples:
         custseg rfm invoices.csv --out rfm/
         custseg rfm orders.parquet --customer client --amount total --as-of 2024-01-01 --out rfm/
+        custseg rfm s3a://lake/invoices/ --engine spark --out rfm/
     """
     from ..rfm.cli import run_rfm
 

@@ -31,7 +31,8 @@ from .spark import ROW, SparkEngine, numbered, quiet_spark
 #: Marks a custseg error raised on an executor, so the driver can repeat its one line.
 _ERROR_MARK = "custseg-error"
 _ERROR = re.compile(rf"{_ERROR_MARK}\[(\w+)\]: ([^\n]*)")
-_MALFORMED = re.compile(r"Malformed records are detected in record parsing: \[([^\n]*)\]\.")
+#: Spark's message for a CSV line whose fields do not match the header (FAILFAST mode).
+MALFORMED_RECORD = re.compile(r"Malformed records are detected in record parsing: \[([^\n]*)\]\.")
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
 # The encodings Spark 4 reads CSV in, by Python's codec names (a BOM is dropped below).
 _JAVA_CHARSETS = {
@@ -85,7 +86,7 @@ def _driver_error(exc: BaseException, source: str) -> CustsegError | None:
     malformed CSV line Spark met; None for anything else."""
     m = _ERROR.search(str(exc))
     if m is None:
-        bad = _MALFORMED.search(str(exc))
+        bad = MALFORMED_RECORD.search(str(exc))
         if bad is not None:
             return DataError(
                 f"file '{source}' has a line whose fields do not match the header: "
@@ -96,7 +97,8 @@ def _driver_error(exc: BaseException, source: str) -> CustsegError | None:
     return kind(m.group(2).strip())
 
 
-def _is_uri(target: str) -> bool:
+def is_uri(target: str) -> bool:
+    """Whether ``target`` is a location other than this computer's files (s3a://, hdfs://)."""
     return "://" in target and not target.startswith("file://")
 
 
@@ -114,7 +116,7 @@ def _read(engine: SparkEngine, source: str) -> tuple[Any, str]:
             if name.endswith(_CSV_SUFFIXES):
                 sep = "\t" if name.endswith(".tsv") else ","
                 encoding = "utf-8"
-                if not _is_uri(source):
+                if not is_uri(source):
                     from ..data.loading import sniff_csv
 
                     path = Path(source.removeprefix("file://"))
@@ -226,7 +228,7 @@ def assign_on_spark(
         )
     if target.rstrip("/") == source.rstrip("/"):
         raise OutputError(f"--out '{target}' is the input file; choose another name")
-    local_out = None if _is_uri(target) else Path(target.removeprefix("file://"))
+    local_out = None if is_uri(target) else Path(target.removeprefix("file://"))
     if local_out is not None:
         from ..outputs.atomic import clean_stale_files, parent_of
 

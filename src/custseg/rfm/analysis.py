@@ -1,6 +1,7 @@
 """From a transaction log to RFM scores, named RFM segments and behaviour clusters.
 
-:func:`rfm` chains the steps: the per-customer table (DuckDB, :mod:`.query`),
+:func:`rfm` chains the steps: the per-customer table (DuckDB, :mod:`.query`; or Spark,
+:mod:`custseg.engines.spark_rfm`, with ``engine="spark"``),
 the scores and named segments (:mod:`.scores`), and a clustering of the
 log-scaled behaviour through the same pipeline as customer tables
 (:func:`custseg.pipeline.segment`), with names and actions from the RFM cluster
@@ -225,6 +226,41 @@ def _as_date(value: str | date | datetime | None) -> date | None:
         raise ConfigError(f"as_of={value!r} is not a date; write it as 2024-03-31") from None
 
 
+def _per_customer_table(
+    engine: str, transactions: Any, sheet: str | None, memory_limit: str | None
+) -> tuple[str, Callable[..., tuple[pd.DataFrame, LogSummary]]]:
+    """(what computes it, the function computing the per-customer table) of an engine."""
+    from ..config import ENGINES
+
+    if engine == "local":
+        return "DuckDB", per_customer_table
+    if engine != "spark":
+        raise ConfigError(f"engine={engine!r} is not one of {', '.join(ENGINES)}")
+    if isinstance(transactions, pd.DataFrame):
+        raise ConfigError(
+            "engine='spark' reads the log itself: pass the path of a CSV or Parquet log"
+        )
+    if memory_limit is not None:
+        raise ConfigError(
+            "--memory-limit is DuckDB's (--engine local); with --engine spark set Spark's "
+            "memory with --spark-conf spark.driver.memory=4g (or spark-submit)"
+        )
+    if sheet is not None:
+        raise ConfigError("--sheet applies to Excel logs, which --engine spark does not read")
+    from ..engines.contract import get_data_engine
+
+    get_data_engine("spark")  # a clear error when pyspark is not installed
+    from ..engines import spark_rfm
+
+    def spark(path: Any, rules: LogRules, *, sheet: Any, columns: Any) -> Any:
+        # The limit is read when the run starts (a test may lower it).
+        return spark_rfm.per_customer_table_spark(
+            path, rules, columns=columns, max_customers=spark_rfm.DRIVER_CUSTOMERS
+        )
+
+    return "Spark", spark
+
+
 def score_customers(
     customers: pd.DataFrame, edges: ScoreEdges | None, segment_map: SegmentMap
 ) -> tuple[pd.DataFrame, ScoreEdges]:
@@ -280,6 +316,7 @@ def rfm(
     seed: int = 0,
     sheet: str | None = None,
     memory_limit: str | None = None,
+    engine: str = "local",
     progress: Callable[[str], None] | None = None,
 ) -> RFMResult:
     """Turn a transaction log into one row per customer, RFM scores, named segments, clusters.
@@ -309,6 +346,12 @@ def rfm(
         Also cluster the log-scaled R, F, M and tenure through the segmentation
         pipeline.
     k, method, seed : clustering options (see :class:`custseg.SegmentationConfig`).
+    engine : {"local", "spark"}
+        Where the per-customer table is computed: ``local`` by DuckDB on this computer,
+        ``spark`` by Spark (``transactions`` is a CSV or Parquet path or any URI Spark
+        reads; the active Spark session, else a new one). The table then comes to this
+        computer (at most :data:`custseg.engines.spark_rfm.DRIVER_CUSTOMERS` customers)
+        and the scores, segments and clusters are the same local code on both engines.
 
     Returns
     -------
@@ -329,8 +372,9 @@ def rfm(
         memory_limit=memory_limit,
     )
     smap = load_segment_map(segment_map)
-    say("reading the log and computing the per-customer table (DuckDB)")
-    customers, summary = per_customer_table(
+    by, table = _per_customer_table(engine, transactions, sheet, memory_limit)
+    say(f"reading the log and computing the per-customer table ({by})")
+    customers, summary = table(
         transactions,
         rules,
         sheet=sheet,

@@ -81,7 +81,7 @@ RFM_OPTIONS = [
 
 
 def run_rfm(
-    path: Path,
+    path: str | Path,
     out: Path,
     *,
     customer: str | None,
@@ -107,10 +107,14 @@ def run_rfm(
     png: bool,
     quiet: bool,
     force: bool = False,
+    engine: str = "local",
+    spark_master: str | None = None,
+    spark_conf: dict[str, str] | None = None,
 ) -> None:
     """Compute, write and summarise; errors are ``CustsegError`` for the CLI to print."""
     import warnings
 
+    from ..cli.options import start_engine
     from ..errors import SegmentationWarning
     from ..outputs.atomic import check_replaceable
     from ..progress import step_progress
@@ -121,6 +125,9 @@ def run_rfm(
     inputs = (path, segment_map)
     # Fail before the work, not after it (the same guard as `segment`).
     check_replaceable(out, force=force, inputs=inputs, names=RFM_FILES)
+    note = start_engine(engine, spark_master, spark_conf or {})
+    if note and not quiet:
+        click.echo(note, err=True)
     with step_progress(quiet) as say:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SegmentationWarning)  # reported in the summary
@@ -145,6 +152,7 @@ def run_rfm(
                 seed=seed,
                 sheet=sheet,
                 memory_limit=memory_limit,
+                engine=engine,
                 progress=say,
             )
         if say:

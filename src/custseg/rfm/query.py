@@ -17,9 +17,9 @@ import csv
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +53,11 @@ DEFAULT_NON_PRODUCT = (
 RETURNS = ("net", "drop")
 SAMPLE_LINES = 2_000
 
-# Date formats tried in order on text dates (ISO first). Slash dates are read
-# month-first or day-first as the whole column decides (see _slash_order).
-_ISO = [
+# Date formats tried in order on text dates (ISO first), as strptime formats: the one
+# definition every engine reads them from (custseg.engines.spark_rfm translates them to
+# Spark's patterns). Slash dates are read month-first or day-first as the whole column
+# decides (see slash_order).
+ISO_FORMATS = [
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M:%S.%f",
     "%Y-%m-%d %H:%M",
@@ -68,7 +70,7 @@ _ISO = [
     "%Y/%m/%d",
     "%Y%m%d",
 ]
-_ISO_TZ = [
+ISO_TZ_FORMATS = [
     "%Y-%m-%dT%H:%M:%S%z",
     "%Y-%m-%dT%H:%M:%S.%f%z",
     "%Y-%m-%d %H:%M:%S%z",
@@ -76,9 +78,14 @@ _ISO_TZ = [
     "%Y-%m-%dT%H:%M%z",
 ]
 _TIME_SUFFIXES = [" %H:%M:%S", " %H:%M", ""]
+#: A text date ending in a time-zone offset (read with ISO_TZ_FORMATS, Z and UTC as +00:00).
+TZ_SUFFIX = "(Z|UTC|[+-][0-9][0-9]:?[0-9][0-9])$"
+#: A text date starting with a slash date (d/m/y or m/d/y), whose order the column decides.
+SLASH_DATE = "^[0-9]{1,2}/[0-9]{1,2}/[0-9]{2,4}"
 
 
-def _slash_formats(day_first: bool) -> list[str]:
+def slash_formats(day_first: bool) -> list[str]:
+    """The formats of non-ISO text dates, slash dates in the column's order."""
     d = "%d/%m" if day_first else "%m/%d"
     out = []
     for year in ("%Y", "%y"):
@@ -86,6 +93,18 @@ def _slash_formats(day_first: bool) -> list[str]:
     out += [f"%d.%m.%Y{t}" for t in _TIME_SUFFIXES]  # dotted dates are day-first everywhere
     out += [f"%d-%b-%Y{t}" for t in _TIME_SUFFIXES]
     return out
+
+
+def date_format_groups(day_first: bool) -> tuple[list[str], list[str], list[str]]:
+    """The formats tried on a text date, by kind of text: (with a time-zone offset, with a
+    slash, any other), each in the order tried (the first that reads the text wins).
+
+    A text ending in :data:`TZ_SUFFIX` is read with the first list (``Z`` and ``UTC``
+    as ``+00:00``), else a text with a ``/`` with the second, else with the third.
+    """
+    slash = [f for f in slash_formats(day_first) if "/" in f]
+    other = ISO_FORMATS + [f for f in slash_formats(day_first) if "/" not in f]
+    return list(ISO_TZ_FORMATS), slash, other
 
 
 @dataclass(frozen=True)
@@ -220,7 +239,7 @@ def duckdb_connection(memory_limit: str | None = None) -> Iterator[Any]:
 # --- reading the file -----------------------------------------------------------
 
 
-def _wrapped_line(line: str, delimiter: str, n_fields: int) -> str | None:
+def wrapped_line(line: str, delimiter: str, n_fields: int) -> str | None:
     """The line without its outer quotes when the whole line was quoted as one field."""
     s = line.rstrip("\r\n")
     if len(s) < 2 or not (s.startswith('"') and s.endswith('"')):
@@ -246,7 +265,7 @@ def _unwrap_quoted_lines(p: Path, encoding: str, delimiter: str, workdir: str) -
         n_fields = len(next(csv.reader([header.rstrip("\r\n")], delimiter=delimiter)))
         dst.write(header.rstrip("\r\n") + "\n")
         for line in src:
-            inner = _wrapped_line(line, delimiter, n_fields)
+            inner = wrapped_line(line, delimiter, n_fields)
             if inner is None:
                 dst.write(line.rstrip("\r\n") + "\n")
             else:
@@ -257,6 +276,16 @@ def _unwrap_quoted_lines(p: Path, encoding: str, delimiter: str, workdir: str) -
 
 class _NothingToUnwrap(Exception):
     """The whole file was scanned for lines wrapped in quotes, and there were none."""
+
+
+def log_encoding(encoding: str, name: str, repairs: list[str]) -> str:
+    """How a CSV log in ``encoding`` (as sniffed) is read, ``utf-8`` or ``latin-1``, on
+    every engine; a cp1252 file is read as Latin-1 and that is stated in ``repairs``."""
+    if encoding in ("latin-1", "iso-8859-1", "cp1252"):
+        if encoding == "cp1252":
+            repairs.append(f"'{name}' is read as Latin-1 (its encoding, cp1252, is close to it)")
+        return "latin-1"
+    return "utf-8"
 
 
 def _csv_source(
@@ -276,7 +305,7 @@ def _csv_source(
     if lines and not compressed:
         n_fields = len(next(csv.reader([lines[0]], delimiter=delimiter)))
         # The whole sample (256 KB) is checked: an export that wraps lines does so throughout.
-        if scan_all or any(_wrapped_line(line, delimiter, n_fields) for line in lines[1:-1]):
+        if scan_all or any(wrapped_line(line, delimiter, n_fields) for line in lines[1:-1]):
             workdir = str(
                 Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0]).parent
             )
@@ -288,17 +317,29 @@ def _csv_source(
                 f"{count:,} lines were wrapped in quotes as a whole (one field instead of "
                 f"{n_fields}); the outer quotes were removed and the line read as {n_fields} fields"
             )
-    duck_encoding = {"utf-8": "utf-8", "utf-8-sig": "utf-8"}.get(encoding, "latin-1")
-    if encoding not in ("utf-8", "utf-8-sig", "latin-1", "iso-8859-1", "cp1252"):
-        duck_encoding = "utf-8"
-    if encoding == "cp1252":
-        repairs.append(f"'{p.name}' is read as Latin-1 (its encoding, cp1252, is close to it)")
+    duck_encoding = log_encoding(encoding, p.name, repairs)
     expr = (
         f"read_csv({_literal(str(path))}, header=true, all_varchar=true, "
         f"delim={_literal(delimiter)}, quote='\"', escape='\"', "
         f"encoding={_literal(duck_encoding)})"
     )
     return expr, "csv"
+
+
+def check_log_file(p: Path, *, folder_ok: bool = False) -> None:
+    """Refuse a log path that does not exist, is a folder (unless ``folder_ok``: a Parquet
+    folder Spark reads), a pipe or a device, or an empty file, with one line naming it."""
+    from ..data.loading import check_regular_file
+
+    if not p.exists():
+        raise DataError(f"file '{p}' does not exist; check the path")
+    if p.is_dir():
+        if folder_ok:
+            return
+        raise DataError(f"'{p}' is a folder, not a file; name the log file inside it")
+    check_regular_file(p)  # a named pipe or a device: refused instead of waited on
+    if p.stat().st_size == 0:
+        raise DataError(f"file '{p}' is empty (0 bytes); export the log again with a header row")
 
 
 def source_relation(
@@ -308,16 +349,10 @@ def source_relation(
     if isinstance(path, pd.DataFrame):
         con.register("log_frame", path)
         return "log_frame", "<DataFrame>", "dataframe"
-    from ..data.loading import check_regular_file, detect_format, load_table
+    from ..data.loading import detect_format, load_table
 
     p = Path(path)
-    if not p.exists():
-        raise DataError(f"file '{p}' does not exist; check the path")
-    if p.is_dir():
-        raise DataError(f"'{p}' is a folder, not a file; name the log file inside it")
-    check_regular_file(p)  # a named pipe or a device: refused instead of waited on
-    if p.stat().st_size == 0:
-        raise DataError(f"file '{p}' is empty (0 bytes); export the log again with a header row")
+    check_log_file(p)
     with p.open("rb") as fh:
         fmt = detect_format(p, fh.read(8))
     if fmt == "parquet":
@@ -371,9 +406,20 @@ def _slash_order(con: Any, src: str, col: str) -> tuple[bool, str]:
                 max(TRY_CAST(regexp_extract(v, '^(\\d{{1,2}})/', 1) AS INTEGER)),
                 max(TRY_CAST(regexp_extract(v, '^\\d{{1,2}}/(\\d{{1,2}})/', 1) AS INTEGER))
             FROM (SELECT trim(CAST({q} AS VARCHAR)) AS v FROM {src})
-            WHERE regexp_matches(v, '^\\d{{1,2}}/\\d{{1,2}}/\\d{{2,4}}')"""
+            WHERE regexp_matches(v, {_literal(SLASH_DATE)})"""
     ).fetchone()
-    n, first, second = row
+    return slash_order(col, *row)
+
+
+def slash_order(col: str, n: int | None, first: int | None, second: int | None) -> tuple[bool, str]:
+    """Whether slash dates are day-first, and how it was decided, from the column's slash
+    dates: how many (``n``) and the largest first and second parts.
+
+    Raises
+    ------
+    DataError
+        Parts above 12 in both places: the column mixes both orders.
+    """
     if not n:
         return False, "ISO dates"
     if first and first > 12 and second and second > 12:
@@ -398,16 +444,25 @@ def _formats(fmts: list[str]) -> str:
 
 def _parse_text_date(day_first: bool) -> str:
     """SQL parsing the text date in column ``v``: DuckDB's ISO cast first, then the formats."""
-    slash = [f for f in _slash_formats(day_first) if "/" in f]
-    other = _ISO + [f for f in _slash_formats(day_first) if "/" not in f]
-    tz = "regexp_matches(v, '(Z|UTC|[+-][0-9][0-9]:?[0-9][0-9])$')"
+    with_tz, slash, other = date_format_groups(day_first)
+    tz = f"regexp_matches(v, {_literal(TZ_SUFFIX)})"
     vz = "regexp_replace(v, '(Z|UTC)$', '+00:00')"
     expr = f"""CASE
-        WHEN {tz} THEN CAST(try_strptime({vz}, [{_formats(_ISO_TZ)}]) AS TIMESTAMP)
+        WHEN {tz} THEN CAST(try_strptime({vz}, [{_formats(with_tz)}]) AS TIMESTAMP)
         WHEN v LIKE '%/%' THEN try_strptime(v, [{_formats(slash)}])
         ELSE COALESCE(TRY_CAST(v AS TIMESTAMP), try_strptime(v, [{_formats(other)}]))
     END"""
     return expr
+
+
+#: How dates were read (``LogSummary.date_formats``): typed with a time zone, or without.
+ZONED_DATES = "timestamps with time zone, converted to UTC"
+TYPED_DATES = "typed dates"
+
+
+def text_dates(how: str) -> str:
+    """How text dates were read, ``how`` saying how the slash order was decided."""
+    return f"text dates ({how}; times with an offset converted to UTC)"
 
 
 def _date_table(con: Any, col: str, col_type: str) -> tuple[str, str, str]:
@@ -418,9 +473,9 @@ def _date_table(con: Any, col: str, col_type: str) -> tuple[str, str, str]:
     """
     q = _quote(col)
     if col_type.startswith("TIMESTAMP WITH TIME ZONE"):
-        return f"CAST({q} AS TIMESTAMP)", "", "timestamps with time zone, converted to UTC"
+        return f"CAST({q} AS TIMESTAMP)", "", ZONED_DATES
     if col_type.startswith("TIMESTAMP") or col_type == "DATE":
-        return f"CAST({q} AS TIMESTAMP)", "", "typed dates"
+        return f"CAST({q} AS TIMESTAMP)", "", TYPED_DATES
     text = f"NULLIF(trim(CAST({q} AS VARCHAR)), '')"
     con.execute(f"CREATE TABLE date_texts AS SELECT DISTINCT {text} AS v FROM raw")
     day_first, how = _slash_order(con, "date_texts", "v")
@@ -428,7 +483,7 @@ def _date_table(con: Any, col: str, col_type: str) -> tuple[str, str, str]:
     con.execute(f"CREATE TABLE dates AS SELECT v AS date_key, {parse} AS ts FROM date_texts")
     con.execute("DROP TABLE date_texts")
     join = f"LEFT JOIN dates ON dates.date_key = {text}"
-    return "dates.ts", join, f"text dates ({how}; times with an offset converted to UTC)"
+    return "dates.ts", join, text_dates(how)
 
 
 # --- the per-customer query ----------------------------------------------------------
@@ -476,14 +531,7 @@ def per_customer_table(
             sample = con.execute(f"SELECT * FROM {src_expr} LIMIT {SAMPLE_LINES}").df()
         except Exception as exc:  # DuckDB's reader errors: a malformed file
             raise DataError(f"'{source}' cannot be read as a table: {_first_line(exc)}") from None
-        if len(sample) == 0:
-            raise DataError(f"'{source}' has a header but no lines; export the log with its lines")
-        cols = detect_columns(sample, source, **(columns or {}))
-        if rules.currency is not None and cols.currency is None:
-            raise DataError(
-                f"--currency {rules.currency} was given but '{source}' has no currency column "
-                "(looked for Currency, ccy); name it with --currency-column, or drop --currency"
-            )
+        cols = log_columns(sample, source, rules, columns)
         try:
             try:
                 return _compute(con, src_expr, source, fmt, types, cols, rules, repairs)
@@ -523,6 +571,171 @@ def per_customer_table(
             raise
 
 
+def log_columns(
+    sample: pd.DataFrame, source: str, rules: LogRules, columns: dict[str, str | None] | None
+) -> LogColumns:
+    """The roles of the log's columns, from its first :data:`SAMPLE_LINES` lines (every
+    engine reads the same lines), checked against ``--currency``."""
+    if len(sample) == 0:
+        raise DataError(f"'{source}' has a header but no lines; export the log with its lines")
+    cols = detect_columns(sample, source, **(columns or {}))
+    if rules.currency is not None and cols.currency is None:
+        raise DataError(
+            f"--currency {rules.currency} was given but '{source}' has no currency column "
+            "(looked for Currency, ccy); name it with --currency-column, or drop --currency"
+        )
+    return cols
+
+
+def used_columns(cols: LogColumns, names: Sequence[str]) -> list[str]:
+    """The columns of ``names`` that custseg uses, in role order, each once."""
+    used = [c for c in cols.to_dict().values() if isinstance(c, str) and c in names]
+    return list(dict.fromkeys(used))
+
+
+def check_currencies(
+    found: Sequence[tuple[str, int]], cols: LogColumns, rules: LogRules, source: str
+) -> None:
+    """Refuse several currencies without ``--currency``, or a ``--currency`` not in the
+    log; ``found`` is each currency code (upper case) and its lines, sorted by code."""
+    codes = [c for c, _ in found]
+    if rules.currency is None and len(codes) > 1:
+        listed = ", ".join(f"{c} ({int(n):,} lines)" for c, n in found)
+        raise DataError(
+            f"'{source}' has amounts in {len(codes)} currencies in {cols.currency!r}: "
+            f"{listed}; pick one with --currency {codes[0]} (lines in the others are "
+            "left out and counted)"
+        )
+    if rules.currency is not None and rules.currency.upper() not in codes:
+        raise DataError(
+            f"--currency {rules.currency} is not in column {cols.currency!r} of '{source}'; "
+            f"it has: {', '.join(codes)}"
+        )
+
+
+def bad_date_message(column: str, source: str, n: int, example: str) -> str:
+    """The error for text dates no format reads (``n`` lines, ``example`` the least)."""
+    return (
+        f"column {column!r} of '{source}' has {n:,} dates custseg "
+        f"cannot read (e.g. {example!r}); use ISO dates like 2024-03-31 or "
+        "2024-03-31 14:05, or name another column with --date"
+    )
+
+
+def bad_number_message(column: str, source: str, n: int, example: str) -> str:
+    """The error for text in a number column (``n`` lines, ``example`` the least)."""
+    return (
+        f"column {column!r} of '{source}' has {n:,} values that "
+        f"are not numbers (e.g. {example!r}); export plain numbers with a decimal point"
+    )
+
+
+#: The kinds of line with a date that counts for the as-of date and the first and last day.
+DATED_KINDS = ("purchase", "return", "return_dropped", "after_as_of")
+#: Why a customer has no scores: only returns in the log.
+ONLY_RETURNS = "only returns in the log (no purchase to date recency from)"
+
+
+def log_summary(
+    *,
+    source: str,
+    fmt: str,
+    cols: LogColumns,
+    rules: LogRules,
+    repairs: Sequence[str],
+    n_lines: int,
+    n_duplicates: int,
+    counts: dict[str, tuple[int, float]],
+    first_ts: datetime | None,
+    last_ts: datetime | None,
+    date_formats: str,
+) -> LogSummary:
+    """The summary of a log from its counts: lines and amount by kind (``counts``), the
+    first and last time of a dated line (:data:`DATED_KINDS`); decides the as-of date.
+
+    Raises
+    ------
+    DataError
+        No purchase custseg can count, or ``--as-of`` on or before the first line.
+    """
+    if last_ts is None or first_ts is None or "purchase" not in counts:
+        listed = ", ".join(
+            f"{n:,} {LEFT_OUT_REASONS.get(k, k)}" for k, (n, _) in sorted(counts.items())
+        )
+        raise DataError(
+            f"'{source}' has no purchase that custseg can count ({listed}); "
+            "check the columns chosen or the --non-product and --currency options"
+        )
+    last_day = last_ts.date()
+    if rules.as_of is None:
+        as_of = last_day + timedelta(days=1)
+        chosen_by = f"the day after the last line ({last_day.isoformat()})"
+    else:
+        as_of = rules.as_of
+        chosen_by = "--as-of"
+        if as_of <= first_ts.date():
+            raise DataError(
+                f"--as-of {as_of.isoformat()} is on or before the first line of '{source}' "
+                f"({first_ts.date().isoformat()}); give a later date"
+            )
+    left_out = {"duplicate": n_duplicates} if n_duplicates else {}
+    left_amount: dict[str, float] = {}
+    for k in LEFT_OUT_REASONS:
+        if k in counts and k != "duplicate":
+            left_out[k] = counts[k][0]
+            left_amount[k] = counts[k][1]
+    return LogSummary(
+        source=source,
+        file_format=fmt,
+        columns=cols,
+        n_lines=n_lines,
+        n_purchase_lines=counts.get("purchase", (0, 0.0))[0],
+        n_return_lines=counts.get("return", (0, 0.0))[0],
+        left_out=left_out,
+        left_out_amount=left_amount,
+        as_of=as_of,
+        as_of_chosen_by=chosen_by,
+        first_date=first_ts.date(),
+        last_date=last_day,
+        date_formats=date_formats,
+        repairs=tuple(repairs),
+    )
+
+
+#: The per-customer table's columns, in order (before ``left_out_reason``).
+CUSTOMER_COLUMNS = (
+    "customer_id",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "tenure_days",
+    "avg_order_value",
+    "n_products",
+    "return_share",
+    "purchases",
+    "returns",
+    "first_purchase",
+    "last_purchase",
+)
+#: Money columns and shares, rounded to 6 decimals.
+ROUNDED = ("monetary", "avg_order_value", "purchases", "returns", "return_share")
+
+
+def finish_customers(frame: pd.DataFrame, cols: LogColumns) -> pd.DataFrame:
+    """The per-customer table as every engine returns it, from the engine's aggregates
+    (:data:`CUSTOMER_COLUMNS`, sorted by ``customer_id``)."""
+    # Sums of float amounts carry binary noise (118.80000000000001); 6 decimals keep
+    # every real digit of money amounts and drop the noise.
+    for c in ROUNDED:
+        frame[c] = frame[c].round(6)
+    if not cols.product:
+        frame["n_products"] = pd.NA
+    frame["frequency"] = frame["frequency"].astype("int64")
+    frame["left_out_reason"] = ""
+    frame.loc[frame["frequency"] == 0, "left_out_reason"] = ONLY_RETURNS
+    return frame
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
@@ -543,8 +756,7 @@ def _compute(
     #    in "identical" through a 64-bit hash of them, so the grouping stays narrow. Two
     #    lines equal on every used column and different elsewhere would also need equal
     #    hashes to be merged (a chance of 2^-64 per such pair).
-    used = [c for c in cols.to_dict().values() if isinstance(c, str) and c in types]
-    used = list(dict.fromkeys(used))
+    used = used_columns(cols, list(types))
     others = [c for c in types if c not in used]
     keep = ", ".join(_quote(c) for c in used)
     rest = f", hash({', '.join(_quote(c) for c in others)}) AS _others" if others else ""
@@ -562,19 +774,7 @@ def _compute(
             f"SELECT {cur_sql} AS cur, sum(_copies) FROM raw WHERE cur IS NOT NULL "
             "GROUP BY cur ORDER BY cur"
         ).fetchall()
-        codes = [c for c, _ in found]
-        if rules.currency is None and len(codes) > 1:
-            listed = ", ".join(f"{c} ({int(n):,} lines)" for c, n in found)
-            raise DataError(
-                f"'{source}' has amounts in {len(codes)} currencies in {cols.currency!r}: "
-                f"{listed}; pick one with --currency {codes[0]} (lines in the others are "
-                "left out and counted)"
-            )
-        if rules.currency is not None and rules.currency.upper() not in codes:
-            raise DataError(
-                f"--currency {rules.currency} is not in column {cols.currency!r} of '{source}'; "
-                f"it has: {', '.join(codes)}"
-            )
+        check_currencies(found, cols, rules, source)
 
     # 3. Typed columns and each line's kind, in one statement: the first rule that
     #    applies (LEFT_OUT_REASONS order); unreadable values get a kind of their own.
@@ -660,55 +860,35 @@ def _compute(
         example = con.execute(
             "SELECT min(date_key) FROM dates WHERE ts IS NULL AND date_key IS NOT NULL"
         ).fetchone()[0]
-        raise DataError(
-            f"column {cols.date!r} of '{source}' has {counts['bad_date'][0]:,} dates custseg "
-            f"cannot read (e.g. {example!r}); use ISO dates like 2024-03-31 or "
-            "2024-03-31 14:05, or name another column with --date"
-        )
+        raise DataError(bad_date_message(cols.date, source, counts["bad_date"][0], example))
     for c in num_cols:
         if f"bad_number {c}" in counts:
             example = con.execute(
                 f"SELECT min({_number_raw(c)}) FROM raw "
                 f"WHERE {typed[c]} IS NULL AND {_number_raw(c)} IS NOT NULL"
             ).fetchone()[0]
-            raise DataError(
-                f"column {c!r} of '{source}' has {counts[f'bad_number {c}'][0]:,} values that "
-                f"are not numbers (e.g. {example!r}); export plain numbers with a decimal point"
-            )
+            raise DataError(bad_number_message(c, source, counts[f"bad_number {c}"][0], example))
     con.execute("DROP TABLE raw")
 
     # 5. The as-of date: the day after the last dated line, or the user's.
-    counted = "('purchase', 'return', 'return_dropped', 'after_as_of')"
+    counted = "(" + ", ".join(_literal(k) for k in DATED_KINDS) + ")"
     first_ts, last_ts = con.execute(
         f"SELECT min(ts), max(ts) FROM kinds WHERE kind IN {counted}"
     ).fetchone()
-    if last_ts is None or "purchase" not in counts:
-        listed = ", ".join(
-            f"{n:,} {LEFT_OUT_REASONS.get(k, k)}" for k, (n, _) in sorted(counts.items())
-        )
-        raise DataError(
-            f"'{source}' has no purchase that custseg can count ({listed}); "
-            "check the columns chosen or the --non-product and --currency options"
-        )
-    last_day = last_ts.date()
-    if rules.as_of is None:
-        as_of = last_day + timedelta(days=1)
-        chosen_by = f"the day after the last line ({last_day.isoformat()})"
-    else:
-        as_of = rules.as_of
-        chosen_by = "--as-of"
-        if as_of <= first_ts.date():
-            raise DataError(
-                f"--as-of {as_of.isoformat()} is on or before the first line of '{source}' "
-                f"({first_ts.date().isoformat()}); give a later date"
-            )
-
-    left_out = {"duplicate": n_duplicates} if n_duplicates else {}
-    left_amount: dict[str, float] = {}
-    for k in LEFT_OUT_REASONS:
-        if k in counts and k != "duplicate":
-            left_out[k] = counts[k][0]
-            left_amount[k] = counts[k][1]
+    summary = log_summary(
+        source=source,
+        fmt=fmt,
+        cols=cols,
+        rules=rules,
+        repairs=repairs,
+        n_lines=n_lines,
+        n_duplicates=n_duplicates,
+        counts=counts,
+        first_ts=first_ts,
+        last_ts=last_ts,
+        date_formats=date_formats,
+    )
+    as_of = summary.as_of
 
     # 7. Per customer. Returns always lower monetary by their absolute amount.
     orders = "inv" if cols.invoice else "CAST(ts AS DATE)"
@@ -740,37 +920,11 @@ def _compute(
                 CAST(last_purchase AS DATE) AS last_purchase
             FROM per ORDER BY cust"""
     ).df()
-    # Sums of float amounts carry binary noise (118.80000000000001); 6 decimals keep
-    # every real digit of money amounts and drop the noise.
-    for c in ("monetary", "avg_order_value", "purchases", "returns", "return_share"):
-        frame[c] = frame[c].round(6)
-    if not cols.product:
-        frame["n_products"] = pd.NA
-    frame["frequency"] = frame["frequency"].astype("int64")
-    frame["left_out_reason"] = ""
-    frame.loc[frame["frequency"] == 0, "left_out_reason"] = (
-        "only returns in the log (no purchase to date recency from)"
-    )
-    summary = LogSummary(
-        source=source,
-        file_format=fmt,
-        columns=cols,
-        n_lines=n_lines,
-        n_purchase_lines=counts.get("purchase", (0, 0.0))[0],
-        n_return_lines=counts.get("return", (0, 0.0))[0],
-        left_out=left_out,
-        left_out_amount=left_amount,
-        as_of=as_of,
-        as_of_chosen_by=chosen_by,
-        first_date=first_ts.date(),
-        last_date=last_day,
-        date_formats=date_formats,
-        repairs=tuple(repairs),
-    )
-    return frame, summary
+    return finish_customers(frame, cols), summary
 
 
 __all__ = [
+    "CUSTOMER_COLUMNS",
     "DEFAULT_NON_PRODUCT",
     "LEFT_OUT_REASONS",
     "LogRules",
