@@ -150,6 +150,27 @@ def test_dates_in_several_formats_and_time_zones(tmp_path):
     assert summary.as_of == date(2024, 2, 2)
 
 
+def test_month_names_slashed_iso_and_two_digit_years(tmp_path):
+    # A date-only month-name date ends in '-2024', which is not a time-zone offset; an ISO
+    # date written with slashes is read as ISO; a two-digit year is this century's.
+    p = tmp_path / "log.csv"
+    p.write_text(
+        "CustomerID,InvoiceDate,Amount\n"
+        "a,15-Jan-2024,1\n"
+        "a,2024/03/31,1\n"
+        "b,2/3/24,1\n"
+        "b,12/30/23 10:00,1\n",  # month-first (30 cannot be a month)
+        encoding="utf-8",
+    )
+    customers, summary = per_customer_table(p, LogRules())
+    c = _by_id(customers)
+    assert c.loc["a", "first_purchase"] == pd.Timestamp("2024-01-15")
+    assert c.loc["a", "last_purchase"] == pd.Timestamp("2024-03-31")
+    assert c.loc["b", "first_purchase"] == pd.Timestamp("2023-12-30")
+    assert c.loc["b", "last_purchase"] == pd.Timestamp("2024-02-03")
+    assert "month-first" in summary.date_formats
+
+
 def test_lines_wrapped_in_quotes_are_repaired_and_stated(tmp_path):
     lines = HAND_LOG.splitlines()
     wrapped = [lines[0]] + [

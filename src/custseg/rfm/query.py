@@ -78,8 +78,9 @@ ISO_TZ_FORMATS = [
     "%Y-%m-%dT%H:%M%z",
 ]
 _TIME_SUFFIXES = [" %H:%M:%S", " %H:%M", ""]
-#: A text date ending in a time-zone offset (read with ISO_TZ_FORMATS, Z and UTC as +00:00).
-TZ_SUFFIX = "(Z|UTC|[+-][0-9][0-9]:?[0-9][0-9])$"
+#: A text date ending in a time-zone offset after its time (read with ISO_TZ_FORMATS, Z and
+#: UTC as +00:00). The time is required: the year of '15-Jan-2024' is not an offset.
+TZ_SUFFIX = "[0-9]:[0-9][0-9](:[0-9][0-9](\\.[0-9]+)?)? ?(Z|UTC|[+-][0-9][0-9]:?[0-9][0-9])$"
 #: A text date starting with a slash date (d/m/y or m/d/y), whose order the column decides.
 SLASH_DATE = "^[0-9]{1,2}/[0-9]{1,2}/[0-9]{2,4}"
 
@@ -88,7 +89,9 @@ def slash_formats(day_first: bool) -> list[str]:
     """The formats of non-ISO text dates, slash dates in the column's order."""
     d = "%d/%m" if day_first else "%m/%d"
     out = []
-    for year in ("%Y", "%y"):
+    # Two-digit years first: a 1-4 digit %Y would read 2/3/24 as the year 24 (and %y does
+    # not read a four-digit year).
+    for year in ("%y", "%Y"):
         out += [f"{d}/{year}{t}" for t in _TIME_SUFFIXES]
     out += [f"%d.%m.%Y{t}" for t in _TIME_SUFFIXES]  # dotted dates are day-first everywhere
     out += [f"%d-%b-%Y{t}" for t in _TIME_SUFFIXES]
@@ -102,8 +105,11 @@ def date_format_groups(day_first: bool) -> tuple[list[str], list[str], list[str]
     A text ending in :data:`TZ_SUFFIX` is read with the first list (``Z`` and ``UTC``
     as ``+00:00``), else a text with a ``/`` with the second, else with the third.
     """
+    # ISO dates written with slashes (2024/03/31) are slash texts too.
     slash = [f for f in slash_formats(day_first) if "/" in f]
-    other = ISO_FORMATS + [f for f in slash_formats(day_first) if "/" not in f]
+    slash += [f for f in ISO_FORMATS if "/" in f]
+    other = [f for f in ISO_FORMATS if "/" not in f]
+    other += [f for f in slash_formats(day_first) if "/" not in f]
     return list(ISO_TZ_FORMATS), slash, other
 
 
