@@ -60,7 +60,9 @@ AMOUNT_LOG = "client,order_date,total\n" + (
     "d,31.01.2024 9:05,1e1\n"
     "d,15-Jan-2024 10:00,2.5\n"
     "e,1/13/2024 10:00,3\n"  # month-first (13 cannot be a month)
-    "e,2/3/24,4\n"  # a two-digit year: read as DuckDB reads it (see docs/spark.md)
+    "e,2/3/24,4\n"  # a two-digit year: 2024
+    "e,2024/01/20,1\n"  # an ISO date with slashes
+    "d,16-Jan-2024,1\n"  # a month-name date without a time (not an offset)
     "f,2024-03-04 10:00:00.1234567,6\n"  # more than 6 digits of a second
     "f,2024-3-6 9:05:07,0\n"  # zero amount
 )
@@ -176,7 +178,8 @@ def test_amount_column_iso_offsets_and_other_date_formats(engine, logs):
     assert c.loc["a", "frequency"] == 3  # 2024-03-01, 2024-03-02 (UTC) and 2024-03-05
     assert c.loc["b", "returns"] == pytest.approx(4.0)
     assert c.loc["c", "purchases"] == pytest.approx(1001.5)
-    assert c.loc["e", "last_purchase"] == pd.Timestamp("2024-01-13")
+    assert c.loc["e", "last_purchase"] == pd.Timestamp("2024-02-03")  # 2/3/24 is 2024
+    assert c.loc["e", "first_purchase"] == pd.Timestamp("2024-01-13")
     assert "month-first" in summary.date_formats
 
 
@@ -251,6 +254,25 @@ def test_cli_spark_writes_what_local_writes(spark_session, logs, tmp_path):
     assert (spark / "customers.csv").read_text() == (local / "customers.csv").read_text()
     assert _rfm_json(spark) == _rfm_json(local)
     assert _rfm_json(spark)["n_customers"] == 150
+    # A new log assigned with the model: the same customers' scores and clusters.
+    new_log = tmp_path / "new.csv"
+    make_invoice_log(60, seed=8).to_csv(new_log, index=False)
+    outs = {}
+    for eng in ("local", "spark"):
+        outs[eng] = tmp_path / f"assigned_{eng}.csv"
+        code, out, err = run_cli(
+            "assign",
+            str(local / "model.json"),
+            str(new_log),
+            "--engine",
+            eng,
+            "--out",
+            str(outs[eng]),
+            "--quiet",
+        )
+        assert code == 0, err
+        assert "scored with the model's score edges" in out
+    assert outs["spark"].read_text() == outs["local"].read_text()
 
 
 def test_cli_too_many_customers_is_one_line(spark_session, logs, tmp_path, monkeypatch):

@@ -318,11 +318,16 @@ def assign(
     model = load_model(model_path)
     from ..rfm.assign import is_rfm_model
 
-    if engine == "local" and is_rfm_model(model.features):  # PATH is a transaction log
+    if is_rfm_model(model.features):  # PATH is a transaction log
         from ..rfm.assign import assign_log
 
-        start_engine(engine, spark_master, spark_conf)
-        for line in assign_log(model, model_path, Path(path), Path(out), sheet=sheet).lines():
+        note = start_engine(engine, spark_master, spark_conf)
+        if note and not quiet:
+            _echo(note, err=True)
+        log = path if engine != "local" else Path(path)
+        for line in assign_log(
+            model, model_path, log, Path(out), sheet=sheet, engine=engine
+        ).lines():
             _echo(line)
         return
     note = start_engine(engine, spark_master, spark_conf)

@@ -216,8 +216,9 @@ def assign_on_spark(
 
     if is_rfm_model(model.features):
         raise ConfigError(
-            "this is a `custseg rfm` model (it assigns a transaction log); --engine spark "
-            "does not read transaction logs yet: use --engine local"
+            "this is a `custseg rfm` model: it assigns a transaction log, through "
+            "custseg.rfm.assign.assign_log(..., engine='spark') (what `custseg assign "
+            "MODEL LOG --engine spark` runs)"
         )
     engine = engine or SparkEngine()
     source, target = str(path), str(out)

@@ -226,7 +226,7 @@ def _as_date(value: str | date | datetime | None) -> date | None:
         raise ConfigError(f"as_of={value!r} is not a date; write it as 2024-03-31") from None
 
 
-def _per_customer_table(
+def per_customer_function(
     engine: str, transactions: Any, sheet: str | None, memory_limit: str | None
 ) -> tuple[str, Callable[..., tuple[pd.DataFrame, LogSummary]]]:
     """(what computes it, the function computing the per-customer table) of an engine."""
@@ -372,7 +372,7 @@ def rfm(
         memory_limit=memory_limit,
     )
     smap = load_segment_map(segment_map)
-    by, table = _per_customer_table(engine, transactions, sheet, memory_limit)
+    by, table = per_customer_function(engine, transactions, sheet, memory_limit)
     say(f"reading the log and computing the per-customer table ({by})")
     customers, summary = table(
         transactions,

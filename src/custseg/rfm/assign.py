@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
-from .analysis import CLUSTER_FEATURES, log_features, score_customers
-from .query import LogRules, LogSummary, per_customer_table
+from .analysis import CLUSTER_FEATURES, log_features, per_customer_function, score_customers
+from .query import LogRules, LogSummary
 from .scores import ScoreEdges, parse_segment_map
 
 RFM_DOC = "rfm.json"
@@ -71,8 +71,29 @@ def _rfm_doc(model_path: Path) -> dict[str, Any]:
         raise ModelError(f"'{doc_path}' cannot be read: {exc}") from None
 
 
+def _header(path: str | Path, sheet: str | None, engine: str) -> list[str]:
+    """The column names of a log, read by the engine that reads the log."""
+    if engine == "spark":
+        from ..engines.spark import SparkEngine
+        from ..engines.spark_rfm import read_log
+
+        frame, _, _, _ = read_log(SparkEngine(), path)
+        return list(frame.columns)
+    from .query import duckdb_connection, source_relation
+
+    with duckdb_connection() as con:
+        expr, _, _ = source_relation(con, path, sheet, [])
+        return [d[0] for d in con.execute(f"DESCRIBE SELECT * FROM {expr}").fetchall()]
+
+
 def assign_log(
-    model: Any, model_path: str | Path, path: str | Path, out: str | Path, *, sheet: str | None
+    model: Any,
+    model_path: str | Path,
+    path: str | Path,
+    out: str | Path,
+    *,
+    sheet: str | None,
+    engine: str = "local",
 ) -> LogAssignment:
     """Score a new transaction log with a ``custseg rfm`` model and write one row per customer.
 
@@ -85,7 +106,10 @@ def assign_log(
     path : path
         The new log.
     out : path
-        ``.csv`` or ``.parquet`` output, written atomically.
+        ``.csv`` or ``.parquet`` output, written atomically (on this computer).
+    engine : {"local", "spark"}
+        What computes the per-customer table of the new log (DuckDB, or Spark as
+        ``custseg rfm --engine spark`` does); the scoring and assignment are local.
     """
     from ..model.assign import output_format
     from ..outputs import write_safe_csv
@@ -109,11 +133,8 @@ def assign_log(
         currency=rules_doc.get("currency"),
     )
     # The roles the first log used, where the new log has those columns.
-    from .query import duckdb_connection, source_relation
-
-    with duckdb_connection() as con:
-        expr, _, _ = source_relation(con, path, sheet, [])
-        header = [d[0] for d in con.execute(f"DESCRIBE SELECT * FROM {expr}").fetchall()]
+    _, table_of = per_customer_function(engine, path, sheet, None)
+    header = _header(path, sheet, engine)
     named = {
         role: columns.get(role) if columns.get(role) in header else None
         for role in ("customer", "date", "invoice", "amount", "quantity", "price", "product")
@@ -123,7 +144,7 @@ def assign_log(
     )
     if named["amount"] is None and (named["quantity"] is None or named["price"] is None):
         named["quantity"] = named["price"] = None
-    customers, summary = per_customer_table(path, rules, sheet=sheet, columns=named)
+    customers, summary = table_of(path, rules, sheet=sheet, columns=named)
     customers, _ = score_customers(customers, edges, smap)
     has = customers["left_out_reason"] == ""
     assigned = model.assign(log_features(customers[has], tuple(CLUSTER_FEATURES)))
