@@ -118,13 +118,15 @@ def run_rfm(
     from ..errors import SegmentationWarning
     from ..outputs.atomic import check_replaceable
     from ..progress import step_progress
-    from .analysis import rfm
+    from .analysis import per_customer_function, rfm
     from .outputs import RFM_FILES, write_rfm_results
     from .text import rfm_summary_lines
 
     inputs = (path, segment_map)
     # Fail before the work, not after it (the same guard as `segment`).
     check_replaceable(out, force=force, inputs=inputs, names=RFM_FILES)
+    # Options the engine does not take are refused before it starts (Spark: seconds).
+    per_customer_function(engine, path, sheet, memory_limit)
     note = start_engine(engine, spark_master, spark_conf or {})
     if note and not quiet:
         click.echo(note, err=True)
