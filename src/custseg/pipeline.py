@@ -15,6 +15,7 @@ import pandas as pd
 
 from . import __version__
 from .cluster.hierarchical import cut_tree, merge_gaps
+from .cluster.sweep import compiled_for
 from .config import SegmentationConfig
 from .data.loading import LoadedTable, load_table, sheet_hint
 from .data.prepare import PreparedData, prepare
@@ -375,7 +376,12 @@ def segment_prepared(
     if ks and n_sweep >= EVIDENCE_MIN_CUSTOMERS and not single_fixed:
         say("measuring the gap statistic and the stability of each k")
         curves = k_curves(
-            X_sweep, ks, method=config.method, linkage=config.linkage, seed=config.seed
+            X_sweep,
+            ks,
+            method=config.method,
+            linkage=config.linkage,
+            seed=config.seed,
+            compiled=compiled_for(X_sweep),
         )
     candidates = []
     for k in ks:
@@ -569,6 +575,7 @@ def segment_prepared(
             method=config.method,
             linkage=config.linkage,
             seed=config.seed,
+            compiled=compiled_for(X_sweep),
         )
         stability = [None if not np.isfinite(v) else float(v) for v in values]
         selection = replace(

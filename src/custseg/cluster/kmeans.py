@@ -27,6 +27,7 @@ def kmeans(
     init: np.ndarray | None = None,
     max_iter: int = 300,
     sample_weight: np.ndarray | None = None,
+    compiled: bool | None = None,
 ) -> KMeansFit:
     """Fit k-means on X of shape (n_customers, n_features).
 
@@ -35,8 +36,8 @@ def kmeans(
     (lowest inertia) run is kept. The same ``seed`` gives the same result, and the
     same segments as scikit-learn's ``KMeans(n_init=n_init, random_state=seed)``:
     unweighted fits run custseg's sweep (:mod:`custseg.cluster.sweep`: scikit-learn's
-    starts, iteration and stopping rule, without its fixed cost per call), weighted
-    ones scikit-learn itself.
+    starts, iteration and stopping rule, without its fixed cost per call; ``compiled`` as
+    there), weighted ones scikit-learn itself.
 
     Examples
     --------
@@ -50,7 +51,9 @@ def kmeans(
 
         if init is not None:
             return lloyd_from(X, init, max_iter=max_iter)
-        return kmeans_sweep(X, [k], n_init=n_init, seed=seed, max_iter=max_iter)[k]
+        return kmeans_sweep(X, [k], n_init=n_init, seed=seed, max_iter=max_iter, compiled=compiled)[
+            k
+        ]
     return sklearn_kmeans(
         X, k, n_init=n_init, seed=seed, init=init, max_iter=max_iter, sample_weight=sample_weight
     )

@@ -141,26 +141,37 @@ def _kernels():
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _use_numpy(X: np.ndarray) -> bool:
+def compiled_for(X: np.ndarray) -> bool:
+    """Whether the sweep iterates X with the compiled step (more than
+    :data:`NUMPY_MAX_ELEMENTS` values, and Numba available).
+
+    The small fits of a run's evidence take the same path as its sweep (passed as
+    ``compiled=``): once the compiled step is loaded they are faster with it, and the
+    choice still depends on the data only, so a run gives the same numbers every time.
+    """
     if X.size <= NUMPY_MAX_ELEMENTS:
-        return True
+        return False
     from .lloyd import numba_available
 
-    return not numba_available()
+    return numba_available()
 
 
 class _Runs:
     """Lloyd runs on one (centred, float64, row-order) matrix, shared by every k."""
 
-    def __init__(self, X: np.ndarray, max_iter: int, tol: float) -> None:
+    def __init__(
+        self, X: np.ndarray, max_iter: int, tol: float, compiled: bool | None = None
+    ) -> None:
         self.X = X
         self.max_iter = max_iter
         # scikit-learn's tolerance: tol times the mean feature variance.
         self.threshold = tol * float(np.mean(np.var(X, axis=0)))
-        if _use_numpy(X):
-            self.step, self.inertia = _step_numpy, _inertia_numpy
-        else:
+        if compiled is None:
+            compiled = compiled_for(X)
+        if compiled:
             self.step, self.inertia = _kernels()
+        else:
+            self.step, self.inertia = _step_numpy, _inertia_numpy
         self.lock = threading.Lock()
         # Per k: a digest of the labels after iteration t of a finished run -> (its fit, t,
         # whether t was its last iteration and it stopped there with unchanged labels).
@@ -247,10 +258,13 @@ def kmeans_sweep(
     max_iter: int = 300,
     tol: float = 1e-4,
     threads: int | None = None,
+    compiled: bool | None = None,
 ) -> dict[int, KMeansFit]:
     """k-means for every k in ``ks`` on X (n_customers, n_features), keeping the best of
     ``n_init`` restarts for each; the same segments as scikit-learn's
     ``KMeans(n_clusters=k, n_init=n_init, random_state=seed)`` (see the module's notes).
+    ``compiled``: iterate with the compiled step (True) or NumPy's (False); by default as
+    :func:`compiled_for` decides from X's size (both give the same segments).
 
     Returns
     -------
@@ -271,7 +285,7 @@ def kmeans_sweep(
     Xc = X - mean
     squared_norms = np.einsum("ij,ij->i", Xc, Xc)
     X64 = np.ascontiguousarray(Xc, dtype=np.float64)
-    runs = _Runs(X64, max_iter, tol)
+    runs = _Runs(X64, max_iter, tol, compiled)
 
     starts: dict[int, list[np.ndarray]] = {}
     # The seeding's products have a few rows: BLAS's threads cost more than they gain there

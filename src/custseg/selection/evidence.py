@@ -28,8 +28,10 @@ WARD_STABILITY_SAMPLE = 2_000
 RESAMPLE_N_INIT = 2
 
 
-def refit(method: str, linkage: str) -> Fit:
-    """The clustering that resamples are re-clustered with: same method as the run."""
+def refit(method: str, linkage: str, compiled: bool | None = None) -> Fit:
+    """The clustering that resamples are re-clustered with: same method as the run
+    (k-means: with the sweep's step, ``compiled``; see
+    :func:`custseg.cluster.sweep.compiled_for`)."""
     if method == "hierarchical":
 
         def fit_tree(X: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -38,7 +40,7 @@ def refit(method: str, linkage: str) -> Fit:
         return fit_tree
 
     def fit_kmeans(X: np.ndarray, k: int, seed: int) -> np.ndarray:
-        return kmeans(X, k, n_init=RESAMPLE_N_INIT, seed=seed).labels
+        return kmeans(X, k, n_init=RESAMPLE_N_INIT, seed=seed, compiled=compiled).labels
 
     return fit_kmeans
 
@@ -59,7 +61,15 @@ def _sample(n: int, size: int, seed: int) -> np.ndarray | None:
     return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
 
 
-def k_curves(X: np.ndarray, ks: list[int], *, method: str, linkage: str, seed: int) -> Curves:
+def k_curves(
+    X: np.ndarray,
+    ks: list[int],
+    *,
+    method: str,
+    linkage: str,
+    seed: int,
+    compiled: bool | None = None,
+) -> Curves:
     """Gap statistic, stability by k and the Hopkins statistic on a sample of X.
 
     Parameters
@@ -70,27 +80,42 @@ def k_curves(X: np.ndarray, ks: list[int], *, method: str, linkage: str, seed: i
     # Hundreds of small fits: starting a thread pool for each costs more than the fit
     # (30x on a busy 2-core machine), so they run on one thread.
     with threadpool_limits(1):
-        return _k_curves(X, ks, method=method, linkage=linkage, seed=seed)
+        return _k_curves(X, ks, method=method, linkage=linkage, seed=seed, compiled=compiled)
 
 
-def _k_curves(X: np.ndarray, ks: list[int], *, method: str, linkage: str, seed: int) -> Curves:
+def _k_curves(
+    X: np.ndarray,
+    ks: list[int],
+    *,
+    method: str,
+    linkage: str,
+    seed: int,
+    compiled: bool | None,
+) -> Curves:
     rows = _sample(len(X), EVIDENCE_SAMPLE, seed)
     Xe = np.asarray(X if rows is None else X[rows], dtype=np.float64)
     k_max = min(max(ks), len(Xe) - 1)
     gap = gap_statistic(
         Xe,
         max(k_max, 2),
-        lambda Z, k, s: kmeans(Z, k, n_init=RESAMPLE_N_INIT, seed=s).inertia,
+        lambda Z, k, s: kmeans(Z, k, n_init=RESAMPLE_N_INIT, seed=s, compiled=compiled).inertia,
         seed=seed,
     )
-    fit = refit(method, linkage)
+    fit = refit(method, linkage, compiled)
     usable = [k for k in ks if k < len(Xe)]
     stability = split_stability(Xe, usable, fit, n_resamples=CURVE_RESAMPLES, seed=seed)
     return Curves(gap=gap, stability=stability, hopkins=hopkins(Xe, seed=seed), sample_size=len(Xe))
 
 
 def per_segment_stability(
-    X: np.ndarray, labels: np.ndarray, k: int, *, method: str, linkage: str, seed: int
+    X: np.ndarray,
+    labels: np.ndarray,
+    k: int,
+    *,
+    method: str,
+    linkage: str,
+    seed: int,
+    compiled: bool | None = None,
 ) -> tuple[np.ndarray, int]:
     """(bootstrap Jaccard of each segment, customers resampled) for the chosen segmentation.
 
@@ -103,6 +128,6 @@ def per_segment_stability(
     lab = np.asarray(labels if rows is None else labels[rows], dtype=np.int64)
     with threadpool_limits(1):
         values = segment_stability(
-            Xs, lab, k, refit(method, linkage), n_resamples=N_RESAMPLES, seed=seed
+            Xs, lab, k, refit(method, linkage, compiled), n_resamples=N_RESAMPLES, seed=seed
         )
     return values, len(Xs)
