@@ -162,6 +162,29 @@ def test_two_stage_ward_agrees_with_exact_ward(monkeypatch):
     assert adjusted_rand_score(exact.labels, two_stage.labels) >= 0.9
 
 
+def test_a_tree_of_few_micro_clusters_draws_with_their_counts(monkeypatch):
+    # Regression: with at most DENDROGRAM_LEAVES micro-clusters the whole tree was kept,
+    # its customer counts in SciPy's leaf-count column ("excessive observations" when
+    # the report drew it) and every leaf counted as one customer.
+    from scipy.cluster.hierarchy import fcluster
+
+    from custseg.report.charts import dendrogram_svg
+
+    X = _blobs(3_000, centers=4, seed=7, std=1.2)
+    monkeypatch.setattr(pipeline, "EXACT_TREE_LIMIT", 1_000)
+    monkeypatch.setattr(pipeline, "MICRO_CLUSTERS", 20)
+    result = segment_prepared(
+        prepare_matrix(X, _features(3)), SegmentationConfig(method="hierarchical", k=4)
+    )
+    dd = result.dendrogram
+    assert dd is not None and dd.n_leaves == len(dd.leaf_counts) <= 20 and dd.truncated
+    assert dd.leaf_counts.sum() == len(X)
+    flat = fcluster(dd.linkage, t=dd.cut_height, criterion="distance")
+    sizes = sorted((dd.leaf_counts[flat == c].sum() for c in np.unique(flat)), reverse=True)
+    assert sizes == [s.size for s in result.segments]
+    assert "leaf labels count customers" in dendrogram_svg(result)
+
+
 def test_micro_cluster_summaries_are_exact():
     X = _blobs(5_000, centers=3, seed=2)
     micro = get_engine("local").summarise(X, 50, seed=0)

@@ -694,7 +694,7 @@ def segment_prepared(
 
     dendrogram = None
     if tree is not None:
-        dendrogram = _dendrogram(tree, k)
+        dendrogram = _dendrogram(tree, k, None if micro is None else micro.counts)
     return SegmentationResult(
         config=config,
         data=prepared.summary,
@@ -891,13 +891,18 @@ def _projection(
     )
 
 
-def _dendrogram(Z: np.ndarray, k: int) -> Dendrogram:
-    """The top DENDROGRAM_LEAVES clusters of the tree, as a small linkage matrix."""
+def _dendrogram(Z: np.ndarray, k: int, weights: np.ndarray | None = None) -> Dendrogram:
+    """The top DENDROGRAM_LEAVES clusters of the tree, as a small linkage matrix.
+
+    ``weights`` are the customers of each leaf of a tree over micro-clusters (whose
+    ``Z[:, 3]`` counts customers, not leaves): its leaves are labelled with their counts
+    even when they all fit.
+    """
     n = len(Z) + 1
     p = min(DENDROGRAM_LEAVES, n)
     h = Z[:, 2]
     cut = float((h[n - k - 1] + h[n - k]) / 2) if 1 < k < n else float(h[-1])
-    if p == n:
+    if p == n and weights is None:
         return Dendrogram(
             linkage=Z.copy(),
             cut_height=cut,
@@ -912,7 +917,10 @@ def _dendrogram(Z: np.ndarray, k: int) -> Dendrogram:
     new_id = {c: i for i, c in enumerate(leaf_ids)}
     sizes = {}
     for c in leaf_ids:
-        sizes[c] = 1 if c < n else int(Z[c - n, 3])
+        if c >= n:
+            sizes[c] = int(Z[c - n, 3])
+        else:
+            sizes[c] = 1 if weights is None else int(weights[c])  # exact counts
     small = np.empty((p - 1, 4))
     for row, (a, b, dist, _) in enumerate(top):
         for col, c in enumerate((int(a), int(b))):
