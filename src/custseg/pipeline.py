@@ -20,7 +20,7 @@ from .data.loading import LoadedTable, load_table, sheet_hint
 from .data.prepare import PreparedData, prepare
 from .engines import CustomerData, Engine, MicroClusters, get_engine
 from .engines.contract import GroupSums, nearest
-from .engines.micro import MicroSummary, merge_groups
+from .engines.micro import MicroSummary, merge_groups, summarise
 from .errors import ConfigError, DataError, SegmentationWarning
 from .features.scaling import fit_scaler, scaler_from_stats
 from .model import ATYPICAL_QUANTILE, SegmentInfo, SegmentModel, created_timestamp, fingerprint
@@ -758,7 +758,6 @@ def _micro_clusters(
     them, so both engines draw the same seeded sample and learn the same centres.
     """
     from .engines.local_data import LocalData
-    from .engines.micro import summarise
 
     data: CustomerData
     if scaled is None:
