@@ -11,7 +11,11 @@ The same calls on every engine, so that the same data and seed give the same mic
    micro-cluster's count, sum and sum of squares (one pass; exact for that partition).
 
 Ward's tree over the weighted micro-clusters then runs locally
-(:func:`custseg.cluster.hierarchical.ward_tree`).
+(:func:`custseg.cluster.hierarchical.ward_tree`). When the customers stay on the engine (a
+table longer than the driver's head), :meth:`MicroSummary.segments` turns the tree's cut
+into each centre's segment and the segments' sums, and
+:meth:`~custseg.engines.contract.CustomerData.relabel` gives every customer its
+micro-cluster's segment there.
 """
 
 from __future__ import annotations
