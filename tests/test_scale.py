@@ -196,6 +196,29 @@ def test_micro_cluster_summaries_are_exact():
         np.testing.assert_allclose(micro.sumsq[m], (members**2).sum(axis=0))
 
 
+def test_micro_clusters_to_segments_hand_worked():
+    # Three centres, the middle one empty; micro-clusters 0 and 1 cut into segments 1, 0.
+    from custseg.engines.contract import GroupSums
+    from custseg.engines.local_data import LocalData
+    from custseg.engines.micro import MicroSummary
+
+    X = np.array([[0.0], [2.0], [10.0]])
+    centres = np.array([[1.0], [5.0], [10.0]])
+    assigned = LocalData(X=X, features=("x",)).assign(centres)
+    sums = GroupSums(np.array([2.0, 1.0]), np.array([[2.0], [10.0]]), np.array([[4.0], [100.0]]))
+    summary = MicroSummary(
+        sums=sums, centres=centres, remap=np.array([0, -1, 1]), assigned=assigned
+    )
+    of_centre, segments = summary.segments(np.array([1, 0]), 2)
+    assert of_centre.tolist() == [1, 0, 0]  # the empty centre: 0, it holds no customer
+    assert segments.counts.tolist() == [1.0, 2.0]
+    assert segments.sums.tolist() == [[10.0], [2.0]]
+    assert segments.sse.tolist() == [0.0, 2.0]
+    out = assigned.relabel(of_centre, segments.means).to_numpy()
+    assert out["segment"].tolist() == [1, 1, 0]
+    assert out["distance"].tolist() == [1.0, 1.0, 0.0]
+
+
 # --- bounded memory ----------------------------------------------------------------------
 
 _MEMORY_SCRIPT = textwrap.dedent(
