@@ -10,6 +10,7 @@ two runs gave the same segments (same k, same sizes and names, and, where both w
 per-customer segments, the adjusted Rand index).
 
     python benchmarks/bench_spark_run.py --sizes 1e6 1e7 --master 'local[2]'
+    python benchmarks/bench_spark_run.py --sizes 1e6 --method hierarchical
 """
 
 from __future__ import annotations
@@ -65,9 +66,10 @@ def _help_has(flag: str) -> bool:
     return flag in out.stdout
 
 
-def run(path: Path, out: Path, engine: str, master: str) -> dict:
+def run(path: Path, out: Path, engine: str, master: str, method: str = "kmeans") -> dict:
     """One fresh `custseg segment` process; wall and CPU seconds, peak RSS, the result."""
     cmd = [*CUSTSEG, "segment", str(path), "--out", str(out), "-q", "--engine", engine]
+    cmd += ["--method", method]
     env = dict(os.environ)
     if engine == "spark":
         if _help_has("--spark-master"):
@@ -118,6 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", type=float, default=[1e6])
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--method", default="kmeans", choices=["kmeans", "hierarchical"])
     parser.add_argument("--folder", type=Path, default=None, help="keep the files here")
     args = parser.parse_args()
     folder = args.folder or Path(tempfile.mkdtemp(prefix="custseg-spark-run-"))
@@ -125,7 +128,7 @@ def main() -> None:
     load = os.getloadavg()
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"# {when}, {os.cpu_count()} cores, load average {load[0]:.1f}, {load[1]:.1f}, "
-          f"{load[2]:.1f}; Spark {args.master}")  # fmt: skip
+          f"{load[2]:.1f}; Spark {args.master}; --method {args.method}")  # fmt: skip
     print(f"{'n':>12} {'engine':>7} {'wall s':>8} {'CPU s':>7} {'peak MB':>8} {'k':>3}  "
           "sizes / agreement")  # fmt: skip
     from sklearn.metrics import adjusted_rand_score
@@ -140,7 +143,7 @@ def main() -> None:
             for engine in ("local", "spark"):
                 out = folder / f"out_{engine}_{n}"
                 shutil.rmtree(out, ignore_errors=True)
-                r = results[engine] = run(path, out, engine, args.master)
+                r = results[engine] = run(path, out, engine, args.master, args.method)
                 if "error" in r:
                     print(f"{n:>12,} {engine:>7} {r['wall']:>8.1f}  failed: {r['error']}")
                     continue

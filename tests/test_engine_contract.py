@@ -326,6 +326,56 @@ def test_group_sums_per_micro_cluster(engine, blobs, step):
         )
 
 
+def test_relabel_hand_worked(engine):
+    # Four customers in three micro-clusters; micro-clusters 0 and 2 form segment 1.
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 0.0], [4.0, 3.0]])
+    micro = engine.from_arrays(X).assign(np.array([[0.0, 0.0], [10.0, 0.0], [4.0, 3.0]]))
+    centres = np.array([[10.0, 0.0], [1.0, 1.0]])
+    out = micro.relabel(np.array([1, 0, 1]), centres)
+    assert out.assigned
+    got = out.to_numpy()
+    assert got["segment"].tolist() == [1, 1, 0, 1]
+    assert got["distance"].tolist() == [np.sqrt(2.0), 1.0, 0.0, np.sqrt(13.0)]
+    g = out.group_sums(2)
+    assert g.counts.tolist() == [1.0, 3.0]
+    assert g.sums.tolist() == [[10.0, 0.0], [5.0, 3.0]]
+
+
+@pytest.mark.parametrize("step", [45, 9])
+def test_relabel_micro_clusters_to_segments(engine, blobs, step):
+    # Each customer's micro-cluster (20 or 100 of them) mapped to one of 3 segments, with
+    # the distance to its segment's centre: the same on every engine as in NumPy.
+    X = blobs[0]
+    micro = X[::step] + 1e-3
+    mapping = np.arange(len(micro)) % 3
+    centres = np.array([[20.0, 2.0, 1.0], [60.0, 8.0, 5.0], [110.0, 3.0, 9.0]])
+    out = _data(engine, blobs).assign(micro).relabel(mapping, centres).to_numpy()
+    nearest = np.argmin(((X[:, None, :] - micro[None]) ** 2).sum(axis=2), axis=1)
+    segment = mapping[nearest]
+    np.testing.assert_array_equal(out["segment"], segment)
+    np.testing.assert_allclose(
+        out["distance"], np.sqrt(((X - centres[segment]) ** 2).sum(axis=1)), rtol=1e-12
+    )
+    np.testing.assert_array_equal(out["row"], np.arange(len(X)))
+    np.testing.assert_array_equal(out["customer_id"], blobs[1])
+
+
+def test_relabel_refuses_a_bad_mapping(engine, blobs):
+    data = _data(engine, blobs)
+    centres = np.zeros((2, 3))
+    with pytest.raises(ConfigError, match=r"^assign customers to centres before relabelling"):
+        data.relabel(np.array([0, 1]), centres)
+    assigned = data.assign(np.array([[20.0, 2.0, 1.0], [60.0, 8.0, 5.0], [110.0, 3.0, 9.0]]))
+    with pytest.raises(ConfigError, match=r"^mapping sends segments to 0\.\.2; expected 0\.\.1"):
+        assigned.relabel(np.array([0, 1, 2]), centres)
+    with pytest.raises(ConfigError, match=r"^mapping has 2 values; the customers hold segments"):
+        assigned.relabel(np.array([0, 1]), centres)
+    with pytest.raises(ConfigError, match=r"^mapping has shape \(3,\) and type float64"):
+        assigned.relabel(np.array([0.0, 1.0, 1.0]), centres)
+    with pytest.raises(ConfigError, match=r"^centres have shape \(2, 2\)"):
+        assigned.relabel(np.array([0, 1, 1]), np.zeros((2, 2)))
+
+
 def test_per_segment_sums_need_an_assignment(engine, blobs):
     with pytest.raises(ConfigError, match=r"^assign customers to centres before"):
         _data(engine, blobs).group_sums(3)

@@ -162,6 +162,29 @@ def test_two_stage_ward_agrees_with_exact_ward(monkeypatch):
     assert adjusted_rand_score(exact.labels, two_stage.labels) >= 0.9
 
 
+def test_a_tree_of_few_micro_clusters_draws_with_their_counts(monkeypatch):
+    # Regression: with at most DENDROGRAM_LEAVES micro-clusters the whole tree was kept,
+    # its customer counts in SciPy's leaf-count column ("excessive observations" when
+    # the report drew it) and every leaf counted as one customer.
+    from scipy.cluster.hierarchy import fcluster
+
+    from custseg.report.charts import dendrogram_svg
+
+    X = _blobs(3_000, centers=4, seed=7, std=1.2)
+    monkeypatch.setattr(pipeline, "EXACT_TREE_LIMIT", 1_000)
+    monkeypatch.setattr(pipeline, "MICRO_CLUSTERS", 20)
+    result = segment_prepared(
+        prepare_matrix(X, _features(3)), SegmentationConfig(method="hierarchical", k=4)
+    )
+    dd = result.dendrogram
+    assert dd is not None and dd.n_leaves == len(dd.leaf_counts) <= 20 and dd.truncated
+    assert dd.leaf_counts.sum() == len(X)
+    flat = fcluster(dd.linkage, t=dd.cut_height, criterion="distance")
+    sizes = sorted((dd.leaf_counts[flat == c].sum() for c in np.unique(flat)), reverse=True)
+    assert sizes == [s.size for s in result.segments]
+    assert "leaf labels count customers" in dendrogram_svg(result)
+
+
 def test_micro_cluster_summaries_are_exact():
     X = _blobs(5_000, centers=3, seed=2)
     micro = get_engine("local").summarise(X, 50, seed=0)
@@ -171,6 +194,29 @@ def test_micro_cluster_summaries_are_exact():
         assert micro.counts[m] == len(members)
         np.testing.assert_allclose(micro.sums[m], members.sum(axis=0))
         np.testing.assert_allclose(micro.sumsq[m], (members**2).sum(axis=0))
+
+
+def test_micro_clusters_to_segments_hand_worked():
+    # Three centres, the middle one empty; micro-clusters 0 and 1 cut into segments 1, 0.
+    from custseg.engines.contract import GroupSums
+    from custseg.engines.local_data import LocalData
+    from custseg.engines.micro import MicroSummary
+
+    X = np.array([[0.0], [2.0], [10.0]])
+    centres = np.array([[1.0], [5.0], [10.0]])
+    assigned = LocalData(X=X, features=("x",)).assign(centres)
+    sums = GroupSums(np.array([2.0, 1.0]), np.array([[2.0], [10.0]]), np.array([[4.0], [100.0]]))
+    summary = MicroSummary(
+        sums=sums, centres=centres, remap=np.array([0, -1, 1]), assigned=assigned
+    )
+    of_centre, segments = summary.segments(np.array([1, 0]), 2)
+    assert of_centre.tolist() == [1, 0, 0]  # the empty centre: 0, it holds no customer
+    assert segments.counts.tolist() == [1.0, 2.0]
+    assert segments.sums.tolist() == [[10.0], [2.0]]
+    assert segments.sse.tolist() == [0.0, 2.0]
+    out = assigned.relabel(of_centre, segments.means).to_numpy()
+    assert out["segment"].tolist() == [1, 1, 0]
+    assert out["distance"].tolist() == [1.0, 1.0, 0.0]
 
 
 # --- bounded memory ----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from sklearn.datasets import make_blobs
 from conftest import run_cli
 from custseg import distributed, pipeline
 from custseg.config import SegmentationConfig
+from custseg.engines.micro import SUMMARY_SAMPLE_PER_MICRO
 from custseg.model import load_model
 
 pytestmark = pytest.mark.xdist_group("spark")
@@ -149,19 +150,48 @@ def test_segment_cli_writes_the_assignments_folder_with_spark(
     ]
 
 
-def test_hierarchical_on_a_long_table_is_refused_with_the_option_to_change(
-    spark_session, customers, tmp_path, small_driver
+def test_hierarchical_on_a_long_table_gives_the_local_segments_without_collecting_it(
+    spark_session, customers, tmp_path, small_driver, nothing_of_size_n, monkeypatch
 ):
+    # Two stages on both engines (20 micro-clusters learnt on a 1,000-customer sample, no
+    # larger than the k-selection one): Spark sums every customer into them, Ward runs here
+    # on the sums, and Spark gives each customer its micro-cluster's segment (relabel) and
+    # writes them.
+    monkeypatch.setattr(pipeline, "EXACT_TREE_LIMIT", 1_000)
+    monkeypatch.setattr(pipeline, "MICRO_CLUSTERS", SAMPLE // SUMMARY_SAMPLE_PER_MICRO)
     path = tmp_path / "customers.parquet"
     customers.to_parquet(path, index=False)
     out = tmp_path / "out"
     code, _, err = run_cli(
-        "segment", str(path), "--engine", "spark", "--method", "hierarchical", "-o", str(out)
+        "segment", str(path), "--engine", "spark", "--method", "hierarchical",
+        "-o", str(out), "--no-plots",
+    )  # fmt: skip
+    assert code == 0, err
+    assert nothing_of_size_n[0] <= SAMPLE
+    local = pipeline.segment(path, SegmentationConfig(method="hierarchical"))
+    doc = json.loads((out / "segments.json").read_text())
+    assert doc["assignments"] == "assignments/"
+    assert doc["k_selection"]["chosen"] == local.k == 4
+    assert [s["size"] for s in doc["segments"]] == [s.size for s in local.segments]
+    assert [s["name"] for s in doc["segments"]] == [s.name for s in local.segments]
+    assert [s["recommendation"] for s in doc["segments"]] == [
+        s.recommendation.to_dict() for s in local.segments
+    ]
+    assert [s["levels"] for s in doc["segments"]] == [s.levels for s in local.segments]
+    # The same micro-clusters on both engines: the same segment for every customer.
+    frame = pd.read_parquet(out / "assignments").sort_values("customer_id")
+    assert frame["customer_id"].tolist() == list(range(1, N + 1))
+    np.testing.assert_array_equal(frame["segment"], local.labels)
+    assert frame["atypical"].sum() == local.data.n_atypical > 0
+    # The model file assigns locally as the local run's; the distance Spark wrote is to
+    # the customer's own segment's centre (the nearest one for almost every customer).
+    model = load_model(out / "model.json")
+    assert model.method == "hierarchical" and model.config["engine"] == "spark"
+    np.testing.assert_allclose(model.centres, local.model.centres, rtol=1e-9)
+    ours = model.assign(customers)
+    np.testing.assert_array_equal(ours["segment"], local.model.predict(customers))
+    same = ours["segment"].to_numpy() == frame["segment"].to_numpy()
+    assert same.mean() >= 0.99
+    np.testing.assert_allclose(  # (assign writes distances to 6 decimals)
+        frame["distance"].to_numpy()[same], ours["distance"].to_numpy()[same], atol=5e-7
     )
-    assert code == 1
-    assert err.splitlines()[-1] == (
-        f"Error: engine='spark' runs --method hierarchical on tables of at most {HEAD:,} rows "
-        "for now; use --method kmeans or --engine local"
-    )
-    assert [line for line in err.splitlines() if line.startswith("Error")] == [err.splitlines()[-1]]
-    assert not out.exists()

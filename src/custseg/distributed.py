@@ -16,16 +16,16 @@ rules), and the engine applies the rules that depend on every row as aggregates
 A table no longer than the head comes to the driver entirely (as with ``engine="local"``).
 For a longer one nothing of size n does: the driver gets the head, the engine's seeded
 sample of the fitted customers (``SWEEP_SAMPLE``, in original units) that k is chosen
-on, and k-sized aggregates; profiles come from those aggregates
-(:mod:`custseg.engines.spark_profile`), and the per-customer segments are written by the
-engine as a Parquet folder (``assignments/`` of the result folder; the result's
-``labels`` are empty).
+on, and k-sized aggregates (with ``--method hierarchical``, the micro-clusters' sums:
+Ward runs here on them, and the engine gives each customer its micro-cluster's segment);
+profiles come from those aggregates (:mod:`custseg.engines.spark_profile`), and the
+per-customer segments are written by the engine as a Parquet folder (``assignments/`` of
+the result folder; the result's ``labels`` are empty).
 
-This step refuses, with the option to change, what the engine does not do yet:
-hierarchical clustering of a table longer than the head, left-out rows and derived
-features (the engine fills empty cells
-with the chosen medians and log-transforms skewed amounts as it reads; atypical customers
-are kept out of its fitting passes).
+This step refuses, with the option to change, what the engine does not do yet: left-out
+rows and derived features (the engine fills empty cells with the chosen medians and
+log-transforms skewed amounts as it reads; atypical customers are kept out of its fitting
+passes).
 """
 
 from __future__ import annotations
@@ -96,12 +96,6 @@ def _prepare_every_row(
     only the seeded sample of k-selection on the driver (``n_total`` set; see
     :func:`custseg.pipeline.segment_prepared`)."""
     name = config.engine
-    if config.method != "kmeans":
-        # Its micro-clusters' segments would come back to the driver customer by customer.
-        raise ConfigError(
-            f"engine={name!r} runs --method {config.method} on tables of at most "
-            f"{DRIVER_SAMPLE:,} rows for now; use --method kmeans or --engine local"
-        )
     first = prepare(head.to_pandas(), config, source=str(data), file_format=fmt)
     _check_supported(first, name)
     check_rows = getattr(engine, "check_rows", None)

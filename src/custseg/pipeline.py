@@ -20,6 +20,8 @@ from .config import SegmentationConfig
 from .data.loading import LoadedTable, load_table, sheet_hint
 from .data.prepare import PreparedData, prepare
 from .engines import CustomerData, Engine, MicroClusters, get_engine
+from .engines.contract import GroupSums, nearest
+from .engines.micro import MicroSummary, merge_groups, summarise
 from .errors import ConfigError, DataError, SegmentationWarning
 from .features.scaling import fit_scaler, scaler_from_stats
 from .model import ATYPICAL_QUANTILE, SegmentInfo, SegmentModel, created_timestamp, fingerprint
@@ -225,11 +227,10 @@ def _candidate_ks(
     return ks, notes
 
 
-def _sse_of_groups(micro, leaf: np.ndarray, k: int) -> float:
+def _sse_of_groups(micro: MicroClusters, leaf: np.ndarray, k: int) -> float:
     """Within-segment SS when micro-clusters are grouped by ``leaf``, from their summaries."""
-    counts = np.bincount(leaf, weights=micro.counts, minlength=k)
-    sums = np.zeros((k, micro.sums.shape[1]))
-    np.add.at(sums, leaf, micro.sums)
+    groups = merge_groups(GroupSums(micro.counts, micro.sums, micro.sumsq), leaf, k)
+    counts, sums = groups.counts, groups.sums
     nz = counts > 0
     return float(micro.sumsq.sum() - ((sums[nz] ** 2) / counts[nz, None]).sum())
 
@@ -324,6 +325,7 @@ def segment_prepared(
     fits = {}
     tree = None
     micro = None
+    summary: MicroSummary | None = None
     if config.method == "kmeans":
         where = "" if sample_rows is None else f" on a sample of {len(sample_rows):,}"
         say(f"fitting k-means for k = {ks[0]}..{ks[-1]}{where}" if ks else "fitting k-means")
@@ -332,9 +334,11 @@ def segment_prepared(
             labels_by_k[k] = fit.labels
             inertia[k] = fit.inertia
     else:
-        if n > EXACT_TREE_LIMIT:
+        # A table longer than the head in two stages whatever its length: an exact tree
+        # needs every customer on this computer.
+        if n > EXACT_TREE_LIMIT or large:
             say(f"summarising {n:,} customers into {MICRO_CLUSTERS:,} micro-clusters")
-            micro = _micro_clusters(scaled, Xs, prepared, config.seed)
+            micro, summary = _micro_clusters(scaled, Xs, prepared, config.seed, large=large)
             say("building the tree over micro-clusters")
             tree = engine.tree(
                 micro.centroids,
@@ -500,6 +504,7 @@ def segment_prepared(
             assigned = scaled.assign(lloyd.centres)
             if large:  # the sample's labels: the same nearest-centre rule as the engine's
                 raw_labels = engine.assign(Xs, lloyd.centres)[0]
+                fit_sums = assigned.group_sums(k)
             else:
                 raw_labels = _engine_labels(assigned, Xs)
         elif sample_rows is not None:
@@ -513,6 +518,13 @@ def segment_prepared(
         assert tree is not None  # built above for every hierarchical run
         leaf = cut_tree(tree, k)
         raw_labels = leaf[micro.labels] if micro is not None else leaf
+        if large:
+            # Each customer takes its micro-cluster's segment on the engine (a lookup, and
+            # the distance to the segment's centre); the segments' sums are the
+            # micro-clusters' (exact: no pass).
+            assert summary is not None  # two stages for every table longer than the head
+            of_centre, fit_sums = summary.segments(leaf, k)
+            assigned = summary.assigned.relabel(of_centre, fit_sums.means)
     if fit_mask is not None:
         raw_labels, X, Xs = _assign_atypical(
             engine, prepared.X, fit_mask, Xs, raw_labels, k, scaler
@@ -520,7 +532,6 @@ def segment_prepared(
         n = len(X)
     raw_counts = np.bincount(raw_labels, minlength=k)
     if large:
-        fit_sums = assigned.group_sums(k)
         raw_centres = fit_sums.sums / np.maximum(fit_sums.counts, 1)[:, None]
         if atypical_rows is not None and every_customer is not None:
             # The atypical customers go to the nearest centre of the fit, as locally.
@@ -701,7 +712,7 @@ def segment_prepared(
 
     dendrogram = None
     if tree is not None:
-        dendrogram = _dendrogram(tree, k)
+        dendrogram = _dendrogram(tree, k, None if micro is None else micro.counts)
     return SegmentationResult(
         config=config,
         data=prepared.summary,
@@ -737,16 +748,23 @@ def _engine_labels(assigned: CustomerData, Xs: np.ndarray) -> np.ndarray:
 
 
 def _micro_clusters(
-    scaled: CustomerData | None, Xs: np.ndarray, prepared: PreparedData, seed: int
-) -> MicroClusters:
+    scaled: CustomerData | None,
+    Xs: np.ndarray,
+    prepared: PreparedData,
+    seed: int,
+    *,
+    large: bool = False,
+) -> tuple[MicroClusters, MicroSummary]:
     """Micro-clusters of the fitted customers by the same seam calls on every engine
-    (:func:`custseg.engines.micro.summarise`), each customer's micro-cluster from the engine.
+    (:func:`custseg.engines.micro.summarise`), and the micro-cluster of each customer of
+    ``Xs``: from the engine, or, for a table longer than the head (``Xs`` is then the
+    engine's sample), by the engine's nearest-centre rule here (each customer's stays on
+    the engine, in the summary's ``assigned``).
 
     Locally the customers are wrapped with their row numbers in the file, as Spark keeps
     them, so both engines draw the same seeded sample and learn the same centres.
     """
     from .engines.local_data import LocalData
-    from .engines.micro import summarise
 
     data: CustomerData
     if scaled is None:
@@ -758,14 +776,17 @@ def _micro_clusters(
         data = scaled
     summary = summarise(data, MICRO_CLUSTERS, seed=seed)
     assigned = summary.assigned
-    if isinstance(assigned, LocalData) and assigned.segment is not None:
+    if large:
+        centre = nearest(Xs, summary.centres)[0]
+    elif isinstance(assigned, LocalData) and assigned.segment is not None:
         centre = assigned.segment
     else:
         centre = _engine_labels(assigned, Xs)
     sums = summary.sums
-    return MicroClusters(
+    micro = MicroClusters(
         counts=sums.counts, sums=sums.sums, sumsq=sums.sumsq, labels=summary.labels(centre)
     )
+    return micro, summary
 
 
 def _engine_all(scaled: CustomerData, Xs: np.ndarray) -> np.ndarray:
@@ -898,13 +919,18 @@ def _projection(
     )
 
 
-def _dendrogram(Z: np.ndarray, k: int) -> Dendrogram:
-    """The top DENDROGRAM_LEAVES clusters of the tree, as a small linkage matrix."""
+def _dendrogram(Z: np.ndarray, k: int, weights: np.ndarray | None = None) -> Dendrogram:
+    """The top DENDROGRAM_LEAVES clusters of the tree, as a small linkage matrix.
+
+    ``weights`` are the customers of each leaf of a tree over micro-clusters (whose
+    ``Z[:, 3]`` counts customers, not leaves): its leaves are labelled with their counts
+    even when they all fit.
+    """
     n = len(Z) + 1
     p = min(DENDROGRAM_LEAVES, n)
     h = Z[:, 2]
     cut = float((h[n - k - 1] + h[n - k]) / 2) if 1 < k < n else float(h[-1])
-    if p == n:
+    if p == n and weights is None:
         return Dendrogram(
             linkage=Z.copy(),
             cut_height=cut,
@@ -919,7 +945,10 @@ def _dendrogram(Z: np.ndarray, k: int) -> Dendrogram:
     new_id = {c: i for i, c in enumerate(leaf_ids)}
     sizes = {}
     for c in leaf_ids:
-        sizes[c] = 1 if c < n else int(Z[c - n, 3])
+        if c >= n:
+            sizes[c] = int(Z[c - n, 3])
+        else:
+            sizes[c] = 1 if weights is None else int(weights[c])  # exact counts
     small = np.empty((p - 1, 4))
     for row, (a, b, dist, _) in enumerate(top):
         for col, c in enumerate((int(a), int(b))):

@@ -12,6 +12,9 @@ DataFrame) and the handle runs the passes that touch every customer:
   stopping rule;
 * :meth:`CustomerData.assign` — nearest centre and distance of every customer (a new
   handle; nothing of size n comes back);
+* :meth:`CustomerData.relabel` — each customer's segment through a small array (its
+  micro-cluster's segment of the tree cut), with the distance to the new segment's
+  centre (a new handle; lazy on Spark);
 * :meth:`CustomerData.group_sums` — count, sum and sum of squares per segment or per
   micro-cluster;
 * :meth:`CustomerData.profile` — per-segment means, quantiles and category counts;
@@ -177,6 +180,13 @@ class CustomerData(Protocol):
 
     def assign(self, centres: np.ndarray) -> CustomerData:
         """Nearest centre (the first on a tie) and Euclidean distance of every customer."""
+        ...
+
+    def relabel(self, mapping: np.ndarray, centres: np.ndarray) -> CustomerData:
+        """The same customers, each one's segment s (after :meth:`assign`) replaced by
+        ``mapping[s]`` and its distance by the Euclidean distance to
+        ``centres[mapping[s]]``: the micro-clusters of a hierarchical run mapped to the
+        segments of the tree cut (:func:`relabel_batch` on every engine)."""
         ...
 
     def group_sums(self, k: int) -> GroupSums:
@@ -347,6 +357,51 @@ def nearest(X: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         best[closer] = d2[closer]
         labels[closer] = c
     return labels, best
+
+
+def check_mapping(
+    mapping: np.ndarray, centres: np.ndarray, n_features: int, n_labels: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`CustomerData.relabel`'s arguments as int64 (m,) and float64 (k, n_features)
+    arrays: every ``mapping`` value a row of ``centres``, and a value for each of the
+    ``n_labels`` segments 0..n_labels-1 the customers may hold (when the handle knows);
+    a clear error otherwise."""
+    centres = check_centres(centres, n_features)
+    values = np.asarray(mapping)
+    if values.ndim != 1 or len(values) == 0 or not np.issubdtype(values.dtype, np.integer):
+        raise ConfigError(
+            f"mapping has shape {values.shape} and type {values.dtype}; expected (m,) "
+            "whole numbers, the new segment of each current one"
+        )
+    if values.min() < 0 or values.max() >= len(centres):
+        raise ConfigError(
+            f"mapping sends segments to {int(values.min())}..{int(values.max())}; expected "
+            f"0..{len(centres) - 1}, one of the {len(centres)} centres"
+        )
+    if n_labels is not None and len(values) < n_labels:
+        raise ConfigError(
+            f"mapping has {len(values)} values; the customers hold segments 0..{n_labels - 1}"
+        )
+    return values.astype(np.int64), centres
+
+
+def relabel_batch(
+    X: np.ndarray, segment: np.ndarray, mapping: np.ndarray, centres: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """New segment ``mapping[segment]`` (n,) of each row of X (n, d) and its Euclidean
+    distance to that segment's centre (n,), computed from differences.
+
+    Examples
+    --------
+    >>> new, dist = relabel_batch(
+    ...     np.array([[0.0], [3.0]]), np.array([1, 0]), np.array([1, 0]), np.array([[0.0], [1.0]])
+    ... )
+    >>> new.tolist(), dist.tolist()
+    ([0, 1], [0.0, 2.0])
+    """
+    new = mapping[np.asarray(segment, dtype=np.int64)]
+    diff = X - centres[new]
+    return new, np.sqrt(np.einsum("ij,ij->i", diff, diff))
 
 
 def lloyd_loop(

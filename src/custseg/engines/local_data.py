@@ -28,7 +28,9 @@ from .contract import (
     check_centres,
     check_columns,
     check_features,
+    check_mapping,
     register_data_engine,
+    relabel_batch,
     sample_keys,
 )
 from .local import LocalEngine
@@ -129,6 +131,14 @@ class LocalData:
         centres = check_centres(centres, self.X.shape[1])
         labels, dist = _ENGINE.assign(self.X, centres)
         return replace(self, segment=labels, distance=dist)
+
+    def relabel(self, mapping: np.ndarray, centres: np.ndarray) -> LocalData:
+        if self.segment is None:
+            raise ConfigError("assign customers to centres before relabelling their segments")
+        held = int(self.segment.max()) + 1 if len(self.segment) else None
+        values, centres = check_mapping(mapping, centres, self.X.shape[1], held)
+        segment, distance = relabel_batch(self.X, self.segment, values, centres)
+        return replace(self, segment=segment, distance=distance)
 
     def _labels(self) -> np.ndarray:
         if self.segment is None:

@@ -11,7 +11,11 @@ The same calls on every engine, so that the same data and seed give the same mic
    micro-cluster's count, sum and sum of squares (one pass; exact for that partition).
 
 Ward's tree over the weighted micro-clusters then runs locally
-(:func:`custseg.cluster.hierarchical.ward_tree`).
+(:func:`custseg.cluster.hierarchical.ward_tree`). When the customers stay on the engine (a
+table longer than the driver's head), :meth:`MicroSummary.segments` turns the tree's cut
+into each centre's segment and the segments' sums, and
+:meth:`~custseg.engines.contract.CustomerData.relabel` gives every customer its
+micro-cluster's segment there.
 """
 
 from __future__ import annotations
@@ -45,6 +49,34 @@ class MicroSummary:
     def labels(self, centre: np.ndarray) -> np.ndarray:
         """Micro-cluster (0..m'-1) of customers assigned to ``centre`` (0..m-1)."""
         return self.remap[np.asarray(centre, dtype=np.int64)]
+
+    def segments(self, leaf: np.ndarray, k: int) -> tuple[np.ndarray, GroupSums]:
+        """Given the segment (0..k-1) of each micro-cluster, ``leaf`` (m',): the segment of
+        each of the m centres (what :meth:`~custseg.engines.contract.CustomerData.relabel`
+        maps ``assigned`` with; 0 for an empty centre, which holds no customer) and each
+        segment's count, sum and sum of squares (exact, from the micro-clusters' sums)."""
+        leaf = np.asarray(leaf, dtype=np.int64)
+        of_centre = np.where(self.remap >= 0, leaf[np.maximum(self.remap, 0)], 0)
+        return of_centre, merge_groups(self.sums, leaf, k)
+
+
+def merge_groups(sums: GroupSums, group: np.ndarray, k: int) -> GroupSums:
+    """Count (k,), sum and sum of squares (k, d) of k groups of micro-clusters, from the
+    micro-clusters' ``sums`` and the group (0..k-1) of each, ``group`` (m',).
+
+    Examples
+    --------
+    >>> one = np.array([[1.0], [3.0], [5.0]])
+    >>> merged = merge_groups(GroupSums(np.ones(3), one, one**2), np.array([0, 0, 1]), 2)
+    >>> merged.counts.tolist(), merged.sums.tolist(), merged.sse.tolist()
+    ([2.0, 1.0], [[4.0], [5.0]], [2.0, 0.0])
+    """
+    counts = np.bincount(group, weights=sums.counts, minlength=k)
+    total = np.zeros((k, sums.sums.shape[1]))
+    np.add.at(total, group, sums.sums)
+    squares = np.zeros((k, sums.sumsq.shape[1]))
+    np.add.at(squares, group, sums.sumsq)
+    return GroupSums(counts=counts, sums=total, sumsq=squares)
 
 
 def micro_centres(X: np.ndarray, m: int, *, seed: int) -> np.ndarray:

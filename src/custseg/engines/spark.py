@@ -42,9 +42,11 @@ from .contract import (
     check_centres,
     check_columns,
     check_features,
+    check_mapping,
     lloyd_loop,
     nearest,
     register_data_engine,
+    relabel_batch,
     sample_keys,
 )
 
@@ -153,6 +155,18 @@ def _assign_partition(batches, columns, centres_bc):  # pragma: no cover - execu
         )
 
 
+def _relabel_partition(batches, columns, mapping_bc, centres_bc):  # pragma: no cover
+    mapping, centres = mapping_bc.value, centres_bc.value
+    for batch in batches:
+        at = batch.schema.get_field_index(SEGMENT), batch.schema.get_field_index(DISTANCE)
+        segment = batch.column(at[0]).to_numpy(zero_copy_only=False)
+        new, distance = relabel_batch(_matrix(batch, columns), segment, mapping, centres)
+        arrays = batch.columns
+        arrays[at[0]] = pa.array(new.astype(np.int32))
+        arrays[at[1]] = pa.array(distance)
+        yield pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
+
+
 def _key_partition(batches, seed):  # pragma: no cover - executors
     for batch in batches:
         rows = batch.column(ROW).to_numpy(zero_copy_only=False)
@@ -217,6 +231,8 @@ class SparkData:
         # After assign: the data before it and the broadcast centres, so that per-segment
         # sums run as one fused pass (nearest centre and sums in the same Arrow batch).
         self._assigned_from: tuple[Any, Any] | None = None
+        # After assign or relabel: how many segments (0..n-1) the customers may hold.
+        self._n_labels: int | None = None
 
     def _with(self, df: Any, assigned: bool) -> SparkData:
         return SparkData(self._engine, df, self.features, self.id_column, self.categories, assigned)
@@ -346,6 +362,23 @@ class SparkData:
         with quiet_spark():
             out = self._with(df.mapInArrow(fn, schema), assigned=True)
         out._assigned_from = (df, bc)
+        out._n_labels = len(centres)
+        return out
+
+    def relabel(self, mapping: np.ndarray, centres: np.ndarray) -> SparkData:
+        if not self.assigned:
+            raise ConfigError("assign customers to centres before relabelling their segments")
+        values, centres = check_mapping(mapping, centres, len(self.features), self._n_labels)
+        # Broadcast, as the centres of assign: the lookup and the distance run in the
+        # executors' Arrow batches, lazily (nothing comes back).
+        context = self._engine.session.sparkContext
+        mapping_bc, centres_bc = context.broadcast(values), context.broadcast(centres)
+        fn = functools.partial(
+            _relabel_partition, columns=self.features, mapping_bc=mapping_bc, centres_bc=centres_bc
+        )
+        with quiet_spark():
+            out = self._with(self.df.mapInArrow(fn, self.df.schema), assigned=True)
+        out._n_labels = len(centres)
         return out
 
     def _check_assigned(self) -> None:
