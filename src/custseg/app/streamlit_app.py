@@ -120,12 +120,6 @@ def named_plots(run_key: str, names_json: str, _result: SegmentationResult) -> d
     return out
 
 
-@st.cache_data(scope="session", max_entries=16, show_spinner=False)
-def assignments_bytes(run_key: str, names_json: str, _result: SegmentationResult) -> bytes:
-    names = {int(k): v for k, v in json.loads(names_json).items()}
-    return files.assignments_csv(_result, names)
-
-
 @st.cache_data(scope="session", max_entries=4, show_spinner="Reading the model…")
 def load_model_upload(data: bytes, name: str) -> SegmentModel:
     return files.read_model_bytes(data, name)
@@ -394,13 +388,14 @@ def scatter(result: SegmentationResult) -> None:
     st.caption("Drag to pan, scroll to zoom, hover for a customer's id.")
 
 
-def downloads(result: SegmentationResult, edited: EditedResult, rkey: str) -> None:
-    names_json = json.dumps(edited.names, sort_keys=True)
+def downloads(result: SegmentationResult, edited: EditedResult) -> None:
+    names = dict(edited.names)
     offered: dict[str, Any] = {
-        "assignments.csv": assignments_bytes(rkey, names_json, result),
+        # Built when its button is clicked: a CSV line per customer (a quarter of a second
+        # at 100,000 customers) and the report's charts would otherwise be built on every
+        # rerun, e.g. each change of k.
+        "assignments.csv": lambda: files.assignments_csv(result, names),
         "model.json": files.model_json(edited.model),
-        # Built when the button is clicked (its charts take most of a second on every
-        # rerun otherwise, e.g. each change of k).
         "report.html": lambda: files.report_html(edited.result),
     }
     st.session_state[DOWNLOADS] = offered
@@ -610,7 +605,7 @@ def segment_page() -> None:
         st.image(pictures["profiles"], width="stretch")
 
     st.subheader("Download")
-    downloads(result, edited, rkey)
+    downloads(result, edited)
 
 
 def assign_page() -> None:
