@@ -126,3 +126,22 @@ def test_kmeans_equals_sklearn_kmeans_on_small_fits():
             ref = KMeans(n_clusters=k, n_init=2, random_state=seed).fit(X)
             assert _same_partition(fit.labels, ref.labels_)
             assert fit.inertia == pytest.approx(ref.inertia_, rel=1e-9)
+
+
+def test_pool_map_keeps_order_and_runs_inline_in_the_pools_own_threads():
+    # A sweep started from a pool task (e.g. a future parallel caller) must not wait on a
+    # full pool: inside the pool the work runs in the calling thread.
+    import threading
+
+    from custseg._threads import pool_map, shared_pool
+
+    assert pool_map(lambda x: x * x, range(7)) == [0, 1, 4, 9, 16, 25, 36]
+
+    def nested() -> set[str]:
+        names = pool_map(lambda _: threading.current_thread().name, range(4))
+        return {*names, threading.current_thread().name}
+
+    assert len(shared_pool().submit(nested).result(timeout=30)) == 1
+    X, _ = make_blobs(n_samples=2000, n_features=4, centers=3, random_state=5)
+    inside = shared_pool().submit(lambda: kmeans_sweep(X, [3], threads=2)).result(timeout=60)
+    assert np.array_equal(inside[3].labels, kmeans_sweep(X, [3], threads=2)[3].labels)

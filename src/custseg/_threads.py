@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def n_threads() -> int:
@@ -20,6 +25,7 @@ def n_threads() -> int:
     return max(1, cpus)
 
 
+_PREFIX = "custseg-pool"
 _pool_lock = threading.Lock()
 _pool: tuple[int, ThreadPoolExecutor] | None = None
 
@@ -34,5 +40,14 @@ def shared_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(n_threads(), thread_name_prefix="custseg"))
+            _pool = (os.getpid(), ThreadPoolExecutor(n_threads(), thread_name_prefix=_PREFIX))
         return _pool[1]
+
+
+def pool_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """``[fn(x) for x in items]`` on :func:`shared_pool`, in order; in the caller's thread
+    when it is one of the pool's own (a task waiting on tasks of a full pool would wait
+    for ever)."""
+    if threading.current_thread().name.startswith(_PREFIX):
+        return [fn(x) for x in items]
+    return list(shared_pool().map(fn, items))

@@ -46,7 +46,7 @@ from functools import lru_cache
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .._threads import n_threads, shared_pool
+from .._threads import n_threads, pool_map
 from .kmeans import KMeansFit
 from .seeding import kmeans_plusplus
 
@@ -328,7 +328,7 @@ def kmeans_sweep(
     # The NumPy iteration of a small table holds the GIL most of the time: one thread.
     workers = 1 if runs.step is _step_numpy else min(threads or n_threads(), len(tasks))
     if workers > 1:
-        done = list(shared_pool().map(lambda t: runs.run(starts[t[0]][t[1]]), tasks))
+        done = pool_map(lambda t: runs.run(starts[t[0]][t[1]]), tasks)
     else:
         done = [runs.run(starts[k][r]) for k, r in tasks]
     results = dict(zip(tasks, done))

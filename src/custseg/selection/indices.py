@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._threads import shared_pool
+from .._threads import pool_map
 
 SILHOUETTE_SAMPLE = 10_000
 # Rows per block of distances (rows x n: 20 MB at n = 10,000). Fewer, larger blocks: the
@@ -77,7 +77,7 @@ def silhouettes(X: np.ndarray, labelings: list[np.ndarray]) -> list[float]:
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1):
-            parts = list(shared_pool().map(block_totals, starts))
+            parts = pool_map(block_totals, starts)
     else:
         parts = [block_totals(0)]
     totals = np.sum(parts, axis=0)
