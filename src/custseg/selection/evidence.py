@@ -103,7 +103,11 @@ def _k_curves(
     )
     fit = refit(method, linkage, compiled)
     usable = [k for k in ks if k < len(Xe)]
-    stability = split_stability(Xe, usable, fit, n_resamples=CURVE_RESAMPLES, seed=seed)
+    # Resamples in parallel where the fits release the GIL (the compiled k-means step).
+    parallel = method == "kmeans" and bool(compiled)
+    stability = split_stability(
+        Xe, usable, fit, n_resamples=CURVE_RESAMPLES, seed=seed, parallel=parallel
+    )
     return Curves(gap=gap, stability=stability, hopkins=hopkins(Xe, seed=seed), sample_size=len(Xe))
 
 
@@ -128,6 +132,12 @@ def per_segment_stability(
     lab = np.asarray(labels if rows is None else labels[rows], dtype=np.int64)
     with threadpool_limits(1):
         values = segment_stability(
-            Xs, lab, k, refit(method, linkage, compiled), n_resamples=N_RESAMPLES, seed=seed
+            Xs,
+            lab,
+            k,
+            refit(method, linkage, compiled),
+            n_resamples=N_RESAMPLES,
+            seed=seed,
+            parallel=method == "kmeans" and bool(compiled),
         )
     return values, len(Xs)

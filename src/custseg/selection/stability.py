@@ -19,6 +19,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._threads import pool_map
+
 #: Labels of a resample: ``fit(X_resample, k, seed) -> labels`` (0..k-1).
 Fit = Callable[[np.ndarray, int, int], np.ndarray]
 
@@ -77,6 +79,7 @@ def segment_stability(
     *,
     n_resamples: int = N_RESAMPLES,
     seed: int = 0,
+    parallel: bool = False,
 ) -> np.ndarray:
     """Mean bootstrap Jaccard of each of the k segments of ``labels`` (as fpc::clusterboot).
 
@@ -89,6 +92,9 @@ def segment_stability(
         ``fit(X_resample, k, seed)`` clusters a resample with the same method.
     n_resamples : int
         Bootstrap resamples (fpc's default is 100; 20 keeps it to seconds).
+    parallel : bool
+        Cluster the resamples on custseg's threads (for a ``fit`` that releases the GIL,
+        as the compiled k-means step does); the same numbers either way.
 
     Returns
     -------
@@ -109,9 +115,15 @@ def segment_stability(
     labels = np.asarray(labels, dtype=np.int64)
     totals = np.zeros(k)
     present = np.zeros(k)
-    for b in range(n_resamples):
-        rows = rng.integers(0, n, size=n)
-        boot = np.asarray(fit(X[rows], k, seed + b + 1), dtype=np.int64)
+    draws = [rng.integers(0, n, size=n) for _ in range(n_resamples)]
+
+    def refit(b: int) -> np.ndarray:
+        return np.asarray(fit(X[draws[b]], k, seed + b + 1), dtype=np.int64)
+
+    # On custseg's threads each fit runs its restarts in its own thread; the results are
+    # combined in resample order either way.
+    boots = pool_map(refit, range(n_resamples)) if parallel else map(refit, range(n_resamples))
+    for rows, boot in zip(draws, boots):
         # The Jaccard is taken over the distinct customers drawn (a duplicate is one customer).
         distinct, first = np.unique(rows, return_index=True)
         ref = labels[distinct]
@@ -123,7 +135,13 @@ def segment_stability(
 
 
 def split_stability(
-    X: np.ndarray, ks: list[int], fit: Fit, *, n_resamples: int = 10, seed: int = 0
+    X: np.ndarray,
+    ks: list[int],
+    fit: Fit,
+    *,
+    n_resamples: int = 10,
+    seed: int = 0,
+    parallel: bool = False,
 ) -> dict[int, float]:
     """Stability of the whole partition at each k: the worst segment's bootstrap Jaccard.
 
@@ -135,7 +153,9 @@ def split_stability(
     out = {}
     for k in ks:
         labels = np.asarray(fit(X, k, seed), dtype=np.int64)
-        per_segment = segment_stability(X, labels, k, fit, n_resamples=n_resamples, seed=seed)
+        per_segment = segment_stability(
+            X, labels, k, fit, n_resamples=n_resamples, seed=seed, parallel=parallel
+        )
         out[k] = float(np.nanmin(per_segment)) if np.any(np.isfinite(per_segment)) else 0.0
     return out
 
