@@ -6,6 +6,8 @@ choice in one front end and not in the config (or the other way round).
 
 from __future__ import annotations
 
+import os
+
 import click
 import pytest
 
@@ -98,3 +100,15 @@ def test_the_page_shows_every_form_field():
     }
     for name, opt, _ in form_fields():
         assert opt.app is not None and opt.app.label in labels, name
+
+
+def test_a_local_spark_session_gets_shuffle_partitions_for_its_cores():
+    from custseg.engines.spark import local_conf
+
+    assert local_conf("local[2]") == {"spark.sql.shuffle.partitions": "4"}
+    assert local_conf("local") == {"spark.sql.shuffle.partitions": "2"}
+    assert local_conf("local[3,2]") == {"spark.sql.shuffle.partitions": "6"}
+    assert local_conf("local[*]") == {
+        "spark.sql.shuffle.partitions": str(2 * (os.cpu_count() or 1))
+    }
+    assert local_conf("spark://head:7077") == {} and local_conf("yarn") == {}

