@@ -117,13 +117,21 @@ def test_spark_fills_empty_cells_with_the_medians_local_chose(spark_session, blo
     np.testing.assert_allclose(spark.model.centres, local.model.centres, rtol=1e-7, atol=1e-9)
 
 
-def test_spark_chooses_k_on_its_own_seeded_sample(spark_session, blobs_path, monkeypatch):
-    # Above SWEEP_SAMPLE customers the engines draw different samples (local: NumPy's
-    # generator; Spark: sample_keys), yet on clear groups they choose the same k.
+def test_both_engines_choose_k_on_the_same_seeded_sample(spark_session, blobs_path, monkeypatch):
+    # Above SWEEP_SAMPLE customers both engines take the rows with the smallest sample_keys:
+    # the same customers, so the same indices, curves and stability, not only the same k.
     monkeypatch.setattr(pipeline, "SWEEP_SAMPLE", 1000)
     local, spark = _both(blobs_path)
     _same_segments(local, spark)
     assert spark.k_selection.sample_size == local.k_selection.sample_size == 1000
+    for a, b in zip(local.k_selection.candidates, spark.k_selection.candidates, strict=True):
+        assert a.k == b.k
+        assert a.silhouette == pytest.approx(b.silhouette, abs=1e-9)
+        assert a.gap == pytest.approx(b.gap, abs=1e-9)
+        assert a.stability == pytest.approx(b.stability, abs=1e-9)
+    assert [s.stability for s in spark.segments] == pytest.approx(
+        [s.stability for s in local.segments], abs=1e-9
+    )
 
 
 def test_cli_segment_with_engine_spark(spark_session, blobs_path, tmp_path):

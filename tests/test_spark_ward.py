@@ -137,9 +137,8 @@ def test_spark_two_stage_ward_with_skewed_amounts_and_outliers(
     # (SUMMARY_SAMPLE_PER_MICRO = 50 per micro-cluster), so the sample is a real one.
     monkeypatch.setattr(pipeline, "EXACT_TREE_LIMIT", 1_000)
     monkeypatch.setattr(pipeline, "MICRO_CLUSTERS", 40)
-    # k is chosen on 1,000 of them (the engines draw different sweep samples: NumPy's
-    # generator locally, sample_keys on Spark, whose rows are the file's and so include
-    # customers after the two atypical ones that are left out of the fit).
+    # k is chosen on 1,000 of them (both engines: the rows with the smallest sample_keys
+    # of their row numbers in the file, the two atypical ones left out of the fit).
     monkeypatch.setattr(pipeline, "SWEEP_SAMPLE", 1_000)
     local, spark = _both(skewed_path)
     assert spark.k_selection.sample_size == local.k_selection.sample_size == 1_000

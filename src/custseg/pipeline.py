@@ -20,7 +20,7 @@ from .config import SegmentationConfig
 from .data.loading import LoadedTable, load_table, sheet_hint
 from .data.prepare import PreparedData, prepare
 from .engines import CustomerData, Engine, MicroClusters, get_engine
-from .engines.contract import GroupSums, nearest
+from .engines.contract import GroupSums, nearest, smallest_keys
 from .engines.micro import MicroSummary, merge_groups, summarise
 from .errors import ConfigError, DataError, SegmentationWarning
 from .features.scaling import fit_scaler, scaler_from_stats
@@ -170,12 +170,14 @@ def prepare_input(
     raise DataError(f"cannot segment a {type(data).__name__}; pass a DataFrame or a file path")
 
 
-def _sweep_sample(n: int, seed: int) -> np.ndarray | None:
-    """Sorted row numbers of the k-selection sample, or None to use every customer."""
-    if n <= SWEEP_SAMPLE:
+def _sweep_sample(rows: np.ndarray, seed: int) -> np.ndarray | None:
+    """Positions (sorted) of the k-selection sample among customers at row numbers
+    ``rows`` of the data, or None to use every customer: the rows with the smallest
+    ``sample_keys``, the sample a data engine draws (so every engine chooses k on the
+    same customers)."""
+    if len(rows) <= SWEEP_SAMPLE:
         return None
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(n, size=SWEEP_SAMPLE, replace=False))
+    return smallest_keys(rows, SWEEP_SAMPLE, seed)
 
 
 def _n_distinct(X: np.ndarray) -> int:
@@ -303,7 +305,11 @@ def segment_prepared(
     # k is chosen on a seeded random sample of customers (all of them when there are few);
     # the chosen k is then fitted or cut on every customer.
     if scaled is None:
-        sample_rows = _sweep_sample(n, config.seed)
+        # The fitted customers' row numbers in the data, as an engine numbers them.
+        in_data = np.flatnonzero(prepared.used)
+        sample_rows = _sweep_sample(
+            in_data if fit_mask is None else in_data[fit_mask], config.seed
+        )
     elif large:  # X is the engine's seeded sample already (all customers when few)
         sample_rows = None if len(X) == n else np.arange(len(X))
     else:  # the engine's seeded sample (sample_keys), in row order

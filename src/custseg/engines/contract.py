@@ -306,6 +306,25 @@ def sample_keys(rows: np.ndarray, seed: int) -> np.ndarray:
     return (z >> np.uint64(1)).astype(np.int64)
 
 
+def smallest_keys(rows: np.ndarray, m: int, seed: int) -> np.ndarray:
+    """Positions (sorted) of the m rows with the smallest :func:`sample_keys` among
+    ``rows`` (row numbers in the data): the seeded sample every engine draws.
+
+    Examples
+    --------
+    >>> at = smallest_keys(np.arange(100), 5, seed=1)
+    >>> len(at), bool(np.all(np.diff(at) > 0))
+    (5, True)
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    if m >= len(rows):
+        return np.arange(len(rows), dtype=np.int64)
+    if m <= 0:
+        return np.empty(0, dtype=np.int64)
+    keys = sample_keys(rows, seed)
+    return np.sort(np.argpartition(keys, m - 1)[:m]).astype(np.int64)
+
+
 def batch_step(
     X: np.ndarray, centres: np.ndarray, shift: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, float]:

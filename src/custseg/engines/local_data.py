@@ -31,7 +31,7 @@ from .contract import (
     check_mapping,
     register_data_engine,
     relabel_batch,
-    sample_keys,
+    smallest_keys,
 )
 from .local import LocalEngine
 
@@ -103,16 +103,9 @@ class LocalData:
         return replace(self, X=X, segment=None, distance=None)
 
     def sample(self, m: int, *, seed: int) -> Sample:
-        n = len(self.X)
-        if m >= n:
-            at = np.arange(n, dtype=np.int64)
-        else:
-            # Keyed by row number in the data, so a handle without some rows draws the
-            # same customers as Spark's (which keeps the row numbers of the file).
-            keys = sample_keys(self._row_numbers(), seed)
-            # The m smallest keys (row number breaks a tie), in row order.
-            part = np.argpartition(keys, m - 1)[:m] if m > 0 else np.empty(0, np.int64)
-            at = np.sort(part).astype(np.int64)
+        # Keyed by row number in the data, so a handle without some rows draws the
+        # same customers as Spark's (which keeps the row numbers of the file).
+        at = smallest_keys(self._row_numbers(), m, seed)
         return Sample(
             rows=self._row_numbers()[at],
             X=self.X[at],
