@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..errors import ConfigError, OutputError
+from ..errors import ConfigError, DataError, OutputError
 from .contract import (
     QUANTILE_ERROR,
     QUARTILES,
@@ -91,6 +91,43 @@ def local_conf(master: str) -> dict[str, str]:
     cores = m.group(1)
     n = 1 if m.group(0) == "local" else (os.cpu_count() or 1) if cores == "*" else int(cores)
     return {"spark.sql.shuffle.partitions": str(max(2, 2 * n))}
+
+
+def read_text_csv(
+    session: Any,
+    source: str,
+    *,
+    sep: str,
+    encoding: str,
+    options: Mapping[str, Any] | None = None,
+) -> Any:
+    """A CSV file or folder as Spark reads it: a header row, every column as text, a line
+    whose fields do not match the header an error (FAILFAST), a byte-order mark dropped
+    from the first column's name; ``options``: further reader options."""
+    reader = (
+        session.read.option("header", True)
+        .option("inferSchema", False)
+        .option("sep", sep)
+        .option("encoding", encoding)
+        .option("mode", "FAILFAST")
+    )
+    for key, value in (options or {}).items():
+        reader = reader.option(key, value)
+    df = reader.csv(source)
+    first = df.columns[0] if df.columns else ""
+    if first.startswith("\ufeff"):  # a byte-order mark Java keeps in the name
+        df = df.withColumnRenamed(first, first.lstrip("\ufeff"))
+    return df
+
+
+def unreadable(exc: BaseException, source: str) -> DataError:
+    """The one-line error for Spark failing to read ``source``: a missing path, or the
+    first line of Spark's message."""
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else type(exc).__name__
+    if "PATH_NOT_FOUND" in first or "does not exist" in first:
+        return DataError(f"file '{source}' does not exist; check the path")
+    return DataError(f"Spark cannot read '{source}' ({first})")
 
 
 @contextlib.contextmanager

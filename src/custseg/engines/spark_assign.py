@@ -26,7 +26,7 @@ import pyarrow as pa
 from ..errors import ConfigError, CustsegError, DataError, ModelError, OutputError
 from ..model.assign import AssignmentSummary, output_schema
 from ..model.fitted import SegmentModel
-from .spark import ROW, SparkEngine, numbered, quiet_spark
+from .spark import ROW, SparkEngine, numbered, quiet_spark, read_text_csv, unreadable
 
 #: Marks a custseg error raised on an executor, so the driver can repeat its one line.
 _ERROR_MARK = "custseg-error"
@@ -130,28 +130,19 @@ def _read(engine: SparkEngine, source: str) -> tuple[Any, str]:
                     encoding = _JAVA_CHARSETS[sniff.codec]
                 # Every column as text, as written (ids like '007' stay text); the model
                 # parses its features with the same rules as on this computer.
-                df = (
-                    reader.option("header", True)
-                    .option("inferSchema", False)
-                    .option("sep", sep)
-                    .option("encoding", encoding)
-                    .option("ignoreLeadingWhiteSpace", True)
-                    .option("mode", "FAILFAST")
-                    .csv(source)
+                df = read_text_csv(
+                    engine.session,
+                    source,
+                    sep=sep,
+                    encoding=encoding,
+                    options={"ignoreLeadingWhiteSpace": True},
                 )
-                first = df.columns[0] if df.columns else ""
-                if first.startswith("\ufeff"):  # a byte-order mark Java keeps in the name
-                    df = df.withColumnRenamed(first, first.lstrip("\ufeff"))
                 return df, "csv"
             return reader.parquet(source), "parquet"
     except CustsegError:
         raise
     except Exception as exc:  # pyspark's AnalysisException and friends: lazy imports
-        text = str(exc).strip().splitlines()
-        first = text[0] if text else type(exc).__name__
-        if "PATH_NOT_FOUND" in first or "does not exist" in first:
-            raise DataError(f"file '{source}' does not exist; check the path") from None
-        raise DataError(f"Spark cannot read '{source}' ({first})") from None
+        raise unreadable(exc, source) from None
 
 
 def _na_as_null(df: Any, columns: list[str]) -> Any:

@@ -53,7 +53,7 @@ from ..rfm.query import (
     used_columns,
     wrapped_line,
 )
-from .spark import SparkEngine, quiet_spark
+from .spark import SparkEngine, quiet_spark, read_text_csv, unreadable
 from .spark_assign import MALFORMED_RECORD, is_uri
 
 #: The most customers whose per-customer table is brought to this computer. The table has
@@ -172,27 +172,18 @@ def read_log(engine: SparkEngine, path: str | Path) -> tuple[Any, str, str, list
             sep, encoding = ("\t" if ".tsv" in name else ","), "UTF-8"
             if local is not None and local.is_file():
                 sep, encoding = _sniff(local, source, repairs)
-            df = (
-                reader.option("header", True)
-                .option("inferSchema", False)
-                .option("sep", sep)
-                .option("encoding", encoding)
-                .option("quote", '"')
-                .option("escape", '"')
-                .option("mode", "FAILFAST")
-                .csv(source)
+            df = read_text_csv(
+                engine.session,
+                source,
+                sep=sep,
+                encoding=encoding,
+                options={"quote": '"', "escape": '"'},  # as DuckDB reads the log
             )
-            first = df.columns[0] if df.columns else ""
-            if first.startswith("\ufeff"):  # a byte-order mark Java keeps in the name
-                df = df.withColumnRenamed(first, first.lstrip("\ufeff"))
             return df, source, fmt, repairs
     except (ConfigError, DataError):
         raise
     except Exception as exc:  # pyspark's AnalysisException and friends: lazy imports
-        first_line = _first_line(exc)
-        if "PATH_NOT_FOUND" in first_line or "does not exist" in first_line:
-            raise DataError(f"file '{source}' does not exist; check the path") from None
-        raise DataError(f"Spark cannot read '{source}' ({first_line})") from None
+        raise unreadable(exc, source) from None
 
 
 def _sniff(p: Path, source: str, repairs: list[str]) -> tuple[str, str]:
@@ -214,11 +205,6 @@ def _sniff(p: Path, source: str, repairs: list[str]) -> tuple[str, str]:
             )
     encoding = log_encoding(sniff.encoding, p.name, repairs)
     return sniff.delimiter, _JAVA_ENCODING[encoding]
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 @contextlib.contextmanager
