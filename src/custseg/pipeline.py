@@ -307,9 +307,7 @@ def segment_prepared(
     if scaled is None:
         # The fitted customers' row numbers in the data, as an engine numbers them.
         in_data = np.flatnonzero(prepared.used)
-        sample_rows = _sweep_sample(
-            in_data if fit_mask is None else in_data[fit_mask], config.seed
-        )
+        sample_rows = _sweep_sample(in_data if fit_mask is None else in_data[fit_mask], config.seed)
     elif large:  # X is the engine's seeded sample already (all customers when few)
         sample_rows = None if len(X) == n else np.arange(len(X))
     else:  # the engine's seeded sample (sample_keys), in row order
@@ -321,6 +319,8 @@ def segment_prepared(
             # used on this path).
             sample_rows = np.searchsorted(np.flatnonzero(fit_mask), sample_rows)
     X_sweep = Xs if sample_rows is None else Xs[sample_rows]
+    # The evidence's k-means fits take the sweep's step (hierarchical runs refit trees).
+    compiled = config.method == "kmeans" and compiled_for(X_sweep)
     ks, notes = _candidate_ks(config, Xs, X_sweep)
     fixed_k = config.k if isinstance(config.k, int) else None
 
@@ -391,7 +391,7 @@ def segment_prepared(
             method=config.method,
             linkage=config.linkage,
             seed=config.seed,
-            compiled=compiled_for(X_sweep),
+            compiled=compiled,
         )
     candidates = []
     for k in ks:
@@ -592,7 +592,7 @@ def segment_prepared(
             method=config.method,
             linkage=config.linkage,
             seed=config.seed,
-            compiled=compiled_for(X_sweep),
+            compiled=compiled,
         )
         stability = [None if not np.isfinite(v) else float(v) for v in values]
         selection = replace(
