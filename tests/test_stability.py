@@ -39,8 +39,8 @@ def one_blob(n: int = 300, seed: int = 4) -> pd.DataFrame:
 FAST = {"n_init": 3, "k_max": 8}
 
 
-def _fit(X: np.ndarray, k: int, seed: int) -> np.ndarray:
-    return kmeans(X, k, n_init=2, seed=seed).labels
+def _fit(X: np.ndarray, ks: list[int], seed: int) -> dict[int, np.ndarray]:
+    return {k: kmeans(X, k, n_init=2, seed=seed).labels for k in ks}
 
 
 # --- hand-worked pieces ---------------------------------------------------------------
@@ -103,14 +103,14 @@ def test_combined_rule_skips_a_k_with_a_tiny_segment():
 
 def test_well_separated_segments_are_stable():
     X = blobs(4).to_numpy()
-    labels = _fit(X, 4, 0)
+    labels = _fit(X, [4], 0)[4]
     values = segment_stability(X, labels, 4, _fit, n_resamples=20, seed=0)
     assert values.min() > 0.95
 
 
 def test_splitting_one_blob_is_unstable():
     X = np.random.default_rng(1).normal(size=(300, 2))
-    labels = _fit(X, 6, 0)
+    labels = _fit(X, [6], 0)[6]
     values = segment_stability(X, labels, 6, _fit, n_resamples=20, seed=0)
     assert values.min() < 0.75
     assert values.mean() < 0.85

@@ -51,3 +51,24 @@ def pool_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
     if threading.current_thread().name.startswith(_PREFIX):
         return [fn(x) for x in items]
     return list(shared_pool().map(fn, items))
+
+
+_controller_lock = threading.Lock()
+_controller = None
+
+
+def one_blas_thread():  # type: ignore[no-untyped-def]
+    """Context manager: NumPy's BLAS (and OpenMP) on one thread while it is open.
+
+    ``threadpoolctl.threadpool_limits`` looks up the loaded libraries each time it is
+    called (it reads the process's memory map: about a millisecond), and the evidence
+    opens this around a hundred small fits per run. The libraries are looked up once
+    here, at first use: NumPy's BLAS, the one these blocks call, is loaded by then.
+    """
+    global _controller
+    with _controller_lock:
+        if _controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            _controller = ThreadpoolController()
+    return _controller.limit(limits=1)

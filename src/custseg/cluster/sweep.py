@@ -44,9 +44,8 @@ from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from .._threads import n_threads, pool_map
+from .._threads import n_threads, one_blas_thread, pool_map
 from .kmeans import KMeansFit
 from .seeding import kmeans_plusplus
 
@@ -320,7 +319,7 @@ def kmeans_sweep(
     starts: dict[int, list[np.ndarray]] = {}
     # The seeding's products have a few rows: BLAS's threads cost more than they gain there
     # (twice the time on a busy 2-core machine), and one thread gives the same bits.
-    with threadpool_limits(1):
+    with one_blas_thread():
         for k in ks:
             rng = np.random.RandomState(seed)
             starts[k] = [_start(Xc, k, squared_norms, rng) for _ in range(n_init)]

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from .._threads import one_blas_thread
 from ..cluster.hierarchical import cut_tree, linkage_tree
-from ..cluster.kmeans import kmeans
+from ..cluster.sweep import kmeans_sweep
 from .stability import N_RESAMPLES, Fit, segment_stability, split_stability
 from .structure import GapCurve, gap_statistic, hopkins
 
@@ -31,16 +31,19 @@ RESAMPLE_N_INIT = 2
 def refit(method: str, linkage: str, compiled: bool | None = None) -> Fit:
     """The clustering that resamples are re-clustered with: same method as the run
     (k-means: with the sweep's step, ``compiled``; see
-    :func:`custseg.cluster.sweep.compiled_for`)."""
+    :func:`custseg.cluster.sweep.compiled_for`). One call serves every k asked: one tree
+    cut at each k, or one k-means sweep (each k with its own seeded starts, as alone)."""
     if method == "hierarchical":
 
-        def fit_tree(X: np.ndarray, k: int, seed: int) -> np.ndarray:
-            return cut_tree(linkage_tree(X, linkage), k)
+        def fit_tree(X: np.ndarray, ks: list[int], seed: int) -> dict[int, np.ndarray]:
+            tree = linkage_tree(X, linkage)
+            return {k: cut_tree(tree, k) for k in ks}
 
         return fit_tree
 
-    def fit_kmeans(X: np.ndarray, k: int, seed: int) -> np.ndarray:
-        return kmeans(X, k, n_init=RESAMPLE_N_INIT, seed=seed, compiled=compiled).labels
+    def fit_kmeans(X: np.ndarray, ks: list[int], seed: int) -> dict[int, np.ndarray]:
+        fits = kmeans_sweep(X, ks, n_init=RESAMPLE_N_INIT, seed=seed, compiled=compiled)
+        return {k: fit.labels for k, fit in fits.items()}
 
     return fit_kmeans
 
@@ -79,7 +82,7 @@ def k_curves(
     """
     # Hundreds of small fits: starting a thread pool for each costs more than the fit
     # (30x on a busy 2-core machine), so they run on one thread.
-    with threadpool_limits(1):
+    with one_blas_thread():
         return _k_curves(X, ks, method=method, linkage=linkage, seed=seed, compiled=compiled)
 
 
@@ -95,12 +98,12 @@ def _k_curves(
     rows = _sample(len(X), EVIDENCE_SAMPLE, seed)
     Xe = np.asarray(X if rows is None else X[rows], dtype=np.float64)
     k_max = min(max(ks), len(Xe) - 1)
-    gap = gap_statistic(
-        Xe,
-        max(k_max, 2),
-        lambda Z, k, s: kmeans(Z, k, n_init=RESAMPLE_N_INIT, seed=s, compiled=compiled).inertia,
-        seed=seed,
-    )
+
+    def inertias(Z: np.ndarray, fit_ks: list[int], s: int) -> dict[int, float]:
+        fits = kmeans_sweep(Z, fit_ks, n_init=RESAMPLE_N_INIT, seed=s, compiled=compiled)
+        return {k: f.inertia for k, f in fits.items()}
+
+    gap = gap_statistic(Xe, max(k_max, 2), inertias, seed=seed)
     fit = refit(method, linkage, compiled)
     usable = [k for k in ks if k < len(Xe)]
     # Resamples in parallel where the fits release the GIL (the compiled k-means step).
@@ -130,7 +133,7 @@ def per_segment_stability(
         rows = _sample(len(X), WARD_STABILITY_SAMPLE, seed)
     Xs = np.asarray(X if rows is None else X[rows], dtype=np.float64)
     lab = np.asarray(labels if rows is None else labels[rows], dtype=np.int64)
-    with threadpool_limits(1):
+    with one_blas_thread():
         values = segment_stability(
             Xs,
             lab,

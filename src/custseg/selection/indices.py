@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._threads import pool_map
+from .._threads import one_blas_thread, pool_map
 
 SILHOUETTE_SAMPLE = 10_000
 # Rows per block of distances (rows x n: 20 MB at n = 10,000). Fewer, larger blocks: the
@@ -74,9 +74,7 @@ def silhouettes(X: np.ndarray, labelings: list[np.ndarray]) -> list[float]:
         # Blocks on the process's threads, each with a one-thread BLAS: NumPy releases the
         # GIL on these large arrays, and BLAS's own threads on a 256-row block cost more
         # than they gain (2x slower on a busy 2-core machine). Summed in block order.
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1):
+        with one_blas_thread():
             parts = pool_map(block_totals, starts)
     else:
         parts = [block_totals(0)]

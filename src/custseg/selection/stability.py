@@ -21,8 +21,10 @@ import numpy as np
 
 from .._threads import pool_map
 
-#: Labels of a resample: ``fit(X_resample, k, seed) -> labels`` (0..k-1).
-Fit = Callable[[np.ndarray, int, int], np.ndarray]
+#: Labels of a resample for each k asked: ``fit(X_resample, ks, seed) -> {k: labels}``
+#: (labels 0..k-1). All the k of one resample come from one call: one sweep (k-means) or
+#: one tree (hierarchical) serves them all.
+Fit = Callable[[np.ndarray, list[int], int], dict[int, np.ndarray]]
 
 N_RESAMPLES = 20
 UNSTABLE_BELOW = 0.6
@@ -89,7 +91,8 @@ def segment_stability(
         The customers that ``labels`` segments (scaled units).
     labels : ndarray of shape (n,), values 0..k-1
     fit : callable
-        ``fit(X_resample, k, seed)`` clusters a resample with the same method.
+        ``fit(X_resample, [k], seed)`` clusters a resample with the same method (see
+        :data:`Fit`).
     n_resamples : int
         Bootstrap resamples (fpc's default is 100; 20 keeps it to seconds).
     parallel : bool
@@ -105,25 +108,42 @@ def segment_stability(
     >>> rng = np.random.default_rng(0)
     >>> X = np.vstack([rng.normal(0, 0.1, (30, 2)), rng.normal(5, 0.1, (30, 2))])
     >>> labels = np.repeat([0, 1], 30)
-    >>> def fit(Xb, k, seed):
-    ...     return (Xb[:, 0] > 2.5).astype(int)
+    >>> def fit(Xb, ks, seed):
+    ...     return {k: (Xb[:, 0] > 2.5).astype(int) for k in ks}
     >>> segment_stability(X, labels, 2, fit, n_resamples=5).round(2).tolist()
     [1.0, 1.0]
     """
+    draws, boots = _resampled(X, [k], fit, n_resamples, seed, parallel)
+    return _mean_jaccard(labels, k, draws, [b[k] for b in boots])
+
+
+def _resampled(
+    X: np.ndarray, ks: list[int], fit: Fit, n_resamples: int, seed: int, parallel: bool
+) -> tuple[list[np.ndarray], list[dict[int, np.ndarray]]]:
+    """(rows drawn, labels of each k) of each bootstrap resample of X. The draws depend on
+    the seed and len(X) only: every k is scored on the same resamples."""
     rng = np.random.default_rng(seed)
     n = len(X)
-    labels = np.asarray(labels, dtype=np.int64)
-    totals = np.zeros(k)
-    present = np.zeros(k)
     draws = [rng.integers(0, n, size=n) for _ in range(n_resamples)]
 
-    def refit(b: int) -> np.ndarray:
-        return np.asarray(fit(X[draws[b]], k, seed + b + 1), dtype=np.int64)
+    def refit(b: int) -> dict[int, np.ndarray]:
+        return fit(X[draws[b]], ks, seed + b + 1)
 
     # On custseg's threads each fit runs its restarts in its own thread; the results are
     # combined in resample order either way.
-    boots = pool_map(refit, range(n_resamples)) if parallel else map(refit, range(n_resamples))
+    resamples = range(n_resamples)
+    boots = pool_map(refit, resamples) if parallel else [refit(b) for b in resamples]
+    return draws, boots
+
+
+def _mean_jaccard(
+    labels: np.ndarray, k: int, draws: list[np.ndarray], boots: list[np.ndarray]
+) -> np.ndarray:
+    labels = np.asarray(labels, dtype=np.int64)
+    totals = np.zeros(k)
+    present = np.zeros(k)
     for rows, boot in zip(draws, boots):
+        boot = np.asarray(boot, dtype=np.int64)
         # The Jaccard is taken over the distinct customers drawn (a duplicate is one customer).
         distinct, first = np.unique(rows, return_index=True)
         ref = labels[distinct]
@@ -150,12 +170,13 @@ def split_stability(
     over resamples of its least stable segment. A k that splits a real group, or
     merges two, has one segment that moves from resample to resample.
     """
+    if not ks:
+        return {}
+    full = fit(X, ks, seed)
+    draws, boots = _resampled(X, ks, fit, n_resamples, seed, parallel)
     out = {}
     for k in ks:
-        labels = np.asarray(fit(X, k, seed), dtype=np.int64)
-        per_segment = segment_stability(
-            X, labels, k, fit, n_resamples=n_resamples, seed=seed, parallel=parallel
-        )
+        per_segment = _mean_jaccard(full[k], k, draws, [b[k] for b in boots])
         out[k] = float(np.nanmin(per_segment)) if np.any(np.isfinite(per_segment)) else 0.0
     return out
 
@@ -175,9 +196,10 @@ def prediction_strength(
     for s in range(n_splits):
         order = rng.permutation(n)
         train, test = X[order[: n // 2]], X[order[n // 2 :]]
+        train_by_k, test_by_k = fit(train, ks, seed + s), fit(test, ks, seed + s)
         for k in ks:
-            train_labels = np.asarray(fit(train, k, seed + s), dtype=np.int64)
-            test_labels = np.asarray(fit(test, k, seed + s), dtype=np.int64)
+            train_labels = np.asarray(train_by_k[k], dtype=np.int64)
+            test_labels = np.asarray(test_by_k[k], dtype=np.int64)
             centres = np.array(
                 [
                     train[train_labels == j].mean(axis=0)

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: ``inertia(X, k, seed) -> within-segment sum of squares`` of a k-means fit.
-Inertia = Callable[[np.ndarray, int, int], float]
+#: ``inertias(X, ks, seed) -> {k: within-segment sum of squares}`` of k-means fits: all
+#: the k of one data set in one call, so that one sweep shares its threads among them.
+Inertias = Callable[[np.ndarray, list[int], int], dict[int, float]]
 
 N_REFERENCES = 10
 
@@ -64,7 +65,7 @@ def reference_box(X: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray
 def gap_statistic(
     X: np.ndarray,
     k_max: int,
-    inertia: Inertia,
+    inertias: Inertias,
     *,
     data_inertia: dict[int, float] | None = None,
     n_references: int = N_REFERENCES,
@@ -76,18 +77,20 @@ def gap_statistic(
     ----------
     X : ndarray of shape (n, n_features)
     k_max : int
-    inertia : callable
-        ``inertia(X, k, seed)``: within-segment sum of squares of a k-means fit.
+    inertias : callable
+        ``inertias(X, ks, seed)``: within-segment sum of squares of a k-means fit for each
+        k in ``ks`` (all >= 2), as a dict.
     data_inertia : dict, optional
         Inertia of X already known for some k (the k sweep), reused instead of refitting.
 
     Examples
     --------
-    >>> from custseg.cluster.kmeans import kmeans
+    >>> from custseg.cluster.sweep import kmeans_sweep
+    >>> def inertias(Z, ks, s):
+    ...     return {k: f.inertia for k, f in kmeans_sweep(Z, ks, n_init=2, seed=s).items()}
     >>> rng = np.random.default_rng(0)
     >>> X = np.vstack([rng.normal(c, 0.3, (50, 2)) for c in ([0, 0], [6, 0], [0, 6])])
-    >>> gap = gap_statistic(X, 5, lambda Z, k, s: kmeans(Z, k, n_init=2, seed=s).inertia)
-    >>> gap.k
+    >>> gap_statistic(X, 5, inertias).k
     3
     """
     X = np.asarray(X, dtype=np.float64)
@@ -95,18 +98,17 @@ def gap_statistic(
     ks = list(range(1, k_max + 1))
     known = data_inertia or {}
 
-    def total_ss(Z: np.ndarray) -> float:
-        return float(((Z - Z.mean(axis=0)) ** 2).sum())
+    def log_w(Z: np.ndarray, s: int, cached: dict[int, float]) -> list[float]:
+        fit = [k for k in ks if k > 1 and k not in cached]
+        w = {**cached, **(inertias(Z, fit, s) if fit else {})}
+        w[1] = float(((Z - Z.mean(axis=0)) ** 2).sum())
+        return [float(np.log(max(w[k], 1e-300))) for k in ks]
 
-    def log_w(Z: np.ndarray, k: int, s: int, cached: float | None = None) -> float:
-        w = cached if cached is not None else (total_ss(Z) if k == 1 else inertia(Z, k, s))
-        return float(np.log(max(w, 1e-300)))
-
-    observed = np.array([log_w(X, k, seed, known.get(k)) for k in ks])
+    observed = np.array(log_w(X, seed, known))
     refs = np.empty((n_references, len(ks)))
     for b in range(n_references):
         R = reference_box(X, len(X), rng)
-        refs[b] = [log_w(R, k, seed + b) for k in ks]
+        refs[b] = log_w(R, seed + b, {})
     gap = refs.mean(axis=0) - observed
     se = refs.std(axis=0) * np.sqrt(1.0 + 1.0 / n_references)
     return GapCurve(ks=tuple(ks), gap=tuple(gap.tolist()), se=tuple(se.tolist()))
