@@ -19,13 +19,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._packaged import packaged_yaml
 from ..errors import ConfigError
 
 KINDS = ("amount", "count", "rate", "number", "flag", "date", "code", "category", "id")
@@ -198,10 +198,7 @@ def _parse(doc: Any, source: str) -> tuple[list[Role], dict[str, str]]:
 @lru_cache(maxsize=1)
 def default_registry() -> RoleRegistry:
     """The packaged registry (``custseg/features/roles.yaml``)."""
-    import yaml
-
-    text = resources.files("custseg.features").joinpath("roles.yaml").read_text("utf-8")
-    roles, columns = _parse(yaml.safe_load(text), "roles.yaml")
+    roles, columns = _parse(packaged_yaml("custseg.features", "roles.yaml"), "roles.yaml")
     return RoleRegistry(roles=tuple(roles), columns=columns)
 
 

@@ -19,12 +19,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .._packaged import packaged_yaml
 from ..errors import ConfigError
 from ..results import LEVELS, Recommendation
 
@@ -482,8 +482,7 @@ def parse_playbook(doc: Any, source: str) -> Playbook:
 
 @lru_cache(maxsize=1)
 def _default_document() -> Any:
-    text = resources.files("custseg.playbook").joinpath(DEFAULT_PLAYBOOK).read_text("utf-8")
-    return yaml.load(text, Loader=_BoundedLoader)
+    return packaged_yaml("custseg.playbook", DEFAULT_PLAYBOOK)
 
 
 def load_playbook(path: str | Path | None = None) -> Playbook:
