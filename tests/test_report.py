@@ -513,3 +513,27 @@ def test_cards_show_the_level_evidence_and_who_is_in_the_segment(kmeans_html):
                 else f"{figures['effect']:+.2f} sd"
             )
             assert shown in text
+
+
+def test_compiled_template_is_kept_and_a_damaged_copy_is_ignored(tmp_path, monkeypatch):
+    from custseg.report import html
+
+    def without_time(page: str) -> str:
+        return re.sub(r"on \d{4}-\d\d-\d\dT[\d:]+Z", "", page)
+
+    doc, model_doc = kmeans_result()
+    monkeypatch.setenv("CUSTSEG_CACHE_DIR", str(tmp_path))
+    html._environment.cache_clear()
+    try:
+        first = render_report(doc, model_doc)
+        [kept] = tmp_path.glob("report-*.jinja2")
+        html._environment.cache_clear()
+        assert without_time(render_report(doc, model_doc)) == without_time(first)
+        from jinja2.bccache import bc_magic
+
+        for damage in (b"", b"j2\x00garbage", bc_magic + b"\x80garbage", kept.read_bytes()[:100]):
+            kept.write_bytes(damage)
+            html._environment.cache_clear()
+            assert without_time(render_report(doc, model_doc)) == without_time(first)
+    finally:
+        html._environment.cache_clear()

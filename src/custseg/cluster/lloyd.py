@@ -39,17 +39,15 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import sys
-import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
+from .._cache import cache_dir
 from .._threads import n_threads
 from ..outputs.atomic import atomic_write_text
 from .kmeans import KMeansFit
@@ -219,36 +217,6 @@ def _pass_source(d: int, dtype: str) -> str:
     # The inertia term left out above (|x|^2) is added back from the sums of squares.
     add(1, "out[base + 2 * D] = inertia + " + " + ".join(f"sq{j}" for j in js))
     return "\n".join(lines) + "\n"
-
-
-def cache_dir() -> Path | None:
-    """Where compiled passes are kept between runs: ``$CUSTSEG_CACHE_DIR``, else the user's
-    cache folder (``$XDG_CACHE_HOME/custseg`` or ``~/.cache/custseg``), else a private
-    folder in the temporary directory; None when none can be used (the pass is then
-    compiled in every run).
-
-    The folder holds code that is run (generated source and Numba's cached machine code),
-    so a folder is used only if it belongs to this user and nobody else may write to it.
-    """
-    env = os.environ.get("CUSTSEG_CACHE_DIR")
-    if env:
-        candidates = [Path(env)]
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        candidates = [Path(xdg) / "custseg", Path(tempfile.gettempdir()) / f"custseg-{os.getuid()}"]
-    for folder in candidates:
-        try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            info = folder.stat()
-            if info.st_uid != os.getuid() or info.st_mode & 0o022:
-                continue
-            probe = folder / f".probe-{os.getpid()}"
-            probe.write_bytes(b"")
-            probe.unlink()
-            return folder
-        except OSError:
-            continue
-    return None
 
 
 @lru_cache(maxsize=1)
