@@ -47,7 +47,8 @@ def shared_pool() -> ThreadPoolExecutor:
 def pool_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
     """``[fn(x) for x in items]`` on :func:`shared_pool`, in order; in the caller's thread
     when it is one of the pool's own (a task waiting on tasks of a full pool would wait
-    for ever)."""
+    for ever). Each item is handed to the pool as ``items`` yields it: a generator's work
+    overlaps the tasks already running."""
     if threading.current_thread().name.startswith(_PREFIX):
         return [fn(x) for x in items]
     return list(shared_pool().map(fn, items))

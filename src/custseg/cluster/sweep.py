@@ -316,20 +316,24 @@ def kmeans_sweep(
     X64 = np.ascontiguousarray(Xc, dtype=np.float64)
     runs = _Runs(X64, max_iter, tol, compiled)
 
-    starts: dict[int, list[np.ndarray]] = {}
-    # The seeding's products have a few rows: BLAS's threads cost more than they gain there
-    # (twice the time on a busy 2-core machine), and one thread gives the same bits.
-    with one_blas_thread():
-        for k in ks:
-            rng = np.random.RandomState(seed)
-            starts[k] = [_start(Xc, k, squared_norms, rng) for _ in range(n_init)]
+    starts: dict[int, list[np.ndarray]] = {k: [] for k in ks}
+
+    def seeded():  # the starts in (k, restart) order, each drawn as the runs need it
+        # The seeding's products have a few rows: BLAS's threads cost more than they gain
+        # there (twice the time on a busy 2-core machine), and one thread gives the same bits.
+        with one_blas_thread():
+            for k in ks:
+                rng = np.random.RandomState(seed)
+                for _ in range(n_init):
+                    starts[k].append(_start(Xc, k, squared_norms, rng))
+                    yield starts[k][-1]
+
     tasks = [(k, r) for k in ks for r in range(n_init)]
     # The NumPy iteration of a small table holds the GIL most of the time: one thread.
     workers = 1 if runs.step is _step_numpy else min(threads or n_threads(), len(tasks))
-    if workers > 1:
-        done = pool_map(lambda t: runs.run(starts[t[0]][t[1]]), tasks)
-    else:
-        done = [runs.run(starts[k][r]) for k, r in tasks]
+    # On threads, each run starts as soon as its start is drawn: the seeding (Python, in
+    # this thread) overlaps the compiled runs (which release the GIL).
+    done = pool_map(runs.run, seeded()) if workers > 1 else [runs.run(s) for s in seeded()]
     results = dict(zip(tasks, done))
 
     fits: dict[int, KMeansFit] = {}
