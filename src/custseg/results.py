@@ -6,6 +6,7 @@ The report, the web app and the CLI read these objects (or their saved
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -327,21 +328,30 @@ class Projection:
         return len(self.x) < self.n_total
 
     def to_dict(self) -> dict[str, Any]:
+        # Thousands of points: their lists are made JSON-ready here in one pass each.
         d: dict[str, Any] = {
-            "axes": list(self.axes),
+            "axes": clean(list(self.axes)),
             "explained_variance": (
-                list(self.explained_variance) if self.explained_variance else None
+                clean(list(self.explained_variance)) if self.explained_variance else None
             ),
-            "n_total": self.n_total,
+            "n_total": int(self.n_total),
             "n_shown": len(self.x),
-            "x": [round(float(v), 6) for v in self.x],
-            "y": [round(float(v), 6) for v in self.y],
-            "segment": [int(s) for s in self.segment],
-            "ids": list(self.ids),
+            "x": _points(self.x),
+            "y": _points(self.y),
+            "segment": np.asarray(self.segment, dtype=np.int64).tolist(),
+            "ids": [str(i) for i in self.ids],
         }
         if self.values is not None:
-            d["values"] = {f: [round(float(v), 6) for v in col] for f, col in self.values.items()}
-        return clean(d)
+            d["values"] = {str(f): _points(col) for f, col in self.values.items()}
+        return d
+
+
+def _points(values: Any) -> list[float | None]:
+    """Coordinates or feature values of the map's points: 6 decimals, NaN as null."""
+    return [
+        round(v, 6) if math.isfinite(v) else None
+        for v in np.asarray(values, dtype=np.float64).tolist()
+    ]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import DataError, ModelError
 from ..features.scaling import Scaler
-from ..json_values import json_safe
+from ..json_values import json_safe, json_text
 from .schema import FORMAT, FORMAT_VERSION, content_checksum, validate_model_document
 
 ATYPICAL_QUANTILE = 0.99
@@ -310,7 +310,7 @@ class SegmentModel:
         return doc
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        return json_text(self.to_dict())
 
     def save(self, path: str | Path) -> Path:
         """Write the model as JSON (atomically)."""

@@ -7,11 +7,11 @@ manifest, and nothing else in ``out`` is touched (see :mod:`custseg.outputs.atom
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
+from ..json_values import json_text
 from ..results import SegmentationResult
 from .atomic import atomic_directory
 
@@ -70,7 +70,7 @@ def write_safe_csv(frame: pd.DataFrame, path: Path) -> None:
 def segments_json(result: SegmentationResult | dict) -> str:
     """The text of ``segments.json``: a result, or its :meth:`~SegmentationResult.to_dict`."""
     doc = result if isinstance(result, dict) else result.to_dict()
-    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return json_text(doc)
 
 
 def write_results(

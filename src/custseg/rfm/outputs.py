@@ -8,9 +8,9 @@ extra files, so the whole folder is still replaced atomically.
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
+from ..json_values import json_text
 from ..outputs import safe_csv
 from ..outputs.atomic import RFM_FILES
 from .analysis import RFMResult
@@ -25,7 +25,7 @@ def _parquet_bytes(result: RFMResult) -> bytes:
 
 def rfm_files(result: RFMResult) -> dict[str, bytes]:
     """The RFM files of a results folder, by name."""
-    doc = json.dumps(result.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    doc = json_text(result.to_dict())
     files = {
         "customers.csv": safe_csv(result.customers).encode("utf-8"),
         "customers.parquet": _parquet_bytes(result),
