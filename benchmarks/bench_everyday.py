@@ -31,6 +31,7 @@ Usage::
 
     python benchmarks/bench_everyday.py                   # every table
     python benchmarks/bench_everyday.py --tables mall,10k  # some of them
+    python benchmarks/bench_everyday.py --custseg-args="--transform none"  # raw amounts
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import argparse
 import json
 import os
 import resource
+import shlex
 import shutil
 import subprocess
 import sys
@@ -185,12 +187,12 @@ def run_recipe(path: Path, folder: Path) -> dict:
     return info
 
 
-def run_custseg(path: Path, folder: Path, cache: Path) -> dict:
+def run_custseg(path: Path, folder: Path, cache: Path, extra: list[str]) -> dict:
     out = folder / "custseg_out"
     env = _child_env(CUSTSEG_CACHE_DIR=str(cache), NUMBA_CACHE_DIR=str(cache / "numba"))
     t0, c0 = time.perf_counter(), _children_cpu()
     subprocess.run(
-        [str(CUSTSEG), "segment", str(path), "--out", str(out), "-q"],
+        [str(CUSTSEG), "segment", str(path), "--out", str(out), "-q", *extra],
         capture_output=True,
         text=True,
         check=True,
@@ -222,12 +224,20 @@ def custseg_inertia(path: Path, out: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", default="mall,10k,100k,1m")
+    parser.add_argument(
+        "--custseg-args",
+        default="",
+        help="options added to custseg's command, e.g. '--transform none' (custseg then "
+        "clusters the recipe's columns in the recipe's space: the inertias compare like "
+        "for like)",
+    )
     args = parser.parse_args()
+    extra = shlex.split(args.custseg_args)
     names = [t.strip() for t in args.tables.split(",") if t.strip()]
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(
         f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
-        f"load average {load}"
+        f"load average {load}" + (f"; custseg {args.custseg_args}" if extra else "")
     )
     header = (
         f"{'table':<14}{'recipe s':>9}{'1st s':>7}{'custseg s':>10}{'ratio':>7}"
@@ -242,8 +252,8 @@ def main() -> None:
             run_folder = folder / name
             run_folder.mkdir()
             cold = folder / f"cache_{name}"  # a new, empty cache folder: the first run
-            first = run_custseg(path, run_folder, cold)
-            warm = run_custseg(path, run_folder, cold)
+            first = run_custseg(path, run_folder, cold, extra)
+            warm = run_custseg(path, run_folder, cold, extra)
             recipe = run_recipe(path, run_folder)
             inertia = custseg_inertia(path, warm["out"])
             same_k = recipe["inertia"].get(warm["k"])
