@@ -270,3 +270,65 @@ def test_large_file_reader_applies_the_same_rules(tmp_path):
     assert fast.summary.repairs[0].startswith("filled 30 empty cell(s) of 'Income'")
     assert fast.row_flags is not None and general.row_flags is not None
     assert (fast.row_flags["imputed"] == general.row_flags["imputed"]).all()
+
+
+def _counted(n: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    return pd.DataFrame(
+        {
+            "cust": np.r_[np.arange(1, n - 2), [7, 8, 9]],  # a counter, three ids again
+            "spend": np.round(rng.lognormal(5, 1, n), 2),
+            "visits": rng.poisson(6, n),
+        }
+    )
+
+
+def test_a_column_that_counts_the_rows_is_not_clustered_on(tmp_path):
+    path = tmp_path / "counted.csv"
+    _counted().to_csv(path, index=False)
+    code, out, _ = run_cli("segment", str(path), "--out", str(tmp_path / "o"), "-q")
+    assert code == 0
+    assert (
+        "left out column 'cust': counts the rows (1 to 397, each row the one before + 1 "
+        "except at 1 row): a row number or an id, not something a customer did; pass --id "
+        "'cust' if it is the customer id"
+    ) in out
+    doc = json.loads((tmp_path / "o" / "segments.json").read_text(encoding="utf-8"))
+    assert doc["features"] == ["spend", "visits"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.sort(np.random.default_rng(0).integers(18, 90, 400)),  # ages, sorted
+        np.random.default_rng(1).permutation(400) + 1,  # ids, shuffled: a number like any
+        np.arange(400) * 2.0,  # steps of 2
+        np.arange(400) + 0.5,  # not whole numbers
+    ],
+)
+def test_only_counters_are_left_out_as_counting_the_rows(values):
+    frame = _counted()
+    frame["cust"] = values
+    result = segment(frame, SegmentationConfig(k_max=3, n_init=2))
+    assert "cust" in result.data.features
+
+
+def test_a_named_column_is_never_judged_as_a_counter():
+    frame = _counted().rename(columns={"cust": "Orders"})
+    result = segment(frame, SegmentationConfig(k_max=3, n_init=2))
+    assert "Orders" in result.data.features
+
+
+def test_large_file_reader_leaves_a_counter_out_too(tmp_path):
+    from custseg.data.fast import prepare_large_file
+    from custseg.data.loading import load_table
+    from custseg.data.prepare import prepare
+
+    path = tmp_path / "counted.csv"
+    _counted(3000).to_csv(path, index=False)
+    config = SegmentationConfig(outliers="keep")
+    fast = prepare_large_file(path, config, min_bytes=0)
+    general = prepare(load_table(path).frame, config)
+    assert fast is not None
+    assert fast.features == general.features == ("spend", "visits")
+    assert fast.summary.ignored["cust"] == general.summary.ignored["cust"]

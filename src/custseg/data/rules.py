@@ -52,6 +52,11 @@ OUTLIER_IQR = 5.0
 # columns responsible and the fix.
 LOSS_WARNING_SHARE = 0.03
 MAX_CATEGORY_LEVELS = 30
+# A whole-number column that steps by +1 from one row to the next in at least this share
+# of rows counts the rows (a row number, or ids handed out in order): nothing a customer
+# did. Only columns whose name says nothing are judged by it.
+COUNTER_SHARE = 0.99
+COUNTER_MIN_ROWS = 20
 
 SPREADSHEET_ERRORS = ("#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#N/A", "#NA")
 _ERROR_HEADER = re.compile(r"^#(DIV/0!|VALUE!|REF!|NAME\?|NUM!|NULL!|N/A|NA)$", re.IGNORECASE)
@@ -106,6 +111,26 @@ def _skewness(v: np.ndarray) -> float:
     if len(v) < 3 or v.std() == 0:
         return 0.0
     return float(((v - v.mean()) ** 3).mean() / v.std() ** 3)
+
+
+def counter_breaks(values: np.ndarray) -> int | None:
+    """When ``values`` (in file order) count the rows, how many rows are not the row
+    before + 1 (at most 1 - :data:`COUNTER_SHARE` of them; whole numbers, no empty cell,
+    at least :data:`COUNTER_MIN_ROWS` rows); None when they do not count the rows.
+
+    Examples
+    --------
+    >>> counter_breaks(np.arange(1, 201, dtype=float))
+    0
+    >>> counter_breaks(np.array([5.0, 3, 8, 1] * 10)) is None
+    True
+    """
+    if len(values) < COUNTER_MIN_ROWS or not np.all(np.isfinite(values)):
+        return None
+    if not np.all(values == np.round(values)):
+        return None
+    breaks = int(np.count_nonzero(np.diff(values) != 1))
+    return breaks if breaks <= (1 - COUNTER_SHARE) * (len(values) - 1) else None
 
 
 def plan_columns(
@@ -275,6 +300,22 @@ def plan_columns(
             continue
         if use == "feature" and content.numeric is None:
             use, why = "descriptor", f"{why}, but its values are text"
+        if use == "feature" and role is None and forced is None:
+            breaks = counter_breaks(content.numeric)
+            if breaks is not None:
+                but = f" except at {breaks:,} row{'s' if breaks > 1 else ''}" if breaks else ""
+                add(
+                    col,
+                    "id",
+                    "id",
+                    "none",
+                    "excluded",
+                    f"counts the rows ({values[0]:g} to {values[-1]:g}, each row the one "
+                    f"before + 1{but}): a row number or an id, not something a customer did; "
+                    f"pass --id {col!r} if it is the customer id",
+                    "content",
+                )
+                continue
         if use == "feature":
             top = counts.max() / counts.sum()
             if top >= NEAR_CONSTANT_SHARE:
