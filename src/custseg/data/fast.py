@@ -26,6 +26,7 @@ from ..features.roles import Content, load_registry
 from ..results import DataSummary
 from .loading import (
     NA_VALUES,
+    WHITESPACE,
     MeteredGzip,
     available_memory,
     check_memory,
@@ -82,6 +83,8 @@ def _csv_options(path: Path, compressed: bool):
     sniff = sniff_csv(path, compressed)
     if sniff.encoding not in ("utf-8", "utf-8-sig"):
         return None  # pyarrow reads UTF-8 only; let the general loader transcode
+    if sniff.delimiter == WHITESPACE or sniff.headerless:
+        return None  # fields separated by spaces, no header row: the general loader
     return sniff.delimiter
 
 

@@ -53,6 +53,37 @@ NA_VALUES = [
     "#NULL!",
 ]
 DELIMITERS = [",", ";", "\t", "|"]
+#: The "delimiter" of a text table whose fields are separated by runs of spaces (the
+#: layout of many clustering benchmark sets: ``    664159    550946``).
+WHITESPACE = "whitespace"
+
+
+def pandas_sep(delimiter: str) -> str:
+    """The ``sep`` pandas reads a sniffed delimiter with."""
+    return r"\s+" if delimiter == WHITESPACE else delimiter
+
+
+def split_records(lines: Any, delimiter: str) -> Any:
+    """The fields of each line (an iterable of text lines), as the delimiter splits them."""
+    if delimiter == WHITESPACE:
+        return (line.split() for line in lines)
+    return csv.reader(lines, delimiter=delimiter, skipinitialspace=True)
+
+
+def column_names(n: int) -> list[str]:
+    """The names given to the columns of a table without a header row."""
+    return [f"column_{j}" for j in range(1, n + 1)]
+
+
+def headerless_note(first_row: list[str]) -> str:
+    """The repair stated when a table without a header row is read (its first row given)."""
+    shown = ", ".join(_cell(c) for c in first_row[:4]) + (", ..." if len(first_row) > 4 else "")
+    names = column_names(len(first_row))
+    return (
+        f"no header row: the first row ({shown}) holds data, so every row is read as a "
+        f"customer and the columns are named {names[0]} to {names[-1]}; add a header row "
+        "to name them"
+    )
 
 
 def na_values_by_position(
@@ -506,7 +537,41 @@ def detect_delimiter(text: str) -> str:
         score = consistent * 1000 + counts[0]
         if score > best_score:
             best, best_score = d, score
+    if best_score < 0:
+        # No delimiter in the first line: fields separated by spaces, when nearly every
+        # line splits into the same number (2 or more) of them.
+        widths = [len(ln.split()) for ln in lines]
+        if widths[0] >= 2 and sum(w == widths[0] for w in widths) >= 0.9 * len(widths):
+            return WHITESPACE
     return best
+
+
+def first_row_is_data(text: str, delimiter: str) -> bool:
+    """Whether the first row of CSV text is a customer, not a header: at least two
+    cells, at least half of them numbers (a year such as 2024 names a column), and each
+    other cell a value found again in its column below (a label such as 'Iris-setosa').
+    """
+    try:
+        lines = io.StringIO(text.lstrip("\ufeff"), newline="")
+        records = []
+        for record in split_records(lines, delimiter):
+            if any(cell.strip() for cell in record):
+                records.append([cell.strip() for cell in record])
+            if len(records) >= 200:
+                break
+    except csv.Error:
+        return False
+    if len(records) < 2:
+        return False
+    first = records[0]
+    filled = [c for c in first if c]
+    numbers = {c for c in filled if _is_number(c) and not _is_year(c)}
+    if len(filled) < 2 or len(numbers) * 2 < len(filled):
+        return False
+    for j, cell in enumerate(first):
+        if cell and cell not in numbers and all(len(r) <= j or r[j] != cell for r in records[1:]):
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -515,8 +580,29 @@ class CsvSniff:
 
     encoding: str  # as detected (reported)
     codec: str  # what to decode with
-    delimiter: str
+    delimiter: str  # one of DELIMITERS, or WHITESPACE
     text: str  # the decoded sample
+    headerless: bool = False  # the first row is a customer (see first_row_is_data)
+
+    def require_plain(self, p: Path | str, reader: str) -> None:
+        """Refuse a layout only the table reader of ``custseg segment`` handles.
+
+        Raises
+        ------
+        DataError
+            No header row, or fields separated by spaces (``reader`` names what needs
+            a plain CSV file).
+        """
+        if self.delimiter == WHITESPACE:
+            raise DataError(
+                f"file '{p}' separates its fields with spaces; {reader} reads fields "
+                "separated by a comma, semicolon, tab or |: save it as CSV"
+            )
+        if self.headerless:
+            raise DataError(
+                f"file '{p}' has no header row (its first row holds data); {reader} needs "
+                "one: add a header row naming each column"
+            )
 
 
 def sniff_csv(p: Path, compressed: bool, *, sample: bytes | None = None) -> CsvSniff:
@@ -545,7 +631,14 @@ def sniff_csv(p: Path, compressed: bool, *, sample: bytes | None = None) -> CsvS
         )
     if not text.strip():
         raise DataError(f"file '{p}' has no text in it; export the table again with a header row")
-    return CsvSniff(encoding=encoding, codec=codec, delimiter=detect_delimiter(text), text=text)
+    delimiter = detect_delimiter(text)
+    return CsvSniff(
+        encoding=encoding,
+        codec=codec,
+        delimiter=delimiter,
+        text=text,
+        headerless=first_row_is_data(text, delimiter),
+    )
 
 
 def _extra_trailing_field(text: str, delimiter: str) -> int | None:
@@ -555,7 +648,7 @@ def _extra_trailing_field(text: str, delimiter: str) -> int | None:
     if len(lines) < 2:
         return None
     try:
-        records = list(csv.reader(lines, delimiter=delimiter))
+        records = list(split_records(lines, delimiter))
     except csv.Error:
         return None
     n = len(records[0])
@@ -567,7 +660,12 @@ def _load_csv(p: Path, compressed: bool, id_column: str | None = None) -> Loaded
     sniff = sniff_csv(p, compressed)
     encoding, codec, text, delimiter = sniff.encoding, sniff.codec, sniff.text, sniff.delimiter
     header = first_record(text, delimiter)
-    check_header(p, header)
+    repairs: list[str] = []
+    if sniff.headerless:
+        repairs.append(headerless_note(header))
+        header = column_names(len(header))
+    else:
+        check_header(p, header)
     from .prepare import looks_like_id_name
 
     # Ids are text: '00001' stays '00001', and '007' and '7.0' are two customers.
@@ -576,14 +674,15 @@ def _load_csv(p: Path, compressed: bool, id_column: str | None = None) -> Loaded
         for name in header
         if looks_like_id_name(name.strip()) or name.strip() == id_column
     }
-    n_header = _extra_trailing_field(text, delimiter)
+    n_header = None if sniff.headerless else _extra_trailing_field(text, delimiter)
     # pandas would silently turn the first column into the index (shifting every value
     # under the wrong name); an explicit header with a nameless last column keeps the
     # values in place and lets prepare() say what it does with that column.
-    names = (
+    names: dict[str, Any] = (
         {"names": [*header, f"Unnamed: {n_header}"], "header": 0} if n_header is not None else {}
     )
-    repairs: list[str] = []
+    if sniff.headerless:
+        names = {"names": header, "header": None}
     if encoding not in ("utf-8", "utf-8-sig"):
         repairs.append(f"read as {encoding} text")
     have = available_memory() if compressed else None
@@ -593,7 +692,7 @@ def _load_csv(p: Path, compressed: bool, id_column: str | None = None) -> Loaded
     try:
         frame = pd.read_csv(
             source,
-            sep=delimiter,
+            sep=pandas_sep(delimiter),
             encoding=codec,
             compression=None if have is not None else ("gzip" if compressed else None),
             # In id columns only an empty cell is missing ('NA' is Namibia); a nameless
@@ -645,7 +744,7 @@ def _load_csv(p: Path, compressed: bool, id_column: str | None = None) -> Loaded
             source.close()
     # A short row leaves the last column empty: with no gap there, skip the second pass.
     short = (
-        _short_rows(p, codec, delimiter, compressed, frame.shape[1])
+        _short_rows(p, codec, delimiter, compressed, frame.shape[1], sniff.headerless)
         if frame.shape[1] and frame.iloc[:, -1].isna().any() and n_header is None
         else None
     )
@@ -700,7 +799,7 @@ def first_record(text: str, delimiter: str) -> list[str]:
     """The header cells of CSV text (the first non-blank record)."""
     try:
         lines = io.StringIO(text.lstrip("\ufeff"), newline="")  # \n, \r\n and old Mac \r
-        for record in csv.reader(lines, delimiter=delimiter):
+        for record in split_records(lines, delimiter):
             if any(cell.strip() for cell in record):
                 return record
     except csv.Error:
@@ -755,21 +854,21 @@ def _is_year(text: str) -> bool:
 
 
 def _short_rows(
-    p: Path, codec: str, delimiter: str, compressed: bool, n_columns: int
+    p: Path, codec: str, delimiter: str, compressed: bool, n_columns: int, headerless: bool
 ) -> tuple[list[int], int] | None:
     """1-based data rows with fewer fields than the header (pandas pads them silently)."""
     opener = gzip.open if compressed else open
     rows: list[int] = []
     try:
-        return _count_short(opener, p, codec, delimiter, n_columns, rows)
+        return _count_short(opener, p, codec, delimiter, n_columns, rows, headerless)
     except (OSError, EOFError, zlib.error, csv.Error):
         return None  # pandas read the file; this is only a check on top of it
 
 
-def _count_short(opener, p, codec, delimiter, n_columns, rows):
+def _count_short(opener, p, codec, delimiter, n_columns, rows, headerless):
     with opener(p, "rt", encoding=codec, errors="replace", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter, skipinitialspace=True)
-        header_seen = False
+        reader = split_records(fh, delimiter)
+        header_seen = headerless
         row = 0
         for record in reader:
             if not any(cell.strip() for cell in record):
@@ -789,7 +888,7 @@ def _rows_text(rows: list[int], limit: int = 5) -> str:
 
 
 def _show(delimiter: str) -> str:
-    return {"\t": "\\t"}.get(delimiter, delimiter)
+    return {"\t": "\\t", WHITESPACE: " "}.get(delimiter, delimiter)
 
 
 def _first_line(exc: BaseException) -> str:

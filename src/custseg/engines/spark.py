@@ -708,9 +708,25 @@ class SparkEngine:
     def _raw(self, path: str | Path) -> Any:
         uri = str(path)
         reader = self.session.read
-        with quiet_spark():
-            if uri.lower().endswith((".csv", ".txt")):
+        if uri.lower().endswith((".csv", ".txt")):
+            local = Path(uri.removeprefix("file://"))
+            if "://" not in uri.removeprefix("file://") and local.is_file():
+                # Sniffed as the local reader does (one sniffer for every reader): a layout
+                # this reader would misread is refused with what to change.
+                from ..data.loading import sniff_csv
+
+                sniff = sniff_csv(local, False)
+                sniff.require_plain(local, "--engine spark")
+                if sniff.delimiter != ",":
+                    shown = sniff.delimiter.replace("\t", "\\t")
+                    raise DataError(
+                        f"file '{local}' separates its fields with '{shown}'; "
+                        "--engine spark reads comma-separated CSV (with decimal points): "
+                        "save it as such, or as Parquet, or use --engine local"
+                    )
+            with quiet_spark():
                 return reader.option("header", True).option("inferSchema", True).csv(uri)
+        with quiet_spark():
             return reader.parquet(uri)
 
     def read_table(self, path: str | Path, *, limit: int) -> pa.Table:

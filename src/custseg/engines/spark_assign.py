@@ -121,6 +121,7 @@ def _read(engine: SparkEngine, source: str) -> tuple[Any, str]:
 
                     path = Path(source.removeprefix("file://"))
                     sniff = sniff_csv(path, name.endswith(".gz"))
+                    sniff.require_plain(path, "--engine spark")
                     sep = sniff.delimiter
                     if sniff.codec not in _JAVA_CHARSETS:
                         raise DataError(

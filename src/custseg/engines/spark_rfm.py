@@ -194,6 +194,7 @@ def _sniff(p: Path, source: str, repairs: list[str]) -> tuple[str, str]:
 
     compressed = p.name.lower().endswith(".gz")
     sniff = sniff_csv(p, compressed)
+    sniff.require_plain(p, "--engine spark")
     lines = sniff.text.splitlines()
     if lines:
         n_fields = len(next(csv.reader([lines[0]], delimiter=sniff.delimiter)))

@@ -50,6 +50,8 @@ class AssignmentSummary:
     method: str
     agreement_with_fit: float | None
     segment_names: dict[int, str] = field(default_factory=dict)
+    #: How the file was read, when that changed something (no header row, an encoding).
+    repairs: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +70,7 @@ class AssignmentSummary:
             "n_chunks": self.n_chunks,
             "method": self.method,
             "agreement_with_fit": self.agreement_with_fit,
+            "repairs": list(self.repairs),
         }
 
 
@@ -172,12 +175,17 @@ def assign_file(
         raise OutputError(f"--out '{dst}' is the input file; choose another name")
     with src.open("rb") as fh:
         fmt_in = detect_format(src, fh.read(8))
+    repairs: tuple[str, ...] = ()
     if fmt_in == "parquet":
         chunks, columns, total, unit = _parquet_chunks(src, model, chunk_rows)
     elif fmt_in in ("csv", "csv.gz"):
-        chunks, columns, total, unit = _csv_chunks(src, model, chunk_rows, fmt_in == "csv.gz")
+        chunks, columns, total, unit, repairs = _csv_chunks(
+            src, model, chunk_rows, fmt_in == "csv.gz"
+        )
     else:
-        chunks, columns, total, unit = _table_chunks(src, chunk_rows, sheet, model.id_column)
+        chunks, columns, total, unit, repairs = _table_chunks(
+            src, chunk_rows, sheet, model.id_column
+        )
     check = model.check_columns(columns)
 
     n_rows = n_chunks = n_left = 0
@@ -244,6 +252,7 @@ def assign_file(
         method=model.method,
         agreement_with_fit=model.assignment_agreement,
         segment_names={s.id: s.name for s in model.segments},
+        repairs=repairs,
     )
 
 
@@ -341,7 +350,7 @@ def _parquet_chunks(
 
 def _csv_chunks(
     src: Path, model: SegmentModel, chunk_rows: int, compressed: bool
-) -> tuple[Chunks, list[str], int, str]:
+) -> tuple[Chunks, list[str], int, str, tuple[str, ...]]:
     from ..data.loading import NA_VALUES, SAMPLE_BYTES, na_values_by_position, sniff_csv
 
     opener: Any = gzip.open if compressed else open
@@ -353,24 +362,38 @@ def _csv_chunks(
     sniff = sniff_csv(src, compressed, sample=sample)
     encoding, codec, sep = sniff.encoding, sniff.codec, sniff.delimiter
     text = sample.decode(codec, errors="replace")
-    from ..data.loading import check_header, first_record
+    from ..data.loading import (
+        check_header,
+        column_names,
+        first_record,
+        headerless_note,
+        pandas_sep,
+    )
 
-    # As `custseg segment` does: two columns named 'Age' would become 'Age', 'Age.1'
-    # and the first would be used without a word.
-    check_header(src, first_record(text, sep))
+    first = first_record(text, sep)
+    if not sniff.headerless:
+        # As `custseg segment` does: two columns named 'Age' would become 'Age', 'Age.1'
+        # and the first would be used without a word.
+        check_header(src, first)
     options: dict[str, Any] = dict(
-        sep=sep,
+        sep=pandas_sep(sep),
         encoding=codec,
         na_values=NA_VALUES,
         keep_default_na=False,
         skipinitialspace=True,
     )
-    try:
-        with opener(src, "rb") as fh:
-            header = pd.read_csv(fh, nrows=0, **options)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError):
-        raise DataError(f"file '{src}' has no header row") from None
-    columns = [str(c) for c in header.columns]
+    repairs: tuple[str, ...] = ()
+    if sniff.headerless:  # named as `custseg segment` names them
+        columns = column_names(len(first))
+        options.update(header=None, names=columns)
+        repairs = (headerless_note(first),)
+    else:
+        try:
+            with opener(src, "rb") as fh:
+                header = pd.read_csv(fh, nrows=0, **options)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError):
+            raise DataError(f"file '{src}' has no header row") from None
+        columns = [str(c) for c in header.columns]
     # Ids stay text exactly as written ('007' is not 7).
     dtype = {c: str for c in columns if c.strip() == model.id_column}
     # In the id column only an empty cell is missing: 'NA' (Namibia) or 'None' is an id.
@@ -404,7 +427,7 @@ def _csv_chunks(
             fh.close()
             raw.close()
 
-    return chunks(), columns, total, "bytes"
+    return chunks(), columns, total, "bytes", repairs
 
 
 def _csv_error(src: Path, exc: Exception, sep: str, line: int) -> str:
@@ -420,10 +443,11 @@ def _csv_error(src: Path, exc: Exception, sep: str, line: int) -> str:
 
 def _table_chunks(
     src: Path, chunk_rows: int, sheet: str | None, id_column: str | None = None
-) -> tuple[Chunks, list[str], int, str]:
+) -> tuple[Chunks, list[str], int, str, tuple[str, ...]]:
     from ..data.loading import load_table
 
-    frame = load_table(src, sheet=sheet, id_column=id_column).frame
+    table = load_table(src, sheet=sheet, id_column=id_column)
+    frame = table.frame
     n = len(frame)
 
     def chunks() -> Chunks:
@@ -431,7 +455,7 @@ def _table_chunks(
             part = frame.iloc[start : start + chunk_rows]
             yield part, start + len(part)
 
-    return chunks(), [str(c) for c in frame.columns], n, "rows"
+    return chunks(), [str(c) for c in frame.columns], n, "rows", tuple(table.repairs)
 
 
 def _first_line(exc: BaseException) -> str:

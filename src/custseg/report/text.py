@@ -178,6 +178,7 @@ def assignment_lines(summary: Any) -> list[str]:
             f" and {len(summary.extra_columns) - 8} more" if len(summary.extra_columns) > 8 else ""
         )
         lines.append(f"ignored columns (not in the model): {shown}{more}")
+    lines.extend(f"read: {note}" for note in summary.repairs)
     if summary.id_column is None:
         lines.append("no id column in the data: rows are numbered in column 'row'")
     if summary.method == "hierarchical" and summary.agreement_with_fit is not None:

@@ -305,6 +305,7 @@ def _csv_source(
     from ..data.loading import sniff_csv
 
     sniff = sniff_csv(p, compressed)  # the one CSV sniffer of every reader
+    sniff.require_plain(p, "custseg rfm")
     encoding, text, delimiter = sniff.encoding, sniff.text, sniff.delimiter
     path = p
     lines = text.splitlines()
