@@ -20,7 +20,7 @@ from conftest import run_cli
 from custseg import pipeline
 from custseg.config import SegmentationConfig
 from custseg.engines import contract
-from custseg.errors import ConfigError
+from custseg.errors import ConfigError, DataError
 from custseg.model import load_model
 
 pytestmark = pytest.mark.xdist_group("spark")
@@ -166,3 +166,31 @@ def test_missing_pyspark_is_one_line_naming_the_extra(blobs_path, tmp_path, monk
         "Error: engine='spark' needs a package that is not installed (pyspark); "
         "install it with: pip install 'custseg[spark]'"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "id;spend;visits\n1;12,5;3\n2;40,1;7\n",
+            "separates its fields with ';'; --engine spark reads comma-separated CSV (with "
+            "decimal points): save it as such, or as Parquet, or use --engine local",
+        ),
+        (
+            "    1    2\n    3    4\n    5    6\n",
+            "separates its fields with spaces; --engine spark reads fields separated by a "
+            "comma, semicolon, tab or |: save it as CSV",
+        ),
+        (
+            "1,12.5,3\n2,40.1,7\n3,11.0,2\n",
+            "has no header row (its first row holds data); --engine spark needs one: add a "
+            "header row naming each column",
+        ),
+    ],
+)
+def test_spark_refuses_csv_layouts_it_would_misread(spark_session, tmp_path, text, message):
+    path = tmp_path / "t.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        pipeline.segment(path, SegmentationConfig(engine="spark"))
+    assert str(err.value) == f"file '{path}' {message}"
