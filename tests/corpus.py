@@ -822,11 +822,13 @@ CASES: list[Case] = [
         repairs=("dropped column 1", "row numbers 0..39"),
         n_rows=N,
     ),
+    # A report's title (and an empty row) above the header: skipped, and said.
     Case(
         "title_rows_above_header",
         _title_rows,
-        1,
-        ("column 2", "no name in the header row", "title rows"),
+        0,
+        repairs=("skipped 1 line above the header ('Customer report 2024')",),
+        n_rows=N,
     ),
     Case(
         "invalid_utf8_after_first_256kb",

@@ -182,6 +182,11 @@ def test_missing_pyspark_is_one_line_naming_the_extra(blobs_path, tmp_path, monk
             "comma, semicolon, tab or |: save it as CSV",
         ),
         (
+            "Customer report\n\nid,spend,visits\n1,12.5,3\n2,40.1,7\n",
+            "has lines above its header ('Customer report'); --engine spark needs the header "
+            "on the first line: delete them",
+        ),
+        (
             "1,12.5,3\n2,40.1,7\n3,11.0,2\n",
             "has no header row (its first row holds data); --engine spark needs one: add a "
             "header row naming each column",

@@ -83,8 +83,8 @@ def _csv_options(path: Path, compressed: bool):
     sniff = sniff_csv(path, compressed)
     if sniff.encoding not in ("utf-8", "utf-8-sig"):
         return None  # pyarrow reads UTF-8 only; let the general loader transcode
-    if sniff.delimiter == WHITESPACE or sniff.headerless:
-        return None  # fields separated by spaces, no header row: the general loader
+    if sniff.delimiter == WHITESPACE or sniff.headerless or sniff.skip_lines:
+        return None  # spaces, no header row, a title above it: the general loader
     return sniff.delimiter
 
 

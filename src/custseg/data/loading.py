@@ -19,7 +19,7 @@ import io
 import os
 import re
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -531,10 +531,12 @@ def detect_delimiter(text: str) -> str:
     best, best_score = ",", -1.0
     for d in DELIMITERS:
         counts = [len(next(csv.reader([ln], delimiter=d))) - 1 for ln in lines]
-        if counts[0] == 0:
+        # The count most lines have: a title line above the table does not decide it.
+        usual = max(set(counts), key=lambda c: (counts.count(c), c))
+        if usual == 0:
             continue
-        consistent = sum(c == counts[0] for c in counts) / len(counts)
-        score = consistent * 1000 + counts[0]
+        consistent = sum(c == usual for c in counts) / len(counts)
+        score = consistent * 1000 + usual
         if score > best_score:
             best, best_score = d, score
     if best_score < 0:
@@ -544,6 +546,68 @@ def detect_delimiter(text: str) -> str:
         if widths[0] >= 2 and sum(w == widths[0] for w in widths) >= 0.9 * len(widths):
             return WHITESPACE
     return best
+
+
+#: Lines above the header that are looked for (a report's title, an export date).
+MAX_PREAMBLE_LINES = 10
+
+
+def _filled_cells(line: str, delimiter: str) -> list[str]:
+    """The non-empty cells of one line of CSV text, stripped."""
+    if not line.strip():
+        return []
+    cells = next(iter(split_records([line], delimiter)), [])
+    return [c.strip() for c in cells if c.strip()]
+
+
+def preamble_lines(text: str, delimiter: str) -> int:
+    """How many lines at the top of CSV text come before the table: a title or a note
+    above a table of 2 or more columns (one filled cell; fewer than half the table's from
+    4 columns on; or fewer than the table's above a line of names that fills every
+    column), and blank lines between them. 0 when the table starts at once (a header
+    with one name fewer than the rows is a header: notes typed beside the table).
+
+    Examples
+    --------
+    >>> preamble_lines("Customer report, May 2024\\n\\nid,spend,visits\\n1,2,3\\n4,5,6\\n", ",")
+    2
+    >>> preamble_lines("id,spend,visits\\n1,2,3\\n", ",")
+    0
+    """
+    if "\n" not in text:
+        return 0
+    lines = text.lstrip("\ufeff").split("\n")[:200]
+    body = lines[:-1] if len(lines) > 1 else lines  # the last line may be cut short
+    try:
+        counts = [len(_filled_cells(ln, delimiter)) for ln in body]
+    except csv.Error:
+        return 0
+    filled = [c for c in counts if c]
+    if not filled:
+        return 0
+    width = max(set(filled), key=lambda c: (filled.count(c), c))
+    if width < 2:
+        return 0
+
+    def names_the_columns(j: int) -> bool:  # a full line, mostly text: a header
+        filled = _filled_cells(body[j], delimiter)
+        return counts[j] == width and sum(_is_number(c) for c in filled) * 2 < len(filled)
+
+    above = 0  # filled lines above the table
+    for i, c in enumerate(counts[: MAX_PREAMBLE_LINES + 1]):
+        if c == 0:
+            continue
+        later = [j for j in range(i + 1, len(counts)) if counts[j]]
+        if (
+            c == 1
+            or (width >= 4 and c * 2 < width)
+            or (c < width and later and names_the_columns(later[0]))
+        ):
+            above += 1
+            continue
+        # The table's first line: skip everything above it (blank lines included).
+        return i if above else 0
+    return 0
 
 
 def first_row_is_data(text: str, delimiter: str) -> bool:
@@ -583,6 +647,29 @@ class CsvSniff:
     delimiter: str  # one of DELIMITERS, or WHITESPACE
     text: str  # the decoded sample
     headerless: bool = False  # the first row is a customer (see first_row_is_data)
+    skip_lines: int = 0  # lines above the table: a title, an export date (preamble_lines)
+
+    @property
+    def body(self) -> str:
+        """The sample from the table's first line on."""
+        if not self.skip_lines:
+            return self.text
+        return "\n".join(self.text.lstrip("\ufeff").split("\n")[self.skip_lines :])
+
+    def _above(self) -> list[list[str]]:
+        """The filled cells of each line above the table that has any."""
+        lines = self.text.lstrip("\ufeff").split("\n")[: self.skip_lines]
+        return [cells for cells in (_filled_cells(ln, self.delimiter) for ln in lines) if cells]
+
+    @property
+    def title(self) -> str:
+        """The filled lines above the table, as one line of text for a message."""
+        return " / ".join(_cell(" ".join(cells)) for cells in self._above())
+
+    def skipped_note(self) -> str:
+        """The repair stated when the lines above the table are skipped."""
+        n = len(self._above())
+        return f"skipped {n} line{'s' if n > 1 else ''} above the header ({self.title!r})"
 
     def require_plain(self, p: Path | str, reader: str) -> None:
         """Refuse a layout only the table reader of ``custseg segment`` handles.
@@ -602,6 +689,11 @@ class CsvSniff:
             raise DataError(
                 f"file '{p}' has no header row (its first row holds data); {reader} needs "
                 "one: add a header row naming each column"
+            )
+        if self.skip_lines:
+            raise DataError(
+                f"file '{p}' has lines above its header ({self.title!r}); {reader} needs "
+                "the header on the first line: delete them"
             )
 
 
@@ -632,13 +724,14 @@ def sniff_csv(p: Path, compressed: bool, *, sample: bytes | None = None) -> CsvS
     if not text.strip():
         raise DataError(f"file '{p}' has no text in it; export the table again with a header row")
     delimiter = detect_delimiter(text)
-    return CsvSniff(
+    sniff = CsvSniff(
         encoding=encoding,
         codec=codec,
         delimiter=delimiter,
         text=text,
-        headerless=first_row_is_data(text, delimiter),
+        skip_lines=preamble_lines(text, delimiter),
     )
+    return replace(sniff, headerless=first_row_is_data(sniff.body, delimiter))
 
 
 def _extra_trailing_field(text: str, delimiter: str) -> int | None:
@@ -658,9 +751,9 @@ def _extra_trailing_field(text: str, delimiter: str) -> int | None:
 
 def _load_csv(p: Path, compressed: bool, id_column: str | None = None) -> LoadedTable:
     sniff = sniff_csv(p, compressed)
-    encoding, codec, text, delimiter = sniff.encoding, sniff.codec, sniff.text, sniff.delimiter
+    encoding, codec, text, delimiter = sniff.encoding, sniff.codec, sniff.body, sniff.delimiter
     header = first_record(text, delimiter)
-    repairs: list[str] = []
+    repairs: list[str] = [sniff.skipped_note()] if sniff.skip_lines else []
     if sniff.headerless:
         repairs.append(headerless_note(header))
         header = column_names(len(header))
@@ -693,6 +786,7 @@ def _load_csv(p: Path, compressed: bool, id_column: str | None = None) -> Loaded
         frame = pd.read_csv(
             source,
             sep=pandas_sep(delimiter),
+            skiprows=sniff.skip_lines,
             encoding=codec,
             compression=None if have is not None else ("gzip" if compressed else None),
             # In id columns only an empty cell is missing ('NA' is Namibia); a nameless
@@ -713,9 +807,10 @@ def _load_csv(p: Path, compressed: bool, id_column: str | None = None) -> Loaded
         msg = _first_line(exc)
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
         if m:
-            line = int(m.group(2))
+            line = int(m.group(2))  # in the file, the lines above the table counted
+            row = line - 1 - sniff.skip_lines
             raise DataError(
-                f"file '{p}' row {line - 1} (line {line}) has {m.group(3)} fields but the "
+                f"file '{p}' row {row} (line {line}) has {m.group(3)} fields but the "
                 f"header has {m.group(1)}; fix that row (a missing quote or an extra "
                 f"'{_show(delimiter)}')"
             ) from None
@@ -744,7 +839,7 @@ def _load_csv(p: Path, compressed: bool, id_column: str | None = None) -> Loaded
             source.close()
     # A short row leaves the last column empty: with no gap there, skip the second pass.
     short = (
-        _short_rows(p, codec, delimiter, compressed, frame.shape[1], sniff.headerless)
+        _short_rows(p, codec, delimiter, compressed, frame.shape[1], sniff)
         if frame.shape[1] and frame.iloc[:, -1].isna().any() and n_header is None
         else None
     )
@@ -854,21 +949,23 @@ def _is_year(text: str) -> bool:
 
 
 def _short_rows(
-    p: Path, codec: str, delimiter: str, compressed: bool, n_columns: int, headerless: bool
+    p: Path, codec: str, delimiter: str, compressed: bool, n_columns: int, sniff: CsvSniff
 ) -> tuple[list[int], int] | None:
     """1-based data rows with fewer fields than the header (pandas pads them silently)."""
     opener = gzip.open if compressed else open
     rows: list[int] = []
     try:
-        return _count_short(opener, p, codec, delimiter, n_columns, rows, headerless)
+        return _count_short(opener, p, codec, delimiter, n_columns, rows, sniff)
     except (OSError, EOFError, zlib.error, csv.Error):
         return None  # pandas read the file; this is only a check on top of it
 
 
-def _count_short(opener, p, codec, delimiter, n_columns, rows, headerless):
+def _count_short(opener, p, codec, delimiter, n_columns, rows, sniff):
     with opener(p, "rt", encoding=codec, errors="replace", newline="") as fh:
+        for _ in range(sniff.skip_lines):
+            fh.readline()
         reader = split_records(fh, delimiter)
-        header_seen = headerless
+        header_seen = sniff.headerless
         row = 0
         for record in reader:
             if not any(cell.strip() for cell in record):

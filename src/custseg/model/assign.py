@@ -361,7 +361,7 @@ def _csv_chunks(
         raise DataError(f"file '{src}' cannot be decompressed ({_first_line(exc)})") from None
     sniff = sniff_csv(src, compressed, sample=sample)
     encoding, codec, sep = sniff.encoding, sniff.codec, sniff.delimiter
-    text = sample.decode(codec, errors="replace")
+    text = sniff.body  # from the table's first line (a title above it is skipped)
     from ..data.loading import (
         check_header,
         column_names,
@@ -377,16 +377,17 @@ def _csv_chunks(
         check_header(src, first)
     options: dict[str, Any] = dict(
         sep=pandas_sep(sep),
+        skiprows=sniff.skip_lines,
         encoding=codec,
         na_values=NA_VALUES,
         keep_default_na=False,
         skipinitialspace=True,
     )
-    repairs: tuple[str, ...] = ()
+    repairs: tuple[str, ...] = (sniff.skipped_note(),) if sniff.skip_lines else ()
     if sniff.headerless:  # named as `custseg segment` names them
         columns = column_names(len(first))
         options.update(header=None, names=columns)
-        repairs = (headerless_note(first),)
+        repairs += (headerless_note(first),)
     else:
         try:
             with opener(src, "rb") as fh:
@@ -408,7 +409,7 @@ def _csv_chunks(
             # line has as many fields as the header, so a stray delimiter cannot shift
             # values into the wrong feature unnoticed.
             reader = pd.read_csv(fh, dtype=dtype, chunksize=chunk_rows, **options)
-            line = 1
+            line = 1 + sniff.skip_lines  # the header's line in the file
             while True:
                 try:
                     frame = next(reader)

@@ -305,7 +305,7 @@ def _head(path: str | Path) -> tuple[pd.DataFrame, str] | None:
         if fmt not in ("csv", "csv.gz"):
             return None  # Excel: checked on the loaded frame
         sniff = sniff_csv(p, fmt == "csv.gz")  # the one CSV sniffer of every reader
-        if sniff.delimiter == WHITESPACE or sniff.headerless:
+        if sniff.delimiter == WHITESPACE or sniff.headerless or sniff.skip_lines:
             return None  # not a log's layout: the readers say what to change
         frame = pd.read_csv(
             p,

@@ -1,5 +1,6 @@
-"""Tables without a header row, and fields separated by spaces: the layouts of clustering
-benchmark sets (``s1.txt``: ``    664159    550946``; ``iris.data``: numbers and a label)."""
+"""Table layouts beyond a plain CSV: no header row and fields separated by spaces (the
+layouts of clustering benchmark sets: ``s1.txt``, ``    664159    550946``; ``iris.data``,
+numbers and a label), and a title above the header (report exports)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import pandas as pd
 import pytest
 
 from conftest import run_cli
-from custseg.data.loading import WHITESPACE, detect_delimiter, first_row_is_data, load_table
+from custseg.data.loading import (
+    WHITESPACE,
+    detect_delimiter,
+    first_row_is_data,
+    load_table,
+    preamble_lines,
+)
 
 
 def _blobs(n_per: int = 60, seed: int = 0) -> np.ndarray:
@@ -109,3 +116,77 @@ def test_readers_that_need_a_plain_csv_say_so(tmp_path):
         "separated by a comma, semicolon, tab or |: save it as CSV"
     )
     assert not (tmp_path / "r").exists()
+
+
+# --- a title above the table (report exports) --------------------------------------------
+
+
+def _titled(path, title: str = "Customer Report - exported 2024-05-01") -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.arange(1, 301),
+            "spend": np.round(rng.lognormal(5, 1, 300), 2),
+            "visits": rng.poisson(4, 300),
+        }
+    )
+    path.write_text(f"{title}\n\n" + frame.to_csv(index=False), encoding="utf-8")
+    return frame
+
+
+@pytest.mark.parametrize("title", ["Customer Report - exported 2024-05-01", "Report,May 2024"])
+def test_lines_above_the_header_are_skipped_and_said(tmp_path, title):
+    path = tmp_path / "titled.csv"
+    frame = _titled(path, title)
+    table = load_table(path)
+    assert list(table.frame.columns) == ["customer_id", "spend", "visits"]
+    assert len(table.frame) == len(frame)
+    shown = " ".join(title.split(","))  # the title's cells, joined by spaces
+    assert table.repairs == (f"skipped 1 line above the header ({shown!r})",)
+
+
+@pytest.mark.parametrize(
+    ("text", "skip"),
+    [
+        ("id,spend,visits\n1,2,3\n4,5,6\n", 0),
+        ("Report\n\n\nid,spend,visits\n1,2,3\n4,5,6\n", 3),
+        ("id,spend\n1,2,note\n3,4,x\n5,6,y\n", 0),  # notes beside the table: a header
+        ("1,2,3\n4,5,6\n", 0),
+        ("Title\nspend\n1\n2\n", 0),  # one column: nothing to tell a title by
+    ],
+)
+def test_preamble_lines_by_hand(text, skip):
+    assert preamble_lines(text, ",") == skip
+
+
+def test_rows_are_counted_from_the_header_below_a_title(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("Report May 2024\n\nid,spend,visits\n1,2,3\n4,5,6,7\n8,9,10\n")
+    code, _, stderr = run_cli("segment", str(path), "--out", str(tmp_path / "o"))
+    assert code == 1
+    assert stderr.strip().splitlines()[-1] == (
+        f"Error: file '{path}' row 2 (line 5) has 4 fields but the header has 3; fix that "
+        "row (a missing quote or an extra ',')"
+    )
+
+
+def test_assign_skips_the_title_as_segment_does(tmp_path):
+    path = tmp_path / "titled.csv"
+    _titled(path)
+    out = tmp_path / "out"
+    assert run_cli("segment", str(path), "--out", str(out), "-q")[0] == 0
+    code, stdout, _ = run_cli(
+        "assign", str(out / "model.json"), str(path), "--out", str(tmp_path / "a.csv")
+    )
+    assert code == 0
+    assert (
+        "read: skipped 1 line above the header ('Customer Report - exported 2024-05-01')" in stdout
+    )
+    again = pd.read_csv(tmp_path / "a.csv")["segment"]
+    assert again.tolist() == pd.read_csv(out / "assignments.csv")["segment"].tolist()
+    code, _, stderr = run_cli("rfm", str(path), "--out", str(tmp_path / "r"))
+    assert code == 1
+    assert stderr.strip().splitlines()[-1] == (
+        f"Error: file '{path}' has lines above its header ('Customer Report - exported "
+        "2024-05-01'); custseg rfm needs the header on the first line: delete them"
+    )
