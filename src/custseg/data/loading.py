@@ -656,15 +656,21 @@ class CsvSniff:
             return self.text
         return "\n".join(self.text.lstrip("\ufeff").split("\n")[self.skip_lines :])
 
-    def _above(self) -> list[list[str]]:
-        """The filled cells of each line above the table that has any."""
-        lines = self.text.lstrip("\ufeff").split("\n")[: self.skip_lines]
-        return [cells for cells in (_filled_cells(ln, self.delimiter) for ln in lines) if cells]
+    def _above(self) -> list[str]:
+        """The lines above the table that have text, as written (the empty cells at their
+        ends left out; Excel's ``sep=;`` line kept whole)."""
+        edge = self.delimiter if len(self.delimiter) == 1 else ""
+        out = []
+        for line in self.text.lstrip("\ufeff").split("\n")[: self.skip_lines]:
+            if _filled_cells(line, self.delimiter):
+                text = line.strip()
+                out.append(text if re.fullmatch(r"sep=.", text) else text.strip(edge).strip())
+        return out
 
     @property
     def title(self) -> str:
         """The filled lines above the table, as one line of text for a message."""
-        return " / ".join(_cell(" ".join(cells)) for cells in self._above())
+        return " / ".join(_cell(line) for line in self._above())
 
     def skipped_note(self) -> str:
         """The repair stated when the lines above the table are skipped."""
