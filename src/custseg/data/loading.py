@@ -540,8 +540,8 @@ def detect_delimiter(text: str) -> str:
         if score > best_score:
             best, best_score = d, score
     if best_score < 0:
-        # No delimiter in the first line: fields separated by spaces, when nearly every
-        # line splits into the same number (2 or more) of them.
+        # No delimiter splits the lines: fields separated by spaces, when nearly every
+        # line splits into as many (2 or more) as the first.
         widths = [len(ln.split()) for ln in lines]
         if widths[0] >= 2 and sum(w == widths[0] for w in widths) >= 0.9 * len(widths):
             return WHITESPACE
