@@ -29,6 +29,7 @@ import numpy as np
 
 from custseg.cluster.hierarchical import linkage_tree, merge_gaps
 from custseg.cluster.kmeans import kmeans
+from custseg.cluster.sweep import kmeans_sweep
 from custseg.selection.choice import (
     KEvidence,
     clear_structure,
@@ -211,8 +212,12 @@ def no_groups() -> list[DataSet]:
 # --- evidence per data set -----------------------------------------------------------
 
 
-def _fit(X: np.ndarray, k: int, seed: int) -> np.ndarray:
-    return kmeans(X, k, n_init=2, seed=seed).labels
+def _fit(X: np.ndarray, ks: list[int], seed: int) -> dict[int, np.ndarray]:
+    return {k: f.labels for k, f in kmeans_sweep(X, ks, n_init=2, seed=seed).items()}
+
+
+def _inertias(X: np.ndarray, ks: list[int], seed: int) -> dict[int, float]:
+    return {k: f.inertia for k, f in kmeans_sweep(X, ks, n_init=2, seed=seed).items()}
 
 
 def evidence(ds: DataSet) -> KEvidence:
@@ -229,7 +234,7 @@ def evidence(ds: DataSet) -> KEvidence:
     gap = gap_statistic(
         X,
         KS[-1],
-        lambda Z, k, s: kmeans(Z, k, n_init=2, seed=s).inertia,
+        _inertias,
         data_inertia={k: f.inertia for k, f in fits.items()},
         seed=SEED,
     )
