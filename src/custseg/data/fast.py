@@ -26,7 +26,6 @@ from ..features.roles import Content, load_registry
 from ..results import DataSummary
 from .loading import (
     NA_VALUES,
-    WHITESPACE,
     MeteredGzip,
     available_memory,
     check_memory,
@@ -83,7 +82,7 @@ def _csv_options(path: Path, compressed: bool):
     sniff = sniff_csv(path, compressed)
     if sniff.encoding not in ("utf-8", "utf-8-sig"):
         return None  # pyarrow reads UTF-8 only; let the general loader transcode
-    if sniff.delimiter == WHITESPACE or sniff.headerless or sniff.skip_lines:
+    if not sniff.plain:
         return None  # spaces, no header row, a title above it: the general loader
     return sniff.delimiter
 

@@ -677,6 +677,12 @@ class CsvSniff:
         n = len(self._above())
         return f"skipped {n} line{'s' if n > 1 else ''} above the header ({self.title!r})"
 
+    @property
+    def plain(self) -> bool:
+        """A header on the first line and a one-character delimiter: what every CSV
+        reader handles (see :meth:`require_plain` for the others)."""
+        return self.delimiter != WHITESPACE and not self.headerless and not self.skip_lines
+
     def require_plain(self, p: Path | str, reader: str) -> None:
         """Refuse a layout only the table reader of ``custseg segment`` handles.
 

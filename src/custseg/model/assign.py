@@ -175,9 +175,8 @@ def assign_file(
         raise OutputError(f"--out '{dst}' is the input file; choose another name")
     with src.open("rb") as fh:
         fmt_in = detect_format(src, fh.read(8))
-    repairs: tuple[str, ...] = ()
     if fmt_in == "parquet":
-        chunks, columns, total, unit = _parquet_chunks(src, model, chunk_rows)
+        chunks, columns, total, unit, repairs = _parquet_chunks(src, model, chunk_rows)
     elif fmt_in in ("csv", "csv.gz"):
         chunks, columns, total, unit, repairs = _csv_chunks(
             src, model, chunk_rows, fmt_in == "csv.gz"
@@ -318,7 +317,7 @@ def _needed(columns: list[str], model: SegmentModel) -> list[str]:
 
 def _parquet_chunks(
     src: Path, model: SegmentModel, chunk_rows: int
-) -> tuple[Chunks, list[str], int, str]:
+) -> tuple[Chunks, list[str], int, str, tuple[str, ...]]:
     import pyarrow.parquet as pq
 
     try:
@@ -345,7 +344,7 @@ def _parquet_chunks(
                 f"file '{src}' cannot be read after row {done} ({_first_line(exc)})"
             ) from None
 
-    return chunks(), columns, total, "rows"
+    return chunks(), columns, total, "rows", ()
 
 
 def _csv_chunks(

@@ -289,7 +289,7 @@ HEAD_LINES = 2_000
 
 def _head(path: str | Path) -> tuple[pd.DataFrame, str] | None:
     """The first lines of a CSV or Parquet file, every column as read; None when unsure."""
-    from ..data.loading import WHITESPACE, detect_format, sniff_csv
+    from ..data.loading import detect_format, sniff_csv
 
     p = Path(path)
     try:
@@ -305,7 +305,7 @@ def _head(path: str | Path) -> tuple[pd.DataFrame, str] | None:
         if fmt not in ("csv", "csv.gz"):
             return None  # Excel: checked on the loaded frame
         sniff = sniff_csv(p, fmt == "csv.gz")  # the one CSV sniffer of every reader
-        if sniff.delimiter == WHITESPACE or sniff.headerless or sniff.skip_lines:
+        if not sniff.plain:
             return None  # not a log's layout: the readers say what to change
         frame = pd.read_csv(
             p,
