@@ -319,14 +319,15 @@ def kmeans_sweep(
     starts: dict[int, list[np.ndarray]] = {k: [] for k in ks}
 
     def seeded():  # the starts in (k, restart) order, each drawn as the runs need it
-        # The seeding's products have a few rows: BLAS's threads cost more than they gain
-        # there (twice the time on a busy 2-core machine), and one thread gives the same bits.
-        with one_blas_thread():
-            for k in ks:
-                rng = np.random.RandomState(seed)
-                for _ in range(n_init):
+        for k in ks:
+            rng = np.random.RandomState(seed)
+            for _ in range(n_init):
+                # The seeding's products have a few rows: BLAS's threads cost more than they
+                # gain there (twice the time on a busy 2-core machine), and one thread gives
+                # the same bits. Only the drawing is limited, not the runs between yields.
+                with one_blas_thread():
                     starts[k].append(_start(Xc, k, squared_norms, rng))
-                    yield starts[k][-1]
+                yield starts[k][-1]
 
     tasks = [(k, r) for k in ks for r in range(n_init)]
     # The NumPy iteration of a small table holds the GIL most of the time: one thread.

@@ -517,6 +517,11 @@ def _looks_binary(text: str) -> bool:
     return control > 0.05 * max(1, min(len(text), 4096))
 
 
+def _usual(counts: list[int]) -> int:
+    """The count most lines have (the larger one on a tie)."""
+    return max(set(counts), key=lambda c: (counts.count(c), c))
+
+
 def detect_delimiter(text: str) -> str:
     """The field delimiter of CSV text: the candidate that splits lines most consistently."""
     lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
@@ -532,7 +537,7 @@ def detect_delimiter(text: str) -> str:
     for d in DELIMITERS:
         counts = [len(next(csv.reader([ln], delimiter=d))) - 1 for ln in lines]
         # The count most lines have: a title line above the table does not decide it.
-        usual = max(set(counts), key=lambda c: (counts.count(c), c))
+        usual = _usual(counts)
         if usual == 0:
             continue
         consistent = sum(c == usual for c in counts) / len(counts)
@@ -585,7 +590,7 @@ def preamble_lines(text: str, delimiter: str) -> int:
     filled = [c for c in counts if c]
     if not filled:
         return 0
-    width = max(set(filled), key=lambda c: (filled.count(c), c))
+    width = _usual(filled)
     if width < 2:
         return 0
 
@@ -597,11 +602,11 @@ def preamble_lines(text: str, delimiter: str) -> int:
     for i, c in enumerate(counts[: MAX_PREAMBLE_LINES + 1]):
         if c == 0:
             continue
-        later = [j for j in range(i + 1, len(counts)) if counts[j]]
+        below = next((j for j in range(i + 1, len(counts)) if counts[j]), None)
         if (
             c == 1
             or (width >= 4 and c * 2 < width)
-            or (c < width and later and names_the_columns(later[0]))
+            or (c < width and below is not None and names_the_columns(below))
         ):
             above += 1
             continue
