@@ -38,9 +38,10 @@ FEATURES = ("spend", "visits", "tenure")
 @pytest.fixture(params=["local", "spark"])
 def engine(request):
     if request.param == "spark":
+        session = request.getfixturevalue("spark_session")  # skips without pyspark or Java
         from custseg.engines.spark import SparkEngine
 
-        return SparkEngine(request.getfixturevalue("spark_session"))
+        return SparkEngine(session)
     return get_data_engine("local")
 
 

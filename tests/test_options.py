@@ -103,6 +103,7 @@ def test_the_page_shows_every_form_field():
 
 
 def test_a_local_spark_session_gets_shuffle_partitions_for_its_cores():
+    pytest.importorskip("pyspark")  # custseg.engines.spark needs it to import
     from custseg.engines.spark import local_conf
 
     assert local_conf("local[2]") == {"spark.sql.shuffle.partitions": "4"}

@@ -133,6 +133,7 @@ def _same_error(path, rules, engine, kind=DataError, **columns):
 
 
 def test_spark_patterns_come_from_the_strptime_formats():
+    pytest.importorskip("pyspark")  # custseg.engines.spark_rfm needs it to import
     from custseg.engines.spark_rfm import spark_pattern
 
     assert spark_pattern("%Y-%m-%dT%H:%M:%S.%f%z") == "y-M-d'T'H:m:s.SSSSSSXXX"
